@@ -1,0 +1,51 @@
+#include "core/cli/command.h"
+
+#include "core/common/error.h"
+#include "core/common/logging.h"
+
+#include <cstdio>
+
+namespace moescope::cli {
+
+bool parseCommon(ArgParser &parser, const std::vector<std::string> &args)
+{
+    if (!parser.parse(args))
+        return false;
+    if (parser.flagSet("verbose"))
+        setupLogging(Verbosity::Verbose);
+    else if (parser.flagSet("quiet"))
+        setupLogging(Verbosity::Quiet);
+    return true;
+}
+
+int runCommand(const Command &command, const std::vector<std::string> &args)
+{
+    auto fail = [&](const std::string &what, int code) {
+        std::fprintf(stderr, "moescope %s: error: %s\n", command.name.c_str(), what.c_str());
+        return code;
+    };
+    try {
+        return command.run(args);
+    } catch (const UsageError &e) {
+        return fail(e.what(), 2);
+    } catch (const Cancelled &) {
+        return fail("cancelled", 130);
+    } catch (const Error &e) {
+        return fail(e.what(), 1);
+    } catch (const std::bad_alloc &) {
+        return fail("out of memory", 1);
+    } catch (const std::exception &e) {
+        return fail(e.what(), 1);
+    }
+}
+
+std::vector<Command> coreCommands()
+{
+    std::vector<Command> all;
+    for (auto list : {traceCommands(), analysisCommands(), modelCommands()})
+        for (auto &c : list)
+            all.push_back(std::move(c));
+    return all;
+}
+
+} // namespace moescope::cli
