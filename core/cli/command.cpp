@@ -42,7 +42,7 @@ int runCommand(const Command &command, const std::vector<std::string> &args)
 std::vector<Command> coreCommands()
 {
     std::vector<Command> all;
-    for (auto list : {traceCommands(), analysisCommands(), modelCommands()})
+    for (auto list : {traceCommands(), analysisCommands(), tokenizerCommands(), modelCommands()})
         for (auto &c : list)
             all.push_back(std::move(c));
     return all;

@@ -28,7 +28,8 @@ bool parseCommon(ArgParser &parser, const std::vector<std::string> &args);
 // Per-module command lists; each lives next to the code it drives.
 std::vector<Command> traceCommands();    // import-json, export-json, merge
 std::vector<Command> analysisCommands(); // analyze
-std::vector<Command> modelCommands();    // info, tokenize, forward, generate
+std::vector<Command> tokenizerCommands(); // tokenize
+std::vector<Command> modelCommands();    // info, forward, generate
 std::vector<Command> coreCommands();     // all of the above
 
 } // namespace moescope::cli
