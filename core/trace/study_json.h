@@ -17,6 +17,9 @@ struct StudyJsonOptions
     std::string modelType;
     std::vector<std::string> labels; // overrides labels derived from file names
     std::string corpus;              // e.g. "mgsm"; default: file-name prefix
+    int topK = 0;                    // 0: round(mean selections per routed token)
+    std::string tokenScope = "prompt"; // the study counted prompt tokens only
+    std::string templateName;
 };
 
 struct StudyJsonDocument
@@ -31,7 +34,11 @@ RoutingTrace importStudyJson(const std::vector<std::string> &paths,
 // Same from in-memory documents (e.g. embedded resources).
 RoutingTrace importStudyJsonDocuments(const std::vector<StudyJsonDocument> &documents,
                                       const StudyJsonOptions &options = {});
-// Writes <dir>/<prefix><label>.json per language; lossless w.r.t. import.
+// One language in the study layout (indent 4, layers and experts in numeric
+// order, shortest round-trip doubles).
+std::string studyJsonText(const RoutingTrace &trace, const LanguageRouting &lang);
+// Writes <dir>/<prefix><label>.json per language (creating dir); lossless
+// w.r.t. import. Files are renamed into place only after all were written.
 void exportStudyJson(const RoutingTrace &trace, const std::string &dir,
                      const std::string &prefix = {});
 
