@@ -1,0 +1,105 @@
+// End-to-end: the `moescope analyze` binary on the bundled MGSM data.
+#include "core/common/atomic_file.h"
+#include "core/trace/study_json.h"
+#include "core/trace/trace_store.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const std::string kBundledMgsm = MOESCOPE_SOURCE_DIR "/resources/data/qwen3-30b-a3b-mgsm";
+
+class AnalyzeCommand : public ::testing::Test
+{
+protected:
+    void SetUp() override
+    {
+        m_dir = fs::temp_directory_path()
+                / ("moescope-analyze-" + std::to_string(::getpid()) + "-"
+                   + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::create_directories(m_dir);
+    }
+    void TearDown() override { fs::remove_all(m_dir); }
+
+    // Runs `moescope analyze ARGS`; returns the exit code, stderr in m_stderr.
+    int analyze(const std::string &args)
+    {
+        const std::string errFile = (m_dir / "stderr.txt").string();
+        const std::string cmd =
+            std::string("'") + MOESCOPE_BINARY + "' analyze " + args + " >/dev/null 2>'" + errFile + "'";
+        const int status = std::system(cmd.c_str());
+        m_stderr = moescope::readFile(errFile);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::string path(const std::string &name) const { return (m_dir / name).string(); }
+
+    fs::path m_dir;
+    std::string m_stderr;
+};
+
+} // namespace
+
+TEST_F(AnalyzeCommand, AnalysesAFolderOfStudyJson)
+{
+    const std::string out = path("a.json");
+    ASSERT_EQ(analyze("'" + kBundledMgsm + "' --out '" + out + "' --steer en,zh --quiet"), 0)
+        << m_stderr;
+    const json j = json::parse(moescope::readFile(out));
+    EXPECT_EQ(j.at("languages").size(), 8u);
+    EXPECT_EQ(j.at("linkage").at("merges").at(0).at("members"), json({"es", "fr"}));
+    EXPECT_EQ(j.at("parameters").at("k"), 15);
+    EXPECT_EQ(j.at("parameters").at("linkage"), "average");
+    const json ref = json::parse(moescope::readFile(MOESCOPE_TEST_DATA "/analysis/mgsm_reference.json"));
+    EXPECT_EQ(j.at("experts").at("exclusive_counts"), ref.at("experts").at("exclusive_counts"));
+    EXPECT_EQ(j.at("linkage").at("leaf_order"), ref.at("linkage").at("average").at("leaf_order"));
+    EXPECT_EQ(j.at("steering").at("experts").size(), ref.at("steering").at("experts").size());
+}
+
+TEST_F(AnalyzeCommand, AnalysesAnHdf5TraceLikeTheJsonItCameFrom)
+{
+    const std::string h5 = path("mgsm.h5"), fromH5 = path("h5.json"), fromJson = path("json.json");
+    moescope::writeTrace(moescope::importStudyJson({kBundledMgsm}), h5);
+    ASSERT_EQ(analyze("'" + h5 + "' --out '" + fromH5 + "' --linkage ward --k 10"), 0) << m_stderr;
+    ASSERT_EQ(analyze("'" + kBundledMgsm + "' --out '" + fromJson + "' --linkage ward --k 10"), 0)
+        << m_stderr;
+    const json a = json::parse(moescope::readFile(fromH5));
+    const json b = json::parse(moescope::readFile(fromJson));
+    EXPECT_EQ(a.at("similarity"), b.at("similarity"));
+    EXPECT_EQ(a.at("linkage"), b.at("linkage"));
+    EXPECT_EQ(a.at("experts"), b.at("experts"));
+    EXPECT_EQ(a.at("linkage").at("method"), "ward");
+    EXPECT_EQ(a.at("parameters").at("k"), 10);
+}
+
+TEST_F(AnalyzeCommand, BadParametersAreUsageErrorsOnOneLine)
+{
+    const std::string out = path("bad.json");
+    const std::string in = "'" + kBundledMgsm + "' --out '" + out + "' ";
+    for (const std::string bad :
+         {"--k 0", "--k 129", "--k x", "--threshold 0", "--threshold 1", "--linkage centroid",
+          "--steer en,xx", "--steer en", "--steer en,zh --steer-layers 10-48",
+          "--steer en,zh --steer-threshold 0.5", "--steer-k 5"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_EQ(analyze(in + bad), 2);
+        EXPECT_EQ(std::count(m_stderr.begin(), m_stderr.end(), '\n'), 1) << m_stderr;
+        EXPECT_FALSE(fs::exists(out));
+    }
+    EXPECT_EQ(analyze("'" + kBundledMgsm + "'"), 2); // no --out
+}
+
+TEST_F(AnalyzeCommand, MissingInputFailsWithoutWriting)
+{
+    const std::string out = path("x.json");
+    EXPECT_EQ(analyze("'" + path("missing.h5") + "' --out '" + out + "'"), 1);
+    EXPECT_EQ(std::count(m_stderr.begin(), m_stderr.end(), '\n'), 1) << m_stderr;
+    EXPECT_FALSE(fs::exists(out));
+}
