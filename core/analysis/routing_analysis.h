@@ -73,10 +73,10 @@ struct LinkageMerge
 };
 struct Dendrogram
 {
-    Linkage linkage = Linkage::Average;
     std::vector<std::string> labels;
     std::vector<LinkageMerge> merges; // n-1 merges, in order
     std::vector<int> leafOrder;       // optimal leaf ordering (Bar-Joseph et al.)
+    Linkage linkage = Linkage::Average;
 };
 // distance = 1 - similarity (square, symmetric, zero diagonal).
 // Ties (equal distances) merge the pair with the smallest lower cluster id,
