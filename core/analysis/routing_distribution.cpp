@@ -33,17 +33,17 @@ std::vector<int> analysedLayers(const RoutingTrace &trace)
     if (candidates.empty())
         for (int l = 0; l < trace.model.numLayers; ++l)
             candidates.push_back(l);
+    for (const auto &lang : trace.languages)
+        checkShape(lang, trace.model);
     std::vector<int> layers;
     for (int l : candidates) {
         if (l < 0 || l >= trace.model.numLayers)
             throw Error("MoE layer " + std::to_string(l) + " is outside the model's "
                         + std::to_string(trace.model.numLayers) + " layers");
         bool everyLanguageRouted = true;
-        for (const auto &lang : trace.languages) {
-            checkShape(lang, trace.model);
+        for (const auto &lang : trace.languages)
             if (lang.tokens[static_cast<std::size_t>(l)] == 0)
                 everyLanguageRouted = false;
-        }
         if (everyLanguageRouted)
             layers.push_back(l);
     }
