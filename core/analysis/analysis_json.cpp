@@ -12,15 +12,15 @@ json layerExpertPairs(const std::vector<std::pair<int, int>> &pairs)
 {
     json out = json::array();
     for (const auto &[layer, expert] : pairs)
-        out.push_back({layer, expert});
+        out.push_back({ layer, expert });
     return out;
 }
 
 json modelJson(const ModelSummary &m)
 {
-    return {{"model_id", m.modelId},     {"model_type", m.modelType},
-            {"num_layers", m.numLayers}, {"num_experts", m.numExperts},
-            {"top_k", m.topK},           {"moe_layers", m.moeLayers}};
+    return { { "model_id", m.modelId }, { "model_type", m.modelType },
+        { "num_layers", m.numLayers }, { "num_experts", m.numExperts }, { "top_k", m.topK },
+        { "moe_layers", m.moeLayers } };
 }
 
 json languageInfo(const RoutingTrace &trace)
@@ -29,25 +29,23 @@ json languageInfo(const RoutingTrace &trace)
     for (const auto &lang : trace.languages) {
         // Tokens are counted per layer and equal across MoE layers in
         // practice; the largest is the number of tokens recorded.
-        const std::uint64_t tokens =
-            lang.tokens.empty() ? 0 : *std::max_element(lang.tokens.begin(), lang.tokens.end());
-        out[lang.label] = {{"tokens", tokens},
-                           {"documents", lang.documents},
-                           {"corpus", lang.corpus},
-                           {"token_scope", lang.tokenScope},
-                           {"template", lang.templateName}};
+        const std::uint64_t tokens
+            = lang.tokens.empty() ? 0 : *std::max_element(lang.tokens.begin(), lang.tokens.end());
+        out[lang.label]
+            = { { "tokens", tokens }, { "documents", lang.documents }, { "corpus", lang.corpus },
+                  { "token_scope", lang.tokenScope }, { "template", lang.templateName } };
     }
     return out;
 }
 
 json parametersJson(const AnalysisParams &p)
 {
-    json out = {{"k", p.k}, {"threshold", p.threshold}, {"linkage", linkageName(p.linkage)}};
+    json out
+        = { { "k", p.k }, { "threshold", p.threshold }, { "linkage", linkageName(p.linkage) } };
     if (p.steering)
-        out["steering"] = {{"languages", {p.steering->a, p.steering->b}},
-                           {"k", p.steering->k},
-                           {"threshold", p.steering->threshold},
-                           {"layers", {p.steering->firstLayer, p.steering->lastLayer}}};
+        out["steering"] = { { "languages", { p.steering->a, p.steering->b } },
+            { "k", p.steering->k }, { "threshold", p.steering->threshold },
+            { "layers", { p.steering->firstLayer, p.steering->lastLayer } } };
     return out;
 }
 
@@ -56,30 +54,25 @@ json similarityJson(const SimilarityResult &s)
     json perLayer = json::array(), pairwise = json::array();
     for (int layer : s.layers) {
         const auto l = static_cast<std::size_t>(layer);
-        perLayer.push_back({{"layer", layer}, {"matrix", s.perLayer[l]}});
+        perLayer.push_back({ { "layer", layer }, { "matrix", s.perLayer[l] } });
         pairwise.push_back(s.meanPairwisePerLayer[l]);
     }
-    return {{"measure", "1 - JSD (base 2) of per-layer expert distributions"},
-            {"layers", s.layers},
-            {"mean", s.mean},
-            {"per_layer", perLayer},
-            {"mean_pairwise_per_layer", pairwise}};
+    return { { "measure", "1 - JSD (base 2) of per-layer expert distributions" },
+        { "layers", s.layers }, { "mean", s.mean }, { "per_layer", perLayer },
+        { "mean_pairwise_per_layer", pairwise } };
 }
 
 json linkageJson(const Dendrogram &d)
 {
     json merges = json::array();
     for (const auto &m : d.merges)
-        merges.push_back(
-            {{"members", m.members}, {"height", m.height}, {"left", m.left}, {"right", m.right}});
+        merges.push_back({ { "members", m.members }, { "height", m.height }, { "left", m.left },
+            { "right", m.right } });
     json order = json::array();
     for (int leaf : d.leafOrder)
         order.push_back(d.labels[static_cast<std::size_t>(leaf)]);
-    return {{"method", linkageName(d.linkage)},
-            {"distance", "1 - mean similarity"},
-            {"merges", merges},
-            {"leaf_order", order},
-            {"leaf_order_indices", d.leafOrder}};
+    return { { "method", linkageName(d.linkage) }, { "distance", "1 - mean similarity" },
+        { "merges", merges }, { "leaf_order", order }, { "leaf_order_indices", d.leafOrder } };
 }
 
 json expertsJson(const AnalysisResult &r)
@@ -95,14 +88,10 @@ json expertsJson(const AnalysisResult &r)
         exclusive[label] = layerExpertPairs(list);
         perLayer[label] = x.exclusivePerLayer[t];
     }
-    return {{"k", r.params.k},
-            {"threshold", r.params.threshold},
-            {"exclusive_counts", counts},
-            {"exclusive", exclusive},
-            {"exclusive_per_layer", perLayer},
-            {"shared_count", x.shared.size()},
-            {"shared", layerExpertPairs(x.shared)},
-            {"shared_per_layer", x.sharedPerLayer}};
+    return { { "k", r.params.k }, { "threshold", r.params.threshold },
+        { "exclusive_counts", counts }, { "exclusive", exclusive },
+        { "exclusive_per_layer", perLayer }, { "shared_count", x.shared.size() },
+        { "shared", layerExpertPairs(x.shared) }, { "shared_per_layer", x.sharedPerLayer } };
 }
 
 json steeringJson(const AnalysisResult &r)
@@ -110,20 +99,17 @@ json steeringJson(const AnalysisResult &r)
     const SteeringParams &s = *r.params.steering;
     json experts = json::array();
     for (const auto &e : r.steering)
-        experts.push_back({{"layer", e.layer}, {"expert", e.expert}, {"share_a", e.shareA}});
-    return {{"a", s.a},
-            {"b", s.b},
-            {"k", s.k},
-            {"threshold", s.threshold},
-            {"layers", {s.firstLayer, s.lastLayer}},
-            {"count", r.steering.size()},
-            {"experts", experts}};
+        experts.push_back(
+            { { "layer", e.layer }, { "expert", e.expert }, { "share_a", e.shareA } });
+    return { { "a", s.a }, { "b", s.b }, { "k", s.k }, { "threshold", s.threshold },
+        { "layers", { s.firstLayer, s.lastLayer } }, { "count", r.steering.size() },
+        { "experts", experts } };
 }
 
 } // namespace
 
-nlohmann::json analysisToJson(const AnalysisResult &result, const RoutingTrace &trace,
-                              const std::string &source)
+nlohmann::json analysisToJson(
+    const AnalysisResult &result, const RoutingTrace &trace, const std::string &source)
 {
     json out;
     out["format"] = "moescope-analysis";

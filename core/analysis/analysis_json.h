@@ -15,7 +15,7 @@ namespace moescope {
 // Per-layer arrays under "entropy" and "experts" are indexed by layer
 // (dense layers 0); "similarity" lists only the analysed layers and names
 // them. source: the file or folder the trace came from ("" to omit).
-nlohmann::json analysisToJson(const AnalysisResult &result, const RoutingTrace &trace,
-                              const std::string &source = {});
+nlohmann::json analysisToJson(
+    const AnalysisResult &result, const RoutingTrace &trace, const std::string &source = {});
 
 } // namespace moescope

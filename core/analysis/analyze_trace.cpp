@@ -12,28 +12,27 @@ std::string checkAnalysisParams(const AnalysisParams &params, const RoutingTrace
 {
     const int experts = trace.model.numExperts;
     if (params.k < 1 || params.k > experts)
-        return fmt::format("k must be between 1 and the number of experts ({}), got {}", experts,
-                           params.k);
+        return fmt::format(
+            "k must be between 1 and the number of experts ({}), got {}", experts, params.k);
     if (!(params.threshold > 0 && params.threshold < 1))
-        return fmt::format("threshold must lie strictly between 0 and 1, got {}",
-                           params.threshold);
+        return fmt::format("threshold must lie strictly between 0 and 1, got {}", params.threshold);
     if (!params.steering)
         return {};
     const SteeringParams &s = *params.steering;
-    for (const std::string *label : {&s.a, &s.b})
+    for (const std::string *label : { &s.a, &s.b })
         if (!trace.find(*label))
             return fmt::format("steering language '{}' is not in the trace", *label);
     if (s.a == s.b)
         return fmt::format("steering needs two different languages, got '{}' twice", s.a);
     if (s.k < 1 || s.k > experts)
-        return fmt::format("steering k must be between 1 and the number of experts ({}), got {}",
-                           experts, s.k);
+        return fmt::format(
+            "steering k must be between 1 and the number of experts ({}), got {}", experts, s.k);
     if (!(s.threshold > 0.5 && s.threshold < 1))
-        return fmt::format("steering threshold must lie strictly between 0.5 and 1, got {}",
-                           s.threshold);
+        return fmt::format(
+            "steering threshold must lie strictly between 0.5 and 1, got {}", s.threshold);
     if (s.firstLayer < 0 || s.lastLayer >= trace.model.numLayers || s.firstLayer > s.lastLayer)
         return fmt::format("steering layers {}-{} are not a range inside the model's {} layers",
-                           s.firstLayer, s.lastLayer, trace.model.numLayers);
+            s.firstLayer, s.lastLayer, trace.model.numLayers);
     return {};
 }
 

@@ -35,7 +35,7 @@ void checkK(int k, const ModelSummary &model, const std::string &what)
 {
     if (k < 1 || k > model.numExperts)
         throw Error(what + " must be between 1 and the number of experts ("
-                    + std::to_string(model.numExperts) + "), got " + std::to_string(k));
+            + std::to_string(model.numExperts) + "), got " + std::to_string(k));
 }
 
 } // namespace
@@ -88,8 +88,8 @@ ExpertSpecialisation expertSpecialisation(const RoutingTrace &trace, int k, doub
                 const double share = kept[t][cell] / total;
                 result.share[t][cell] = share;
                 if (share > threshold) {
-                    result.exclusive[trace.languages[t].label].emplace_back(static_cast<int>(l),
-                                                                            static_cast<int>(e));
+                    result.exclusive[trace.languages[t].label].emplace_back(
+                        static_cast<int>(l), static_cast<int>(e));
                     ++result.exclusivePerLayer[t][l];
                     exclusiveToAny = true;
                 }
@@ -104,8 +104,7 @@ ExpertSpecialisation expertSpecialisation(const RoutingTrace &trace, int k, doub
 }
 
 std::vector<SteeringExpert> steeringSet(const RoutingTrace &trace, const std::string &a,
-                                        const std::string &b, int k, double threshold,
-                                        int firstLayer, int lastLayer)
+    const std::string &b, int k, double threshold, int firstLayer, int lastLayer)
 {
     const auto &model = trace.model;
     const LanguageRouting *langA = trace.find(a);
@@ -118,11 +117,11 @@ std::vector<SteeringExpert> steeringSet(const RoutingTrace &trace, const std::st
     if (!(threshold > 0.5 && threshold < 1))
         throw Error(fmt::format("steering threshold must lie strictly between 0.5 and 1 (the "
                                 "band (1 - thr, thr) is empty otherwise), got {}",
-                                threshold));
+            threshold));
     if (firstLayer < 0 || lastLayer >= model.numLayers || firstLayer > lastLayer)
         throw Error("steering layers " + std::to_string(firstLayer) + "-"
-                    + std::to_string(lastLayer) + " are not a range inside the model's "
-                    + std::to_string(model.numLayers) + " layers");
+            + std::to_string(lastLayer) + " are not a range inside the model's "
+            + std::to_string(model.numLayers) + " layers");
 
     const std::size_t experts = static_cast<std::size_t>(model.numExperts);
     const std::vector<double> fA = activationFrequency(*langA, model);
@@ -138,7 +137,7 @@ std::vector<SteeringExpert> steeringSet(const RoutingTrace &trace, const std::st
                 continue;
             const double share = fA[offset + e] / (fA[offset + e] + fB[offset + e]);
             if (share > 1.0 - threshold && share < threshold)
-                set.push_back({layer, static_cast<int>(e), share});
+                set.push_back({ layer, static_cast<int>(e), share });
         }
     }
     return set;

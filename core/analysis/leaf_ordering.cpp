@@ -33,13 +33,13 @@ struct Range
 
 } // namespace
 
-std::vector<int> optimalLeafOrder(const std::vector<LinkageMerge> &merges,
-                                  const std::vector<std::vector<double>> &distance)
+std::vector<int> optimalLeafOrder(
+    const std::vector<LinkageMerge> &merges, const std::vector<std::vector<double>> &distance)
 {
     const int n = static_cast<int>(merges.size()) + 1;
     if (distance.size() != static_cast<std::size_t>(n))
         throw Error("leaf ordering: distance matrix has " + std::to_string(distance.size())
-                    + " rows for " + std::to_string(n) + " leaves");
+            + " rows for " + std::to_string(n) + " leaves");
     for (const auto &row : distance)
         if (row.size() != static_cast<std::size_t>(n))
             throw Error("leaf ordering: distance matrix is not square");
@@ -54,20 +54,21 @@ std::vector<int> optimalLeafOrder(const std::vector<LinkageMerge> &merges,
     std::vector<Range> range(static_cast<std::size_t>(clusters));
     for (int leaf = 0; leaf < n; ++leaf) {
         const int p = position[static_cast<std::size_t>(leaf)];
-        range[static_cast<std::size_t>(leaf)] = {p, p + 1};
+        range[static_cast<std::size_t>(leaf)] = { p, p + 1 };
     }
     for (int i = 0; i + 1 < n; ++i) {
         const auto &m = merges[static_cast<std::size_t>(i)];
-        range[static_cast<std::size_t>(n + i)] = {range[static_cast<std::size_t>(m.left)].begin,
-                                                  range[static_cast<std::size_t>(m.right)].end};
+        range[static_cast<std::size_t>(n + i)] = { range[static_cast<std::size_t>(m.left)].begin,
+            range[static_cast<std::size_t>(m.right)].end };
     }
 
     const auto idx = [n](int a, int b) { return static_cast<std::size_t>(a) * n + b; };
     std::vector<double> dist(static_cast<std::size_t>(n) * n);
     for (int a = 0; a < n; ++a)
         for (int b = 0; b < n; ++b)
-            dist[idx(a, b)] = distance[static_cast<std::size_t>(naive[static_cast<std::size_t>(a)])]
-                                      [static_cast<std::size_t>(naive[static_cast<std::size_t>(b)])];
+            dist[idx(a, b)]
+                = distance[static_cast<std::size_t>(naive[static_cast<std::size_t>(a)])]
+                          [static_cast<std::size_t>(naive[static_cast<std::size_t>(b)])];
 
     // cost[a][b]: cheapest order of lca(a, b)'s leaves from a to b; it is
     // a ... endA[a][b] followed by startB[a][b] ... b.
@@ -77,7 +78,7 @@ std::vector<int> optimalLeafOrder(const std::vector<LinkageMerge> &merges,
     // Leaves of cluster c that may end an order of c starting at x.
     const auto partner = [&](int c, int x) -> Range {
         if (c < n)
-            return {x, x + 1};
+            return { x, x + 1 };
         const auto &m = merges[static_cast<std::size_t>(c - n)];
         const Range left = range[static_cast<std::size_t>(m.left)];
         return left.contains(x) ? range[static_cast<std::size_t>(m.right)] : left;
@@ -95,7 +96,8 @@ std::vector<int> optimalLeafOrder(const std::vector<LinkageMerge> &merges,
         for (int u = L.begin; u < L.end; ++u) {
             const Range ms = partner(merge.left, u);
             for (int k = R.begin; k < R.end; ++k) {
-                const std::size_t t = static_cast<std::size_t>(u - L.begin) * R.size() + (k - R.begin);
+                const std::size_t t
+                    = static_cast<std::size_t>(u - L.begin) * R.size() + (k - R.begin);
                 for (int m = ms.begin; m < ms.end; ++m) {
                     const double c = cost[idx(u, m)] + dist[idx(m, k)];
                     if (c < viaM[t]) {
@@ -111,16 +113,16 @@ std::vector<int> optimalLeafOrder(const std::vector<LinkageMerge> &merges,
                 double best = infinity;
                 int bestK = -1;
                 for (int k = ks.begin; k < ks.end; ++k) {
-                    const std::size_t t =
-                        static_cast<std::size_t>(u - L.begin) * R.size() + (k - R.begin);
+                    const std::size_t t
+                        = static_cast<std::size_t>(u - L.begin) * R.size() + (k - R.begin);
                     const double c = viaM[t] + cost[idx(k, w)];
                     if (c < best) {
                         best = c;
                         bestK = k;
                     }
                 }
-                const int m = bestM[static_cast<std::size_t>(u - L.begin) * R.size()
-                                    + (bestK - R.begin)];
+                const int m
+                    = bestM[static_cast<std::size_t>(u - L.begin) * R.size() + (bestK - R.begin)];
                 cost[idx(u, w)] = cost[idx(w, u)] = best;
                 endA[idx(u, w)] = m;
                 startB[idx(u, w)] = bestK;
@@ -147,7 +149,7 @@ std::vector<int> optimalLeafOrder(const std::vector<LinkageMerge> &merges,
 
     std::vector<int> order;
     order.reserve(static_cast<std::size_t>(n));
-    std::vector<std::pair<int, int>> stack{{first, last}};
+    std::vector<std::pair<int, int>> stack { { first, last } };
     while (!stack.empty()) {
         const auto [a, b] = stack.back();
         stack.pop_back();
@@ -155,8 +157,8 @@ std::vector<int> optimalLeafOrder(const std::vector<LinkageMerge> &merges,
             order.push_back(naive[static_cast<std::size_t>(a)]);
             continue;
         }
-        stack.push_back({startB[idx(a, b)], b});
-        stack.push_back({a, endA[idx(a, b)]});
+        stack.push_back({ startB[idx(a, b)], b });
+        stack.push_back({ a, endA[idx(a, b)] });
     }
     return order;
 }

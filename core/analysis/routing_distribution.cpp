@@ -17,12 +17,11 @@ void checkShape(const LanguageRouting &lang, const ModelSummary &model)
         throw Error("model has a negative number of layers or experts");
     if (lang.counts.size() != cells)
         throw Error("language '" + lang.label + "' has " + std::to_string(lang.counts.size())
-                    + " counts, expected " + std::to_string(model.numLayers) + " layers x "
-                    + std::to_string(model.numExperts) + " experts");
+            + " counts, expected " + std::to_string(model.numLayers) + " layers x "
+            + std::to_string(model.numExperts) + " experts");
     if (lang.tokens.size() != static_cast<std::size_t>(model.numLayers))
         throw Error("language '" + lang.label + "' has " + std::to_string(lang.tokens.size())
-                    + " token totals, expected one per layer ("
-                    + std::to_string(model.numLayers) + ")");
+            + " token totals, expected one per layer (" + std::to_string(model.numLayers) + ")");
 }
 
 } // namespace
@@ -39,7 +38,7 @@ std::vector<int> analysedLayers(const RoutingTrace &trace)
     for (int l : candidates) {
         if (l < 0 || l >= trace.model.numLayers)
             throw Error("MoE layer " + std::to_string(l) + " is outside the model's "
-                        + std::to_string(trace.model.numLayers) + " layers");
+                + std::to_string(trace.model.numLayers) + " layers");
         bool everyLanguageRouted = true;
         for (const auto &lang : trace.languages)
             if (lang.tokens[static_cast<std::size_t>(l)] == 0)

@@ -33,8 +33,8 @@ SimilarityResult routingSimilarity(const RoutingTrace &trace)
 
     SimilarityResult result;
     result.layers = analysedLayers(trace);
-    result.perLayer.assign(numLayers, std::vector<std::vector<double>>(
-                                          nLang, std::vector<double>(nLang, 0.0)));
+    result.perLayer.assign(
+        numLayers, std::vector<std::vector<double>>(nLang, std::vector<double>(nLang, 0.0)));
     result.mean.assign(nLang, std::vector<double>(nLang, 0.0));
     result.meanPairwisePerLayer.assign(numLayers, 0.0);
 
@@ -52,8 +52,7 @@ SimilarityResult routingSimilarity(const RoutingTrace &trace)
             matrix[a][a] = 1.0;
             for (std::size_t b = a + 1; b < nLang; ++b) {
                 const double s = jsSimilarity(distributions[a].data() + l * experts,
-                                              distributions[b].data() + l * experts,
-                                              static_cast<int>(experts));
+                    distributions[b].data() + l * experts, static_cast<int>(experts));
                 matrix[a][b] = matrix[b][a] = s;
                 pairSum += s;
             }

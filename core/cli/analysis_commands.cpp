@@ -40,12 +40,12 @@ SteeringParams steeringParams(const ArgParser &args)
 {
     const auto labels = splitList(args.get("steer"));
     if (labels.size() != 2)
-        throw UsageError("--steer expects two language labels like en,zh, got '"
-                         + args.get("steer") + "'");
+        throw UsageError(
+            "--steer expects two language labels like en,zh, got '" + args.get("steer") + "'");
     const auto ranges = parseRanges(args.get("steer-layers"), "--steer-layers");
     if (ranges.size() != 1)
-        throw UsageError("--steer-layers expects one range like 10-39, got '"
-                         + args.get("steer-layers") + "'");
+        throw UsageError(
+            "--steer-layers expects one range like 10-39, got '" + args.get("steer-layers") + "'");
     SteeringParams s;
     s.a = labels[0];
     s.b = labels[1];
@@ -59,14 +59,13 @@ SteeringParams steeringParams(const ArgParser &args)
 int runAnalyze(const std::vector<std::string> &argv)
 {
     ArgParser args("analyze", "INPUT... --out ANALYSIS.json [options]",
-                   "Routing similarity (1 - JSD), language clustering, routing entropy,\n"
-                   "language-exclusive and shared experts and, with --steer, the steering\n"
-                   "set of the study (arXiv 2601.14050).");
+        "Routing similarity (1 - JSD), language clustering, routing entropy,\n"
+        "language-exclusive and shared experts and, with --steer, the steering\n"
+        "set of the study (arXiv 2601.14050).");
     args.positional("INPUT", "trace file (.h5), or study JSON files / folders of them", 1, -1)
         .option("out", "FILE", "analysis JSON to write")
         .option("k", "N", "experts kept per language and layer", "15")
-        .option("threshold", "X", "share above which an expert is exclusive to a language",
-                "0.4")
+        .option("threshold", "X", "share above which an expert is exclusive to a language", "0.4")
         .option("linkage", "METHOD", "average, single, complete or ward", "average")
         .option("steer", "A,B", "also select the steering experts for languages A and B")
         .option("steer-k", "N", "experts kept per language for --steer", "20")
@@ -77,7 +76,7 @@ int runAnalyze(const std::vector<std::string> &argv)
 
     if (!args.has("out"))
         throw UsageError("missing --out ANALYSIS.json");
-    for (const char *name : {"steer-k", "steer-threshold", "steer-layers"})
+    for (const char *name : { "steer-k", "steer-threshold", "steer-layers" })
         if (args.has(name) && !args.has("steer"))
             throw UsageError(std::string("--") + name + " needs --steer A,B");
 
@@ -107,10 +106,10 @@ int runAnalyze(const std::vector<std::string> &argv)
     if (verbosity() != Verbosity::Quiet) {
         const auto &first = result.dendrogram.merges;
         std::printf("%s: %zu languages over %zu layers", out.c_str(), result.languages.size(),
-                    result.similarity.layers.size());
+            result.similarity.layers.size());
         if (!first.empty())
             std::printf("; closest %s+%s at distance %.4f", first[0].members[0].c_str(),
-                        first[0].members[1].c_str(), first[0].height);
+                first[0].members[1].c_str(), first[0].height);
         std::printf("\n");
     }
     return 0;
@@ -120,8 +119,8 @@ int runAnalyze(const std::vector<std::string> &argv)
 
 std::vector<Command> analysisCommands()
 {
-    return {{"analyze", "routing similarity, clustering, entropy and exclusive experts",
-             runAnalyze}};
+    return { { "analyze", "routing similarity, clustering, entropy and exclusive experts",
+        runAnalyze } };
 }
 
 } // namespace moescope::cli

@@ -10,8 +10,8 @@
 
 namespace moescope::testing {
 
-inline RoutingTrace handmadeTrace(int numLayers, int numExperts, int topK,
-                                  std::vector<int> moeLayers)
+inline RoutingTrace handmadeTrace(
+    int numLayers, int numExperts, int topK, std::vector<int> moeLayers)
 {
     RoutingTrace trace;
     trace.model.modelId = "handmade";
@@ -25,8 +25,7 @@ inline RoutingTrace handmadeTrace(int numLayers, int numExperts, int topK,
 
 // counts: one row of numExperts values per layer; tokens: one per layer.
 inline void addLanguage(RoutingTrace &trace, const std::string &label,
-                        const std::vector<std::vector<std::uint64_t>> &counts,
-                        const std::vector<std::uint64_t> &tokens)
+    const std::vector<std::vector<std::uint64_t>> &counts, const std::vector<std::uint64_t> &tokens)
 {
     LanguageRouting lang;
     lang.label = label;

@@ -24,8 +24,8 @@ protected:
     void SetUp() override
     {
         m_dir = fs::temp_directory_path()
-                / ("moescope-analyze-" + std::to_string(::getpid()) + "-"
-                   + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+            / ("moescope-analyze-" + std::to_string(::getpid()) + "-"
+                + ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::create_directories(m_dir);
     }
     void TearDown() override { fs::remove_all(m_dir); }
@@ -34,8 +34,8 @@ protected:
     int analyze(const std::string &args)
     {
         const std::string errFile = (m_dir / "stderr.txt").string();
-        const std::string cmd =
-            std::string("'") + MOESCOPE_BINARY + "' analyze " + args + " >/dev/null 2>'" + errFile + "'";
+        const std::string cmd = std::string("'") + MOESCOPE_BINARY + "' analyze " + args
+            + " >/dev/null 2>'" + errFile + "'";
         const int status = std::system(cmd.c_str());
         m_stderr = moescope::readFile(errFile);
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -55,10 +55,11 @@ TEST_F(AnalyzeCommand, AnalysesAFolderOfStudyJson)
         << m_stderr;
     const json j = json::parse(moescope::readFile(out));
     EXPECT_EQ(j.at("languages").size(), 8u);
-    EXPECT_EQ(j.at("linkage").at("merges").at(0).at("members"), json({"es", "fr"}));
+    EXPECT_EQ(j.at("linkage").at("merges").at(0).at("members"), json({ "es", "fr" }));
     EXPECT_EQ(j.at("parameters").at("k"), 15);
     EXPECT_EQ(j.at("parameters").at("linkage"), "average");
-    const json ref = json::parse(moescope::readFile(MOESCOPE_TEST_DATA "/analysis/mgsm_reference.json"));
+    const json ref
+        = json::parse(moescope::readFile(MOESCOPE_TEST_DATA "/analysis/mgsm_reference.json"));
     EXPECT_EQ(j.at("experts").at("exclusive_counts"), ref.at("experts").at("exclusive_counts"));
     EXPECT_EQ(j.at("linkage").at("leaf_order"), ref.at("linkage").at("average").at("leaf_order"));
     EXPECT_EQ(j.at("steering").at("experts").size(), ref.at("steering").at("experts").size());
@@ -67,7 +68,7 @@ TEST_F(AnalyzeCommand, AnalysesAFolderOfStudyJson)
 TEST_F(AnalyzeCommand, AnalysesAnHdf5TraceLikeTheJsonItCameFrom)
 {
     const std::string h5 = path("mgsm.h5"), fromH5 = path("h5.json"), fromJson = path("json.json");
-    moescope::writeTrace(moescope::importStudyJson({kBundledMgsm}), h5);
+    moescope::writeTrace(moescope::importStudyJson({ kBundledMgsm }), h5);
     ASSERT_EQ(analyze("'" + h5 + "' --out '" + fromH5 + "' --linkage ward --k 10"), 0) << m_stderr;
     ASSERT_EQ(analyze("'" + kBundledMgsm + "' --out '" + fromJson + "' --linkage ward --k 10"), 0)
         << m_stderr;
@@ -82,18 +83,36 @@ TEST_F(AnalyzeCommand, AnalysesAnHdf5TraceLikeTheJsonItCameFrom)
 
 TEST_F(AnalyzeCommand, BadParametersAreUsageErrorsOnOneLine)
 {
+    // A small trace (4 experts, 3 layers) keeps each run short.
+    moescope::RoutingTrace small;
+    small.model = { "small", "test", 3, 4, 1, { 0, 1, 2 } };
+    for (const char *label : { "en", "zh" }) {
+        moescope::LanguageRouting lang;
+        lang.label = label;
+        lang.counts = { 1, 2, 3, 4, 4, 3, 2, 1, 1, 1, 1, 7 };
+        lang.gateSum.assign(lang.counts.size(), 0.0);
+        lang.tokens = { 10, 10, 10 };
+        small.languages.push_back(lang);
+    }
+    const std::string h5 = path("small.h5");
+    moescope::writeTrace(small, h5);
     const std::string out = path("bad.json");
-    const std::string in = "'" + kBundledMgsm + "' --out '" + out + "' ";
+    ASSERT_EQ(analyze("'" + h5 + "' --out '" + out
+                  + "' --k 4 --steer en,zh --steer-k 2 --steer-layers 0-2"),
+        0)
+        << m_stderr;
+    fs::remove(out);
+
+    const std::string in = "'" + h5 + "' --out '" + out + "' ";
     for (const std::string bad :
-         {"--k 0", "--k 129", "--k x", "--threshold 0", "--threshold 1", "--linkage centroid",
-          "--steer en,xx", "--steer en", "--steer en,zh --steer-layers 10-48",
-          "--steer en,zh --steer-threshold 0.5", "--steer-k 5"}) {
+        { "--k 5", "--k x", "--threshold 1", "--linkage centroid", "--steer en,xx --steer-k 2",
+            "--steer en,zh --steer-k 2 --steer-layers 1-3", "--steer-k 5" }) {
         SCOPED_TRACE(bad);
         EXPECT_EQ(analyze(in + bad), 2);
         EXPECT_EQ(std::count(m_stderr.begin(), m_stderr.end(), '\n'), 1) << m_stderr;
         EXPECT_FALSE(fs::exists(out));
     }
-    EXPECT_EQ(analyze("'" + kBundledMgsm + "'"), 2); // no --out
+    EXPECT_EQ(analyze("'" + h5 + "'"), 2); // no --out
 }
 
 TEST_F(AnalyzeCommand, MissingInputFailsWithoutWriting)

@@ -27,11 +27,11 @@ using Cells = std::vector<std::pair<int, int>>;
 //    e1 -> x, e5 -> y, e2 and e3 -> z.
 RoutingTrace specialisationTrace()
 {
-    auto trace = handmadeTrace(3, 6, 2, {1, 2});
-    const std::vector<std::uint64_t> dense(6, 0), tokens{0, 10, 10};
-    addLanguage(trace, "x", {dense, {10, 5, 5, 0, 0, 0}, {9, 11, 0, 0, 0, 0}}, tokens);
-    addLanguage(trace, "y", {dense, {0, 5, 10, 5, 0, 0}, {3, 0, 0, 0, 0, 17}}, tokens);
-    addLanguage(trace, "z", {dense, {0, 5, 0, 0, 10, 5}, {0, 0, 10, 10, 0, 0}}, tokens);
+    auto trace = handmadeTrace(3, 6, 2, { 1, 2 });
+    const std::vector<std::uint64_t> dense(6, 0), tokens { 0, 10, 10 };
+    addLanguage(trace, "x", { dense, { 10, 5, 5, 0, 0, 0 }, { 9, 11, 0, 0, 0, 0 } }, tokens);
+    addLanguage(trace, "y", { dense, { 0, 5, 10, 5, 0, 0 }, { 3, 0, 0, 0, 0, 17 } }, tokens);
+    addLanguage(trace, "z", { dense, { 0, 5, 0, 0, 10, 5 }, { 0, 0, 10, 10, 0, 0 } }, tokens);
     return trace;
 }
 
@@ -40,14 +40,14 @@ RoutingTrace specialisationTrace()
 TEST(ExpertSpecialisation, ExclusiveAndSharedWithTopKTies)
 {
     const auto r = expertSpecialisation(specialisationTrace(), 2, 0.4);
-    EXPECT_EQ(r.exclusive.at("x"), (Cells{{1, 0}, {2, 0}, {2, 1}}));
-    EXPECT_EQ(r.exclusive.at("y"), (Cells{{1, 2}, {2, 5}}));
-    EXPECT_EQ(r.exclusive.at("z"), (Cells{{1, 4}, {2, 2}, {2, 3}}));
-    EXPECT_EQ(r.shared, (Cells{{1, 1}}));
-    EXPECT_EQ(r.sharedPerLayer, (std::vector<int>{0, 1, 0}));
-    EXPECT_EQ(r.exclusivePerLayer[0], (std::vector<int>{0, 1, 2}));
-    EXPECT_EQ(r.exclusivePerLayer[1], (std::vector<int>{0, 1, 1}));
-    EXPECT_EQ(r.exclusivePerLayer[2], (std::vector<int>{0, 1, 2}));
+    EXPECT_EQ(r.exclusive.at("x"), (Cells { { 1, 0 }, { 2, 0 }, { 2, 1 } }));
+    EXPECT_EQ(r.exclusive.at("y"), (Cells { { 1, 2 }, { 2, 5 } }));
+    EXPECT_EQ(r.exclusive.at("z"), (Cells { { 1, 4 }, { 2, 2 }, { 2, 3 } }));
+    EXPECT_EQ(r.shared, (Cells { { 1, 1 } }));
+    EXPECT_EQ(r.sharedPerLayer, (std::vector<int> { 0, 1, 0 }));
+    EXPECT_EQ(r.exclusivePerLayer[0], (std::vector<int> { 0, 1, 2 }));
+    EXPECT_EQ(r.exclusivePerLayer[1], (std::vector<int> { 0, 1, 1 }));
+    EXPECT_EQ(r.exclusivePerLayer[2], (std::vector<int> { 0, 1, 2 }));
 
     // share[lang][layer * E + e]
     EXPECT_NEAR(r.share[0][6 + 1], 1.0 / 3, 1e-15);
@@ -62,20 +62,20 @@ TEST(ExpertSpecialisation, HigherThresholdKeepsFewerExclusives)
 {
     // At 0.8 the 0.75 share of x on (2, 0) is no longer exclusive.
     const auto r = expertSpecialisation(specialisationTrace(), 2, 0.8);
-    EXPECT_EQ(r.exclusive.at("x"), (Cells{{1, 0}, {2, 1}}));
-    EXPECT_EQ(r.shared, (Cells{{1, 1}, {2, 0}}));
+    EXPECT_EQ(r.exclusive.at("x"), (Cells { { 1, 0 }, { 2, 1 } }));
+    EXPECT_EQ(r.shared, (Cells { { 1, 1 }, { 2, 0 } }));
 }
 
 TEST(ExpertSpecialisation, TwoLanguagesAboveALowThresholdAreBothExclusive)
 {
     // The study's rule as stated: share > thr, so at 0.4 a 0.5/0.5 split is
     // exclusive to both languages and therefore not shared.
-    auto trace = handmadeTrace(1, 2, 1, {0});
-    addLanguage(trace, "a", {{4, 4}}, {8});
-    addLanguage(trace, "b", {{4, 4}}, {8});
+    auto trace = handmadeTrace(1, 2, 1, { 0 });
+    addLanguage(trace, "a", { { 4, 4 } }, { 8 });
+    addLanguage(trace, "b", { { 4, 4 } }, { 8 });
     const auto r = expertSpecialisation(trace, 1, 0.4);
-    EXPECT_EQ(r.exclusive.at("a"), (Cells{{0, 0}}));
-    EXPECT_EQ(r.exclusive.at("b"), (Cells{{0, 0}}));
+    EXPECT_EQ(r.exclusive.at("a"), (Cells { { 0, 0 } }));
+    EXPECT_EQ(r.exclusive.at("b"), (Cells { { 0, 0 } }));
     EXPECT_TRUE(r.shared.empty());
 }
 
@@ -83,12 +83,12 @@ TEST(ExpertSpecialisation, NeverSelectedExpertsAreNotKept)
 {
     // k = 3 but only one expert was used; the unused ones must not become
     // "kept" with f = 0 (they would otherwise count towards "shared").
-    auto trace = handmadeTrace(1, 4, 1, {0});
-    addLanguage(trace, "a", {{5, 0, 0, 0}}, {5});
-    addLanguage(trace, "b", {{0, 5, 0, 0}}, {5});
+    auto trace = handmadeTrace(1, 4, 1, { 0 });
+    addLanguage(trace, "a", { { 5, 0, 0, 0 } }, { 5 });
+    addLanguage(trace, "b", { { 0, 5, 0, 0 } }, { 5 });
     const auto r = expertSpecialisation(trace, 3, 0.4);
-    EXPECT_EQ(r.exclusive.at("a"), (Cells{{0, 0}}));
-    EXPECT_EQ(r.exclusive.at("b"), (Cells{{0, 1}}));
+    EXPECT_EQ(r.exclusive.at("a"), (Cells { { 0, 0 } }));
+    EXPECT_EQ(r.exclusive.at("b"), (Cells { { 0, 1 } }));
     EXPECT_TRUE(r.shared.empty());
 }
 
@@ -109,11 +109,11 @@ namespace {
 //   e4: b never selects it.
 RoutingTrace steeringTrace()
 {
-    auto trace = handmadeTrace(3, 5, 2, {0, 1, 2});
-    const std::vector<std::uint64_t> a{7, 3, 1, 5, 4}, b{3, 1, 3, 5, 0}, c{4, 4, 4, 4, 4};
-    addLanguage(trace, "a", {a, a, a}, {16, 16, 16});
-    addLanguage(trace, "b", {b, b, b}, {16, 16, 16});
-    addLanguage(trace, "c", {c, c, c}, {16, 16, 16});
+    auto trace = handmadeTrace(3, 5, 2, { 0, 1, 2 });
+    const std::vector<std::uint64_t> a { 7, 3, 1, 5, 4 }, b { 3, 1, 3, 5, 0 }, c { 4, 4, 4, 4, 4 };
+    addLanguage(trace, "a", { a, a, a }, { 16, 16, 16 });
+    addLanguage(trace, "b", { b, b, b }, { 16, 16, 16 });
+    addLanguage(trace, "c", { c, c, c }, { 16, 16, 16 });
     return trace;
 }
 

@@ -19,14 +19,14 @@ const std::string kBundledMgsm = MOESCOPE_SOURCE_DIR "/resources/data/qwen3-30b-
 
 const RoutingTrace &mgsmTrace()
 {
-    static const RoutingTrace trace = importStudyJson({kBundledMgsm});
+    static const RoutingTrace trace = importStudyJson({ kBundledMgsm });
     return trace;
 }
 
 const json &reference()
 {
-    static const json ref =
-        json::parse(readFile(MOESCOPE_TEST_DATA "/analysis/mgsm_reference.json"));
+    static const json ref
+        = json::parse(readFile(MOESCOPE_TEST_DATA "/analysis/mgsm_reference.json"));
     return ref;
 }
 
@@ -58,7 +58,8 @@ TEST(MgsmData, HasTheStudysEightLanguages)
 {
     auto labels = labelsOf(mgsmTrace());
     std::sort(labels.begin(), labels.end());
-    EXPECT_EQ(labels, (std::vector<std::string>{"bn", "de", "en", "es", "fr", "ja", "sw", "zh"}));
+    EXPECT_EQ(
+        labels, (std::vector<std::string> { "bn", "de", "en", "es", "fr", "ja", "sw", "zh" }));
     EXPECT_EQ(mgsmTrace().model.numLayers, 48);
     EXPECT_EQ(mgsmTrace().model.numExperts, 128);
 }
@@ -76,11 +77,11 @@ TEST(MgsmData, SimilarityMatchesReference)
             EXPECT_NEAR(s.mean[a][b], ref.at("mean").at(idx[a]).at(idx[b]).get<double>(), 1e-12);
             for (int l : s.layers)
                 EXPECT_NEAR(s.perLayer[static_cast<std::size_t>(l)][a][b],
-                            ref.at("per_layer").at(l).at(idx[a]).at(idx[b]).get<double>(), 1e-12);
+                    ref.at("per_layer").at(l).at(idx[a]).at(idx[b]).get<double>(), 1e-12);
         }
     for (int l : s.layers)
         EXPECT_NEAR(s.meanPairwisePerLayer[static_cast<std::size_t>(l)],
-                    ref.at("mean_pairwise_per_layer").at(l).get<double>(), 1e-12);
+            ref.at("mean_pairwise_per_layer").at(l).get<double>(), 1e-12);
 }
 
 TEST(MgsmData, SpanishAndFrenchAreTheMostSimilarPairAndMergeFirst)
@@ -95,10 +96,10 @@ TEST(MgsmData, SpanishAndFrenchAreTheMostSimilarPairAndMergeFirst)
                 bestA = a;
                 bestB = b;
             }
-    std::vector<std::string> pair{r.languages[bestA], r.languages[bestB]};
+    std::vector<std::string> pair { r.languages[bestA], r.languages[bestB] };
     std::sort(pair.begin(), pair.end());
-    EXPECT_EQ(pair, (std::vector<std::string>{"es", "fr"}));
-    EXPECT_EQ(r.dendrogram.merges.at(0).members, (std::vector<std::string>{"es", "fr"}));
+    EXPECT_EQ(pair, (std::vector<std::string> { "es", "fr" }));
+    EXPECT_EQ(r.dendrogram.merges.at(0).members, (std::vector<std::string> { "es", "fr" }));
 }
 
 TEST(MgsmData, LinkageAndLeafOrderMatchReferenceForEveryMethod)
@@ -114,7 +115,7 @@ TEST(MgsmData, LinkageAndLeafOrderMatchReferenceForEveryMethod)
             if (a != b)
                 distance[idx[a]][idx[b]] = 1.0 - s.mean[a][b];
 
-    for (Linkage method : {Linkage::Average, Linkage::Single, Linkage::Complete, Linkage::Ward}) {
+    for (Linkage method : { Linkage::Average, Linkage::Single, Linkage::Complete, Linkage::Ward }) {
         SCOPED_TRACE(linkageName(method));
         const auto &ref = reference().at("linkage").at(linkageName(method));
         const auto d = clusterLanguages(refLabels, distance, method);
@@ -138,8 +139,8 @@ TEST(MgsmData, EntropyMatchesReference)
     const auto &trace = mgsmTrace();
     const auto h = routingEntropy(trace);
     for (std::size_t t = 0; t < trace.languages.size(); ++t) {
-        const auto expected =
-            reference().at("entropy").at(trace.languages[t].label).get<std::vector<double>>();
+        const auto expected
+            = reference().at("entropy").at(trace.languages[t].label).get<std::vector<double>>();
         ASSERT_EQ(h[t].size(), expected.size());
         for (std::size_t l = 0; l < expected.size(); ++l)
             EXPECT_NEAR(h[t][l], expected[l], 1e-12);
@@ -150,8 +151,8 @@ TEST(MgsmData, ExclusiveAndSharedExpertsMatchReference)
 {
     const auto &trace = mgsmTrace();
     const auto &ref = reference().at("experts");
-    const auto x = expertSpecialisation(trace, ref.at("k").get<int>(),
-                                        ref.at("threshold").get<double>());
+    const auto x
+        = expertSpecialisation(trace, ref.at("k").get<int>(), ref.at("threshold").get<double>());
     for (const auto &lang : trace.languages) {
         SCOPED_TRACE(lang.label);
         std::vector<std::pair<int, int>> expected;
@@ -159,7 +160,7 @@ TEST(MgsmData, ExclusiveAndSharedExpertsMatchReference)
             expected.emplace_back(cell.at(0).get<int>(), cell.at(1).get<int>());
         EXPECT_EQ(x.exclusive.at(lang.label), expected);
         EXPECT_EQ(x.exclusive.at(lang.label).size(),
-                  ref.at("exclusive_counts").at(lang.label).get<std::size_t>());
+            ref.at("exclusive_counts").at(lang.label).get<std::size_t>());
     }
     EXPECT_EQ(x.shared.size(), ref.at("shared_count").get<std::size_t>());
     EXPECT_EQ(x.sharedPerLayer, ref.at("shared_per_layer").get<std::vector<int>>());
@@ -169,8 +170,7 @@ TEST(MgsmData, SteeringSetMatchesReference)
 {
     const auto &ref = reference().at("steering");
     const auto set = steeringSet(mgsmTrace(), ref.at("a"), ref.at("b"), ref.at("k").get<int>(),
-                                 ref.at("threshold").get<double>(), ref.at("layers").at(0),
-                                 ref.at("layers").at(1));
+        ref.at("threshold").get<double>(), ref.at("layers").at(0), ref.at("layers").at(1));
     ASSERT_EQ(set.size(), ref.at("experts").size());
     for (std::size_t i = 0; i < set.size(); ++i) {
         const auto &e = ref.at("experts").at(i);

@@ -23,29 +23,29 @@ const double kHalfVsPoint = 0.75 * std::log2(3.0) - 0.5;
 
 TEST(JsSimilarity, IdenticalDistributionsAreFullySimilar)
 {
-    const double p[] = {0.2, 0.3, 0.5, 0.0};
+    const double p[] = { 0.2, 0.3, 0.5, 0.0 };
     EXPECT_EQ(jsSimilarity(p, p, 4), 1.0);
 }
 
 TEST(JsSimilarity, DisjointSupportsHaveZeroSimilarity)
 {
-    const double p[] = {0.5, 0.5, 0.0, 0.0};
-    const double q[] = {0.0, 0.0, 0.25, 0.75};
+    const double p[] = { 0.5, 0.5, 0.0, 0.0 };
+    const double q[] = { 0.0, 0.0, 0.25, 0.75 };
     EXPECT_NEAR(jsSimilarity(p, q, 4), 0.0, 1e-15);
 }
 
 TEST(JsSimilarity, PointMassAgainstUniformPairMatchesClosedForm)
 {
-    const double p[] = {1.0, 0.0};
-    const double q[] = {0.5, 0.5};
+    const double p[] = { 1.0, 0.0 };
+    const double q[] = { 0.5, 0.5 };
     EXPECT_NEAR(jsSimilarity(p, q, 2), kHalfVsPoint, 1e-15);
     EXPECT_NEAR(kHalfVsPoint, 0.688722, 1e-6); // guards the closed form itself
 }
 
 TEST(JsSimilarity, IsSymmetricBitForBit)
 {
-    const double p[] = {0.11, 0.07, 0.33, 0.0, 0.49};
-    const double q[] = {0.3, 0.3, 0.0, 0.2, 0.2};
+    const double p[] = { 0.11, 0.07, 0.33, 0.0, 0.49 };
+    const double q[] = { 0.3, 0.3, 0.0, 0.2, 0.2 };
     const double pq = jsSimilarity(p, q, 5);
     EXPECT_EQ(pq, jsSimilarity(q, p, 5));
     EXPECT_GT(pq, 0.0);
@@ -55,30 +55,30 @@ TEST(JsSimilarity, IsSymmetricBitForBit)
 TEST(Distributions, FrequencyIsPerTokenAndDistributionSumsToOne)
 {
     // Layer 0 dense (no tokens), layer 1 MoE with top-2 routing over 4 tokens.
-    auto trace = handmadeTrace(2, 4, 2, {1});
-    addLanguage(trace, "x", {{0, 0, 0, 0}, {2, 6, 0, 0}}, {0, 4});
+    auto trace = handmadeTrace(2, 4, 2, { 1 });
+    addLanguage(trace, "x", { { 0, 0, 0, 0 }, { 2, 6, 0, 0 } }, { 0, 4 });
     const auto f = activationFrequency(trace.languages[0], trace.model);
     const auto p = routingDistribution(trace.languages[0], trace.model);
-    const std::vector<double> fExpected{0, 0, 0, 0, 0.5, 1.5, 0, 0};
-    const std::vector<double> pExpected{0, 0, 0, 0, 0.25, 0.75, 0, 0};
+    const std::vector<double> fExpected { 0, 0, 0, 0, 0.5, 1.5, 0, 0 };
+    const std::vector<double> pExpected { 0, 0, 0, 0, 0.25, 0.75, 0, 0 };
     EXPECT_EQ(f, fExpected);
     EXPECT_EQ(p, pExpected);
 }
 
 TEST(Distributions, RejectsCountsOfTheWrongShape)
 {
-    auto trace = handmadeTrace(2, 4, 2, {1});
-    addLanguage(trace, "x", {{1, 1, 0, 0}}, {0, 4});
+    auto trace = handmadeTrace(2, 4, 2, { 1 });
+    addLanguage(trace, "x", { { 1, 1, 0, 0 } }, { 0, 4 });
     EXPECT_THROW(activationFrequency(trace.languages[0], trace.model), Error);
 }
 
 TEST(Entropy, UniformRoutingHasLog2EBits)
 {
-    auto trace = handmadeTrace(2, 8, 2, {1});
-    addLanguage(trace, "u", {{0, 0, 0, 0, 0, 0, 0, 0}, {3, 3, 3, 3, 3, 3, 3, 3}}, {0, 12});
+    auto trace = handmadeTrace(2, 8, 2, { 1 });
+    addLanguage(trace, "u", { { 0, 0, 0, 0, 0, 0, 0, 0 }, { 3, 3, 3, 3, 3, 3, 3, 3 } }, { 0, 12 });
     // (1/2, 1/4, 1/4): 1/2 * 1 + 2 * 1/4 * 2 = 1.5 bits.
-    addLanguage(trace, "h", {{0, 0, 0, 0, 0, 0, 0, 0}, {6, 3, 3, 0, 0, 0, 0, 0}}, {0, 6});
-    addLanguage(trace, "one", {{0, 0, 0, 0, 0, 0, 0, 0}, {0, 5, 0, 0, 0, 0, 0, 0}}, {0, 5});
+    addLanguage(trace, "h", { { 0, 0, 0, 0, 0, 0, 0, 0 }, { 6, 3, 3, 0, 0, 0, 0, 0 } }, { 0, 6 });
+    addLanguage(trace, "one", { { 0, 0, 0, 0, 0, 0, 0, 0 }, { 0, 5, 0, 0, 0, 0, 0, 0 } }, { 0, 5 });
     const auto h = routingEntropy(trace);
     ASSERT_EQ(h.size(), 3u);
     ASSERT_EQ(h[0].size(), 2u);
@@ -95,10 +95,10 @@ namespace {
 //   layer 2: x = (1/2, 1/2), y = (1/2, 1/2), z = (1, 0)
 RoutingTrace threeLanguageTrace()
 {
-    auto trace = handmadeTrace(3, 2, 1, {1, 2});
-    addLanguage(trace, "x", {{0, 0}, {4, 0}, {2, 2}}, {0, 4, 4});
-    addLanguage(trace, "y", {{0, 0}, {3, 3}, {5, 5}}, {0, 6, 10});
-    addLanguage(trace, "z", {{0, 0}, {0, 8}, {8, 0}}, {0, 8, 8});
+    auto trace = handmadeTrace(3, 2, 1, { 1, 2 });
+    addLanguage(trace, "x", { { 0, 0 }, { 4, 0 }, { 2, 2 } }, { 0, 4, 4 });
+    addLanguage(trace, "y", { { 0, 0 }, { 3, 3 }, { 5, 5 } }, { 0, 6, 10 });
+    addLanguage(trace, "z", { { 0, 0 }, { 0, 8 }, { 8, 0 } }, { 0, 8, 8 });
     return trace;
 }
 
@@ -109,7 +109,7 @@ TEST(RoutingSimilarity, AveragesOverMoeLayersOnly)
     const auto trace = threeLanguageTrace();
     const auto s = routingSimilarity(trace);
     const double c = kHalfVsPoint;
-    EXPECT_EQ(s.layers, (std::vector<int>{1, 2}));
+    EXPECT_EQ(s.layers, (std::vector<int> { 1, 2 }));
     ASSERT_EQ(s.perLayer.size(), 3u);
     for (const auto &row : s.perLayer[0])
         for (double v : row)
@@ -137,7 +137,7 @@ TEST(RoutingSimilarity, SkipsMoeLayersWhereALanguageRoutedNothing)
     auto trace = threeLanguageTrace();
     trace.languages[1].tokens[2] = 0; // y recorded nothing in layer 2
     trace.languages[1].counts[4] = trace.languages[1].counts[5] = 0;
-    EXPECT_EQ(analysedLayers(trace), (std::vector<int>{1}));
+    EXPECT_EQ(analysedLayers(trace), (std::vector<int> { 1 }));
     const auto s = routingSimilarity(trace);
     EXPECT_NEAR(s.mean[0][1], kHalfVsPoint, 1e-15);
     EXPECT_EQ(s.meanPairwisePerLayer[2], 0.0);
@@ -148,5 +148,5 @@ TEST(RoutingSimilarity, AllLayersCountWhenTheModelListsNoMoeLayers)
     auto trace = threeLanguageTrace();
     trace.model.moeLayers.clear();
     // Layer 0 has no tokens anywhere, so it still drops out.
-    EXPECT_EQ(analysedLayers(trace), (std::vector<int>{1, 2}));
+    EXPECT_EQ(analysedLayers(trace), (std::vector<int> { 1, 2 }));
 }
