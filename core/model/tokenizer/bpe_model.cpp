@@ -88,7 +88,10 @@ struct BpeModel::Impl
     std::vector<std::int32_t> mergeWord(std::string_view word) const;
 };
 
-BpeModel::BpeModel(const nlohmann::json &model, const std::string &file)
+BpeModel::BpeModel(const nlohmann::json &model,
+                   std::optional<std::vector<std::pair<std::string, std::int64_t>>> vocab,
+                   std::optional<std::vector<std::pair<std::string, std::string>>> merges,
+                   const std::string &file)
     : m_impl(std::make_unique<Impl>())
 {
     auto &d = *m_impl;
@@ -96,22 +99,22 @@ BpeModel::BpeModel(const nlohmann::json &model, const std::string &file)
         throw Error(file, "tokenizer.json has no \"model\" object");
     const std::string type = model.contains("type") && model["type"].is_string()
         ? model["type"].get<std::string>()
-        : (model.contains("merges") ? "BPE" : "unknown");
+        : (merges ? "BPE" : "unknown");
     if (type != "BPE")
         throw Error(file, "unsupported tokenizer feature: model type " + type);
-    if (model.contains("dropout") && model["dropout"].is_number() && model["dropout"].get<double>() > 0)
+    if (model.contains("dropout") && model["dropout"].is_number()
+        && model["dropout"].get<double>() > 0)
         throw Error(file, "unsupported tokenizer feature: BPE dropout");
-
-    if (!model.contains("vocab") || !model["vocab"].is_object())
+    if (!vocab)
         throw Error(file, "BPE model: missing \"vocab\" object");
-    d.vocab.reserve(model["vocab"].size());
-    for (const auto &[token, id] : model["vocab"].items()) {
-        if (!id.is_number_integer() || id.get<std::int64_t>() < 0
-            || id.get<std::int64_t>() > INT32_MAX)
-            throw Error(file, "BPE model: bad id for token '" + token + "'");
-        const auto value = id.get<std::int32_t>();
-        d.vocab.emplace(token, value);
+    if (!merges)
+        throw Error(file, "BPE model: missing \"merges\" array");
+
+    d.vocab.reserve(vocab->size());
+    for (auto &[token, id] : *vocab) {
+        const auto value = static_cast<std::int32_t>(id); // range-checked by the parser
         d.maxId = std::max(d.maxId, value);
+        d.vocab.insert_or_assign(std::move(token), value);
     }
     d.idToToken.assign(static_cast<std::size_t>(d.maxId + 1), nullptr);
     for (const auto &[token, id] : d.vocab)
@@ -130,45 +133,25 @@ BpeModel::BpeModel(const nlohmann::json &model, const std::string &file)
     d.fuseUnk = optionalBool(model, "fuse_unk", false);
     d.ignoreMerges = optionalBool(model, "ignore_merges", false);
 
-    if (!model.contains("merges") || !model["merges"].is_array())
-        throw Error(file, "BPE model: missing \"merges\" array");
-    const auto &merges = model["merges"];
-    d.merges.reserve(merges.size());
+    d.merges.reserve(merges->size());
     const std::size_t prefixLength = d.continuingSubwordPrefix.size();
-    std::int32_t rank = 0;
-    for (const auto &merge : merges) {
-        std::string left, right;
-        // Two spellings exist: "a b" (tokenizers < 0.20) and ["a", "b"].
-        if (merge.is_string()) {
-            const auto &text = merge.get_ref<const std::string &>();
-            const auto space = text.find(' ');
-            if (space == std::string::npos)
-                throw Error(file, "BPE model: merge " + std::to_string(rank + 1)
-                                      + " is not two tokens separated by a space");
-            left = text.substr(0, space);
-            right = text.substr(space + 1);
-        } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string()
-                   && merge[1].is_string()) {
-            left = merge[0].get<std::string>();
-            right = merge[1].get<std::string>();
-        } else {
-            throw Error(file, "BPE model: merge " + std::to_string(rank + 1) + " is malformed");
-        }
+    std::string merged;
+    for (std::size_t i = 0; i < merges->size(); ++i) {
+        const auto &[left, right] = (*merges)[i];
         const auto leftIt = d.vocab.find(left);
         const auto rightIt = d.vocab.find(right);
         if (leftIt == d.vocab.end() || rightIt == d.vocab.end())
-            throw Error(file, "BPE model: merge " + std::to_string(rank + 1)
+            throw Error(file, "BPE model: merge " + std::to_string(i + 1)
                                   + " uses a token missing from the vocabulary");
-        const std::string merged
-            = left + (right.size() >= prefixLength ? right.substr(prefixLength) : right);
+        merged.assign(left);
+        merged.append(right, std::min(prefixLength, right.size()));
         const auto mergedIt = d.vocab.find(merged);
         if (mergedIt == d.vocab.end())
-            throw Error(file, "BPE model: merge " + std::to_string(rank + 1) + " produces '"
+            throw Error(file, "BPE model: merge " + std::to_string(i + 1) + " produces '"
                                   + merged + "', which is not in the vocabulary");
         // Like tokenizers' HashMap collect, a repeated pair keeps its last rank.
         d.merges.insert_or_assign(pairKey(leftIt->second, rightIt->second),
-                                  MergeResult{rank, mergedIt->second});
-        ++rank;
+                                  MergeResult{static_cast<std::int32_t>(i), mergedIt->second});
     }
 }
 

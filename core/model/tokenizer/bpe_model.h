@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace moescope::tokenizer {
@@ -18,9 +19,13 @@ namespace moescope::tokenizer {
 class BpeModel
 {
 public:
-    // model: the "model" object of tokenizer.json. Throws Error(file, ...)
-    // for malformed data or models other than BPE.
-    BpeModel(const nlohmann::json &model, const std::string &file);
+    // model: the "model" object of tokenizer.json without its vocab and
+    // merges, which come pre-split (see parseTokenizerJson). Throws
+    // Error(file, ...) for malformed data or models other than BPE.
+    BpeModel(const nlohmann::json &model,
+             std::optional<std::vector<std::pair<std::string, std::int64_t>>> vocab,
+             std::optional<std::vector<std::pair<std::string, std::string>>> merges,
+             const std::string &file);
     BpeModel(BpeModel &&) noexcept;
     BpeModel &operator=(BpeModel &&) noexcept;
     ~BpeModel();

@@ -129,7 +129,8 @@ Tokenizer Tokenizer::load(const std::string &path)
     auto impl = std::make_unique<Impl>();
     impl->file = jsonPath;
     const std::string &file = impl->file;
-    const nlohmann::json spec = readJson(jsonPath);
+    TokenizerJsonDocument document = parseTokenizerJson(readFile(jsonPath), file);
+    const nlohmann::json &spec = document.spec;
     if (!spec.is_object())
         throw Error(file, "tokenizer.json must hold a JSON object");
     nlohmann::json config = nlohmann::json::object();
@@ -139,11 +140,16 @@ Tokenizer Tokenizer::load(const std::string &path)
             throw Error(configPath.string(), "tokenizer_config.json must hold a JSON object");
     }
 
-    impl->model.emplace(spec.value("model", nlohmann::json()), file);
-    impl->normalizer = parseNormalizer(spec.value("normalizer", nlohmann::json()), file);
-    impl->preTokenizer = parsePreTokenizer(spec.value("pre_tokenizer", nlohmann::json()), file);
-    impl->postProcessor = parsePostProcessor(spec.value("post_processor", nlohmann::json()), file);
-    impl->decoder = parseDecoder(spec.value("decoder", nlohmann::json()), file);
+    static const nlohmann::json absent;
+    const auto section = [&spec](const char *key) -> const nlohmann::json & {
+        return spec.contains(key) ? spec[key] : absent;
+    };
+    impl->model.emplace(section("model"), std::move(document.vocab), std::move(document.merges),
+                        file);
+    impl->normalizer = parseNormalizer(section("normalizer"), file);
+    impl->preTokenizer = parsePreTokenizer(section("pre_tokenizer"), file);
+    impl->postProcessor = parsePostProcessor(section("post_processor"), file);
+    impl->decoder = parseDecoder(section("decoder"), file);
 
     if (spec.contains("added_tokens") && !spec["added_tokens"].is_null()) {
         if (!spec["added_tokens"].is_array())

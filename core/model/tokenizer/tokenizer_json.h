@@ -5,14 +5,29 @@
 
 #include "core/model/tokenizer/regex_pattern.h"
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace moescope::tokenizer {
+
+// tokenizer.json split while parsing: the BPE vocabulary and merges (most of
+// the file) go straight into flat vectors, the rest into a JSON tree. Building
+// a JSON tree for 150k merges and a 150k-key std::map costs seconds; this way
+// a Qwen-sized file loads in a fraction of that.
+struct TokenizerJsonDocument
+{
+    nlohmann::json spec; // model.vocab (when an object) and model.merges left out
+    std::optional<std::vector<std::pair<std::string, std::int64_t>>> vocab;
+    std::optional<std::vector<std::pair<std::string, std::string>>> merges;
+};
+
+// Throws Error(file, "malformed JSON: ...") or Error(file, "BPE model: ...").
+TokenizerJsonDocument parseTokenizerJson(const std::string &text, const std::string &file);
 
 const std::string &requireString(const nlohmann::json &spec, const char *key,
                                  const std::string &file, const std::string &section);
