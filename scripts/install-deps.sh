@@ -9,7 +9,7 @@ packages=(
   libtorch-dev libopenblas0-openmp
   libhdf5-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcld2-dev libpcre2-dev
+  libcld2-dev libpcre2-dev libicu-dev
   xvfb xauth fonts-dejavu-core
 )
 
