@@ -2,6 +2,7 @@
 
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
+#include "core/corpus/language_codes.h"
 
 #include <nlohmann/json.hpp>
 
@@ -171,7 +172,13 @@ std::vector<LanguageFiles> LanguageFileIndex::select(const std::vector<std::stri
         return sorted;
 
     std::vector<LanguageFiles> chosen;
-    for (const auto &label : requested) {
+    for (const auto &code : requested) {
+        std::string label;
+        try {
+            label = normaliseLanguage(code);
+        } catch (const Error &e) {
+            throw Error(m_dir, e.reason());
+        }
         auto it = std::find_if(sorted.begin(), sorted.end(),
                                [&](const auto &f) { return f.language == label; });
         if (it == sorted.end()) {

@@ -321,6 +321,21 @@ constexpr std::array kIso639_3Only = std::to_array<Iso639_3Entry>({
     {"zgh", "Tfng", "Standard Moroccan Tamazight"},
 });
 
+// ISO 15924 codes accepted as script subtags; anything else four letters
+// long ("High" in "de_High") is not a script.
+constexpr std::string_view kScripts[] = {
+    "Adlm", "Arab", "Armn", "Avst", "Bali", "Bamu", "Batk", "Beng", "Bopo", "Brah", "Brai",
+    "Bugi", "Cakm", "Cans", "Cher", "Copt", "Cyrl", "Cyrs", "Deva", "Dogr", "Ethi", "Geor",
+    "Glag", "Gong", "Gonm", "Goth", "Grek", "Gujr", "Guru", "Hang", "Hani", "Hans", "Hant",
+    "Hebr", "Hira", "Hmng", "Jamo", "Java", "Jpan", "Kali", "Kana", "Khar", "Khmr", "Khoj",
+    "Knda", "Kore", "Kthi", "Lana", "Laoo", "Latn", "Limb", "Lisu", "Mahj", "Mand", "Mlym",
+    "Modi", "Mong", "Mtei", "Mymr", "Newa", "Nkoo", "Nshu", "Ogam", "Olck", "Orya", "Osma",
+    "Phag", "Plrd", "Rohg", "Runr", "Samr", "Saur", "Shaw", "Shrd", "Sidd", "Sind", "Sinh",
+    "Sora", "Sund", "Sylo", "Syrc", "Takr", "Tale", "Talu", "Taml", "Tavt", "Telu", "Tfng",
+    "Tglg", "Thaa", "Thai", "Tibt", "Tirh", "Vaii", "Wara", "Yiii", "Zinh", "Zmth", "Zsym",
+    "Zyyy", "Zzzz",
+};
+
 struct ScriptName
 {
     std::string_view code;
@@ -432,6 +447,9 @@ std::optional<LanguageInfo> resolve(const std::string &code, std::string *why)
         const std::string &p = parts[i];
         if (p.size() == 4 && allAlpha(p) && script.empty() && region.empty()) {
             script = upper(p.substr(0, 1)) + lower(p.substr(1));
+            if (std::find(std::begin(kScripts), std::end(kScripts), script) == std::end(kScripts))
+                return fail("'" + code + "' has an unknown script subtag '" + p
+                            + "' (expected ISO 15924, e.g. Latn, Hans, Cyrl)");
         } else if (((p.size() == 2 && allAlpha(p)) || (p.size() == 3 && allDigits(p)))
                    && region.empty()) {
             region = upper(p);

@@ -59,7 +59,7 @@ std::optional<std::string> languageFromTokens(const std::vector<std::string> &to
     for (std::size_t i = 0; i < tokens.size(); ++i) {
         if (levelRank(tokens[i]) >= 0 || tokens[i].size() > 3)
             continue;
-        if (i + 1 < tokens.size() && tokens[i + 1].size() == 4) {
+        if (i + 1 < tokens.size() && tokens[i + 1].size() == 4 && levelRank(tokens[i + 1]) < 0) {
             if (auto withScript = tryNormaliseLanguage(tokens[i] + "_" + tokens[i + 1])) {
                 found = withScript;
                 continue;
