@@ -1,0 +1,245 @@
+#pragma once
+
+// The one decoder: shared blocks (norm, rotary, attention, gated MLP, MoE
+// block) assembled from a ModelSpec. Internal, torch-level API for core code
+// (engine, recording, evaluation); it includes ATen, so UI code and public
+// headers never include it. Public, torch-free entry point: moe_model.h.
+
+#include "core/model/checkpoint.h"
+#include "core/routing/router_hook.h"
+
+#include <ATen/ATen.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace moescope {
+class JobContext;
+}
+
+namespace moescope::model {
+
+// The checkpoint's tensors as ATen tensors in the compute dtype. Tensors whose
+// stored dtype equals the compute dtype are the mapped file bytes (zero-copy,
+// never written to); others are converted once on load.
+class WeightStore
+{
+public:
+    WeightStore(std::shared_ptr<const Checkpoint> checkpoint, at::ScalarType computeType);
+    at::Tensor get(const std::string &name) const;      // throws Error naming the file
+    at::Tensor getIfPresent(const std::string &name) const; // undefined when absent
+    bool contains(const std::string &name) const;
+    at::ScalarType computeType() const { return m_compute; }
+    const Checkpoint &checkpoint() const { return *m_checkpoint; }
+    std::shared_ptr<const Checkpoint> shared() const { return m_checkpoint; }
+
+private:
+    std::shared_ptr<const Checkpoint> m_checkpoint;
+    at::ScalarType m_compute;
+};
+
+// y = x W^T + b for nn.Linear weights [out, in], or y = x W + b when the
+// checkpoint stores [in, out] (fused expert tensors); `weight` may be a
+// strided view into a stacked tensor.
+struct Projection
+{
+    at::Tensor weight;
+    at::Tensor bias;
+    bool inputMajor = false;
+    at::Tensor operator()(const at::Tensor &x) const;
+    // prefix + ".weight" (+ ".bias" when withBias).
+    static Projection linear(const WeightStore &store, const std::string &prefix, bool withBias);
+};
+
+class Norm
+{
+public:
+    Norm() = default;
+    Norm(NormKind kind, at::Tensor weight, at::Tensor bias, double eps);
+    // prefix + ".weight" (+ ".bias" for LayerNorm).
+    static Norm load(const WeightStore &store, const std::string &prefix, NormKind kind, double eps);
+    at::Tensor operator()(const at::Tensor &x) const;
+
+private:
+    NormKind m_kind = NormKind::RmsNorm;
+    at::Tensor m_weight, m_bias;
+    double m_eps = 1e-6;
+};
+
+struct RopeTables
+{
+    at::Tensor cos, sin; // [B, T, rotaryDim], compute dtype, already scaled by the attention factor
+};
+
+class RotaryEmbedding
+{
+public:
+    explicit RotaryEmbedding(const RopeSpec &spec);
+    // positions: [B, T] int64.
+    RopeTables tables(const at::Tensor &positions, at::ScalarType dtype) const;
+    const RopeSpec &spec() const { return m_spec; }
+
+private:
+    at::Tensor inverseFrequencies(std::int64_t seqLen) const;
+    RopeSpec m_spec;
+    at::Tensor m_invFreq; // float32 [rotaryDim / 2]
+    double m_attentionScaling = 1.0;
+};
+
+// x: [B, heads, T, D]; rotates the first rotaryDim dims of every head.
+at::Tensor applyRotary(const at::Tensor &x, const RopeTables &rope, bool interleaved);
+
+// One layer's cached keys and values, [B, kv_heads, capacity, D]; grows by doubling.
+struct LayerKvCache
+{
+    at::Tensor key, value;
+    std::int64_t length = 0;
+    // Appends [B, kv_heads, T, D] and returns views of everything cached so far.
+    std::pair<at::Tensor, at::Tensor> append(const at::Tensor &k, const at::Tensor &v);
+};
+
+struct KvCache
+{
+    std::vector<LayerKvCache> layers;
+    at::Tensor keyValid;     // bool [B, length]: false for left padding
+    at::Tensor validCount;   // int64 [B]: real tokens cached per row (next position id)
+    std::int64_t length = 0; // slots used
+};
+
+struct AttentionContext
+{
+    const RopeTables *rope = nullptr;
+    at::Tensor mask; // additive [B, 1, Tq, Tk]: 0 where visible, -inf elsewhere
+};
+
+// The attention seam: GQA (all families here) today; multi-head latent
+// attention (deepseek_v3) is another implementation of this interface.
+class Attention
+{
+public:
+    virtual ~Attention() = default;
+    // x: [B, T, hidden] (already normed). Returns [B, T, hidden].
+    virtual at::Tensor forward(const at::Tensor &x, const AttentionContext &ctx,
+                               LayerKvCache *cache) const = 0;
+};
+
+std::unique_ptr<Attention> makeAttention(const ModelSpec &spec, const WeightStore &store, int layer);
+
+// down(act(gate(x)) * up(x)): dense MLP layers, shared experts and routed experts.
+struct GatedMlp
+{
+    Projection gate, up, down;
+    Activation activation = Activation::SiLU;
+    at::Tensor operator()(const at::Tensor &x) const;
+};
+
+struct RouterDecision
+{
+    at::Tensor topkIdx;     // int64 [N, k], by descending weight
+    at::Tensor topkWeights; // float32 [N, k]
+};
+
+// The router-rule seam: logits float32 [N, E] (after the hook) -> decision.
+RouterDecision selectExperts(const MoeSpec &moe, const at::Tensor &logits,
+                             const at::Tensor &correctionBias);
+
+struct MoeStepContext
+{
+    routing::RouterHook *hook = nullptr;
+    at::Tensor validTokens; // bool [N]; undefined = all real tokens
+    std::int64_t batch = 0, tokens = 0;
+};
+
+class MoeBlock
+{
+public:
+    MoeBlock(const ModelSpec &spec, const WeightStore &store, int layer);
+    // x: [N, hidden]. Tokens are grouped by expert: one matmul chain per
+    // active expert, one host sync per call (the per-expert counts).
+    at::Tensor forward(const at::Tensor &x, const MoeStepContext &ctx) const;
+
+private:
+    int m_layer;
+    MoeSpec m_spec;
+    Projection m_router;
+    at::Tensor m_correctionBias;        // deepseek_v3 (part 2)
+    std::vector<GatedMlp> m_experts;    // per-expert views, whatever the stored layout
+    std::optional<GatedMlp> m_shared;
+    Projection m_sharedGate;
+};
+
+// The expert-layout seam: builds per-expert GatedMlp views from the stored tensors.
+std::vector<GatedMlp> loadExperts(const ModelSpec &spec, const WeightStore &store, int layer);
+
+struct ForwardRequest
+{
+    at::Tensor inputIds;      // int64 [B, T]
+    at::Tensor attentionMask; // [B, T], nonzero = real token; undefined = all real
+    KvCache *cache = nullptr; // continue from / append to this cache
+    routing::RouterHook *hook = nullptr;
+    std::vector<at::Tensor> *hiddenStates = nullptr; // receives hidden.<L>, [B, T, H]
+    at::Tensor *finalNorm = nullptr;                 // receives [B, T, H]
+    bool lastPositionOnly = false; // logits [B, 1, V] for the last position only
+    const JobContext *job = nullptr;
+};
+
+class Decoder
+{
+public:
+    Decoder(std::shared_ptr<const Checkpoint> checkpoint, at::ScalarType computeType);
+    ~Decoder();
+
+    const ModelSpec &spec() const;
+    const Checkpoint &checkpoint() const;
+    at::ScalarType computeType() const;
+
+    // Logits, float32 [B, T, V] (or [B, 1, V]).
+    at::Tensor forward(const ForwardRequest &request) const;
+    KvCache newCache(std::int64_t batch) const;
+
+private:
+    struct Layer;
+    std::shared_ptr<const Checkpoint> m_checkpoint;
+    WeightStore m_store;
+    at::Tensor m_embed, m_lmHead;
+    Norm m_finalNorm;
+    std::unique_ptr<RotaryEmbedding> m_rope;
+    std::vector<std::unique_ptr<Layer>> m_layers;
+};
+
+// Keeps, per MoE layer, the router logits as this hook sees them (put it
+// first in a chain to get the raw, pre-plan logits) and the final decision.
+class RoutingCapture : public routing::RouterHook
+{
+public:
+    struct Layer
+    {
+        at::Tensor routerLogits, topkIdx, topkWeights;
+    };
+    std::map<int, Layer> layers;
+
+    void beforeSelection(const routing::RouterSite &site, at::Tensor &logits) override
+    {
+        layers[site.layer].routerLogits = logits.clone();
+    }
+    void afterSelection(const routing::RouterSite &site, const at::Tensor &topkIdx,
+                        const at::Tensor &topkWeights) override
+    {
+        auto &layer = layers[site.layer];
+        layer.topkIdx = topkIdx.clone();
+        layer.topkWeights = topkWeights.clone();
+    }
+};
+
+// safetensors <-> ATen: a copy of a stored tensor, and adding a tensor
+// (any device/layout; written contiguous) to a writer.
+at::Tensor readTensor(const SafetensorsFile &file, const std::string &name);
+void addTensor(SafetensorsWriter &writer, const std::string &name, const at::Tensor &tensor);
+
+// The compute dtype for a checkpoint: fp32 and bf16 as stored, fp16 as fp32.
+at::ScalarType defaultComputeType(const Checkpoint &checkpoint);
+
+} // namespace moescope::model

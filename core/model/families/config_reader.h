@@ -1,0 +1,78 @@
+#pragma once
+
+// Typed access to config.json for the family descriptions, with errors that
+// name the file and the key. Internal to core/model/families.
+
+#include "core/model/model_spec.h"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace moescope::model {
+
+class ConfigReader
+{
+public:
+    ConfigReader(nlohmann::json json, std::string path);
+
+    const std::string &path() const { return m_path; }
+    const nlohmann::json &json() const { return m_json; }
+
+    // Present and not null.
+    bool has(const std::string &key) const;
+    int requireInt(const std::string &key) const;
+    int getInt(const std::string &key, int fallback) const;
+    double getDouble(const std::string &key, double fallback) const;
+    bool getBool(const std::string &key, bool fallback) const;
+    std::string getString(const std::string &key, const std::string &fallback) const;
+    std::optional<int> optionalInt(const std::string &key) const;
+    std::optional<double> optionalDouble(const std::string &key) const;
+    std::vector<int> getIntList(const std::string &key) const; // absent/null: empty
+    // An int or a list of ints (eos_token_id); absent/null: empty.
+    std::vector<std::int64_t> getIdList(const std::string &key) const;
+
+    [[noreturn]] void fail(const std::string &reason) const;
+
+private:
+    const nlohmann::json *find(const std::string &key) const;
+
+    nlohmann::json m_json;
+    std::string m_path;
+};
+
+// Family-independent defaults a family passes to describeCommonDecoder
+// (they differ between the HF configuration classes).
+struct CommonDefaults
+{
+    double normEps = 1e-6;
+    double ropeTheta = 10000.0;
+    bool readsHeadDim = true;   // the family's attention honours config.head_dim
+};
+
+// The parts every decoder-only family here shares: dimensions, activation,
+// norm epsilon, rope (rope_scaling parsed and validated), tied embeddings,
+// eos/bos/pad ids. Rejects quantised checkpoints. The family fills in the rest.
+ModelSpec describeCommonDecoder(const ConfigReader &config, const CommonDefaults &defaults);
+
+// "{L} is MoE" rule shared by qwen2_moe / qwen3_moe: not in mlp_only_layers
+// and (L + 1) % decoder_sparse_step == 0; dense layers get intermediate_size.
+void applySparseStepLayout(ModelSpec &spec, const ConfigReader &config);
+
+// Every family: a function from config.json to a ModelSpec.
+using FamilyDescriber = ModelSpec (*)(const ConfigReader &);
+struct FamilyEntry
+{
+    const char *modelType;
+    FamilyDescriber describe;
+};
+const std::vector<FamilyEntry> &familyRegistry();
+
+ModelSpec describeMixtral(const ConfigReader &config);
+ModelSpec describeQwen2Moe(const ConfigReader &config);
+ModelSpec describeQwen3Moe(const ConfigReader &config);
+ModelSpec describeOlmoe(const ConfigReader &config);
+
+} // namespace moescope::model
