@@ -81,11 +81,11 @@ protected:
 TEST_F(TokenizeCli, TextPrintsOneJsonArray)
 {
     const auto &inputs = expected()["inputs"];
-    const auto r = run({"--model", kDataDir + "/qwen3", "--text", inputs[0].get<std::string>()});
+    const auto r = run({"--model", kDataDir + "/mistral", "--text", inputs[0].get<std::string>()});
     ASSERT_EQ(r.exitCode, 0) << r.err;
-    EXPECT_EQ(r.out, expected()["tokenizers"]["qwen3"]["encode"][0].dump() + "\n");
+    EXPECT_EQ(r.out, expected()["tokenizers"]["mistral"]["encode"][0].dump() + "\n");
 
-    const auto file = run({"--model", kDataDir + "/qwen3/tokenizer.json", "--text",
+    const auto file = run({"--model", kDataDir + "/mistral/tokenizer.json", "--text",
                            inputs[0].get<std::string>()});
     EXPECT_EQ(file.out, r.out);
 }
@@ -93,11 +93,11 @@ TEST_F(TokenizeCli, TextPrintsOneJsonArray)
 TEST_F(TokenizeCli, SpecialAddsBos)
 {
     const std::string text = expected()["inputs"][1].get<std::string>();
-    const auto plain = run({"--model", kDataDir + "/llama2", "--text", text});
-    const auto special = run({"--model", kDataDir + "/llama2", "--text", text, "--special"});
+    const auto plain = run({"--model", kDataDir + "/mistral", "--text", text});
+    const auto special = run({"--model", kDataDir + "/mistral", "--text", text, "--special"});
     ASSERT_EQ(special.exitCode, 0) << special.err;
-    EXPECT_EQ(plain.out, expected()["tokenizers"]["llama2"]["encode"][1].dump() + "\n");
-    EXPECT_EQ(special.out, expected()["tokenizers"]["llama2"]["encode_special"][1].dump() + "\n");
+    EXPECT_EQ(plain.out, expected()["tokenizers"]["mistral"]["encode"][1].dump() + "\n");
+    EXPECT_EQ(special.out, expected()["tokenizers"]["mistral"]["encode_special"][1].dump() + "\n");
 }
 
 TEST_F(TokenizeCli, JsonlPrintsOneArrayPerLine)
@@ -151,11 +151,11 @@ TEST_F(TokenizeCli, BadInputsFailWithOneLine)
         {"--model", (dir / "missing").string(), "--text", "x"},
         {"--model", dir.string(), "--text", "x"},
         {"--model", unigram.string(), "--text", "x"},
-        {"--model", kDataDir + "/qwen3"},                                   // no input
-        {"--model", kDataDir + "/qwen3", "--text", "x", "--jsonl", "f"},    // two inputs
-        {"--text", "x"},                                                    // no model
-        {"--model", kDataDir + "/qwen3", "--jsonl", (dir / "absent.jsonl").string()},
-        {"--model", kDataDir + "/qwen3", "--decode", "[1, -2]"},
+        {"--model", kDataDir + "/mistral"},                                // no input
+        {"--model", kDataDir + "/mistral", "--text", "x", "--jsonl", "f"}, // two inputs
+        {"--text", "x"},                                                  // no model
+        {"--model", kDataDir + "/mistral", "--jsonl", (dir / "absent.jsonl").string()},
+        {"--model", kDataDir + "/mistral", "--decode", "[1, -2]"},
     };
     for (const auto &args : cases) {
         const auto r = run(args);

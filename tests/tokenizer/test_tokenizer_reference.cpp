@@ -1,4 +1,4 @@
-// Real tokenizer.json files (Qwen3, Llama 2, DeepSeek-V3) against ids made once
+// Real tokenizer.json files (Qwen3, Mistral/Mixtral, DeepSeek-V3) against ids made once
 // with @lenml/tokenizers (a transformers.js port); see
 // tests/data/tokenizers/README.md for how and where that reference departs
 // from the Python libraries.
@@ -75,7 +75,7 @@ TEST_P(ReferenceTokenizer, DecodesLikeTheReference)
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, ReferenceTokenizer,
-                         ::testing::Values("qwen3", "llama2", "deepseek_v3"));
+                         ::testing::Values("qwen3", "mistral", "deepseek_v3"));
 
 // Byte-level BPE loses nothing except what NFC changes (Qwen normalizes).
 TEST(ReferenceTokenizer, ByteLevelRoundTripsText)
@@ -93,11 +93,11 @@ TEST(ReferenceTokenizer, ByteLevelRoundTripsText)
     EXPECT_EQ(qwen.decode(qwen.encode("Cafe\u0301 \u1100\u1161")), "Caf\u00e9 \uac00");
 }
 
-// Llama's decoder drops the space its normalizer prepended, so plain text
-// round-trips; added-token text and a literal "▁" do not.
-TEST(ReferenceTokenizer, LlamaRoundTripsPlainText)
+// The Llama-style decoder drops the space its normalizer prepended, so plain
+// text round-trips; added-token text and a literal "▁" do not.
+TEST(ReferenceTokenizer, SentencePieceStyleRoundTripsPlainText)
 {
-    const auto &tok = tokenizerNamed("llama2");
+    const auto &tok = tokenizerNamed("mistral");
     for (const auto &input : expected()["inputs"]) {
         const std::string text = input.get<std::string>();
         if (text.find("<s>") != std::string::npos || text.find("</s>") != std::string::npos
@@ -108,10 +108,10 @@ TEST(ReferenceTokenizer, LlamaRoundTripsPlainText)
     }
 }
 
-TEST(ReferenceTokenizer, LlamaFallsBackToBytesForUnknownCharacters)
+TEST(ReferenceTokenizer, SentencePieceStyleFallsBackToBytesForUnknownCharacters)
 {
-    const auto &tok = tokenizerNamed("llama2");
-    const auto ids = tok.encode("\xF0\x9D\x94\x98"); // U+1D518 is not in Llama's vocabulary
+    const auto &tok = tokenizerNamed("mistral");
+    const auto ids = tok.encode("\xF0\x9D\x94\x98"); // U+1D518 is not in Mistral's vocabulary
     ASSERT_EQ(ids.size(), 5u);                       // "▁" + four <0xXX> tokens
     EXPECT_EQ(tok.tokenText(ids[1]), "<0xF0>");
     EXPECT_EQ(tok.tokenText(ids[4]), "<0x98>");
@@ -131,11 +131,11 @@ TEST(ReferenceTokenizer, SpecialTokenIdsComeFromTheConfig)
     EXPECT_EQ(qwen.tokenText(9707), "Hello");
     EXPECT_THROW(qwen.tokenText(999999), moescope::Error);
 
-    const auto &llama = tokenizerNamed("llama2");
-    EXPECT_EQ(llama.bosId(), 1);
-    EXPECT_EQ(llama.eosId(), 2);
-    EXPECT_FALSE(llama.padId().has_value());
-    EXPECT_EQ(llama.vocabSize(), 32000u);
+    const auto &mistral = tokenizerNamed("mistral");
+    EXPECT_EQ(mistral.bosId(), 1);
+    EXPECT_EQ(mistral.eosId(), 2);
+    EXPECT_FALSE(mistral.padId().has_value());
+    EXPECT_EQ(mistral.vocabSize(), 32000u);
 
     const auto &deepseek = tokenizerNamed("deepseek_v3");
     EXPECT_EQ(deepseek.bosId(), 0); // given as {"content": ...} objects

