@@ -257,10 +257,14 @@ PromptTemplate promptTemplateFromFile(const std::string &path)
         }
         if (!root.is_object() || !root.contains("template") || !root["template"].is_string())
             throw Error(path, "expected an object with a \"template\" string");
-        t.body = root["template"].get<std::string>();
-        t.name = root.value("name", std::filesystem::path(path).stem().string());
-        t.useChatTemplate = root.value("chat", false);
-        t.description = root.value("description", std::string());
+        try {
+            t.body = root["template"].get<std::string>();
+            t.name = root.value("name", std::filesystem::path(path).stem().string());
+            t.useChatTemplate = root.value("chat", false);
+            t.description = root.value("description", std::string());
+        } catch (const nlohmann::json::type_error &) {
+            throw Error(path, "\"name\" and \"description\" must be strings, \"chat\" a boolean");
+        }
     } else {
         t.name = std::filesystem::path(path).stem().string();
         t.body = contents;

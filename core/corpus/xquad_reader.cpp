@@ -23,11 +23,8 @@ const json &member(const json &object, const char *key, const std::string &where
     return *it;
 }
 
-} // namespace
-
-std::vector<Document> readXquadFile(const std::string &path, const std::string &language)
+std::vector<Document> readXquadRecords(const std::string &path, const std::string &label)
 {
-    const std::string label = normaliseLanguage(language);
     corpus_files::requireFile(path);
     json root;
     try {
@@ -80,6 +77,18 @@ std::vector<Document> readXquadFile(const std::string &path, const std::string &
         }
     }
     return docs;
+}
+
+} // namespace
+
+std::vector<Document> readXquadFile(const std::string &path, const std::string &language)
+{
+    try {
+        return readXquadRecords(path, normaliseLanguage(language));
+    } catch (const json::exception &e) {
+        // A field of an unexpected type deep inside the file.
+        throw Error(path, std::string("unexpected SQuAD structure: ") + e.what());
+    }
 }
 
 std::vector<LanguageCorpus> readXquad(const std::string &dir, const std::vector<std::string> &languages)
