@@ -1,4 +1,5 @@
 // End-to-end: the `moescope analyze` binary on the bundled MGSM data.
+#include "core/cli/command.h"
 #include "core/common/atomic_file.h"
 #include "core/trace/study_json.h"
 #include "core/trace/trace_store.h"
@@ -8,6 +9,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -40,6 +42,19 @@ protected:
         m_stderr = moescope::readFile(errFile);
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
+    // The same command in this process: starting the real binary costs about
+    // two seconds (libtorch, Qt), too much for every bad-parameter case.
+    int analyzeInProcess(const std::vector<std::string> &args)
+    {
+        const auto commands = moescope::cli::analysisCommands();
+        const auto it = std::find_if(commands.begin(), commands.end(),
+            [](const moescope::cli::Command &c) { return c.name == "analyze"; });
+        EXPECT_NE(it, commands.end());
+        ::testing::internal::CaptureStderr();
+        const int code = moescope::cli::runCommand(*it, args);
+        m_stderr = ::testing::internal::GetCapturedStderr();
+        return code;
+    }
     std::string path(const std::string &name) const { return (m_dir / name).string(); }
 
     fs::path m_dir;
@@ -69,8 +84,12 @@ TEST_F(AnalyzeCommand, AnalysesAnHdf5TraceLikeTheJsonItCameFrom)
 {
     const std::string h5 = path("mgsm.h5"), fromH5 = path("h5.json"), fromJson = path("json.json");
     moescope::writeTrace(moescope::importStudyJson({ kBundledMgsm }), h5);
-    ASSERT_EQ(analyze("'" + h5 + "' --out '" + fromH5 + "' --linkage ward --k 10"), 0) << m_stderr;
-    ASSERT_EQ(analyze("'" + kBundledMgsm + "' --out '" + fromJson + "' --linkage ward --k 10"), 0)
+    ASSERT_EQ(
+        analyzeInProcess({ h5, "--out", fromH5, "--linkage", "ward", "--k", "10", "--quiet" }), 0)
+        << m_stderr;
+    ASSERT_EQ(analyzeInProcess(
+                  { kBundledMgsm, "--out", fromJson, "--linkage", "ward", "--k", "10", "--quiet" }),
+        0)
         << m_stderr;
     const json a = json::parse(moescope::readFile(fromH5));
     const json b = json::parse(moescope::readFile(fromJson));
@@ -83,7 +102,9 @@ TEST_F(AnalyzeCommand, AnalysesAnHdf5TraceLikeTheJsonItCameFrom)
 
 TEST_F(AnalyzeCommand, BadParametersAreUsageErrorsOnOneLine)
 {
-    // A small trace (4 experts, 3 layers) keeps each run short.
+    const std::string out = path("bad.json");
+    // In-process, on a small trace (4 experts, 3 layers); runCommand is what
+    // maps errors to exit codes for the binary too.
     moescope::RoutingTrace small;
     small.model = { "small", "test", 3, 4, 1, { 0, 1, 2 } };
     for (const char *label : { "en", "zh" }) {
@@ -96,29 +117,48 @@ TEST_F(AnalyzeCommand, BadParametersAreUsageErrorsOnOneLine)
     }
     const std::string h5 = path("small.h5");
     moescope::writeTrace(small, h5);
-    const std::string out = path("bad.json");
-    ASSERT_EQ(analyze("'" + h5 + "' --out '" + out
-                  + "' --k 4 --steer en,zh --steer-k 2 --steer-layers 0-2"),
+    const std::vector<std::string> base { h5, "--out", out, "--quiet" };
+    auto with = [&](std::vector<std::string> extra) {
+        extra.insert(extra.begin(), base.begin(), base.end());
+        return extra;
+    };
+    ASSERT_EQ(analyzeInProcess(with(
+                  { "--k", "4", "--steer", "en,zh", "--steer-k", "2", "--steer-layers", "0-2" })),
         0)
         << m_stderr;
     fs::remove(out);
 
-    const std::string in = "'" + h5 + "' --out '" + out + "' ";
-    for (const std::string bad :
-        { "--k 5", "--k x", "--threshold 1", "--linkage centroid", "--steer en,xx --steer-k 2",
-            "--steer en,zh --steer-k 2 --steer-layers 1-3", "--steer-k 5" }) {
-        SCOPED_TRACE(bad);
-        EXPECT_EQ(analyze(in + bad), 2);
+    const std::vector<std::vector<std::string>> bad {
+        { "--k", "0" },
+        { "--k", "5" },
+        { "--k", "x" },
+        { "--threshold", "0" },
+        { "--threshold", "1" },
+        { "--linkage", "centroid" },
+        { "--steer", "en,xx", "--steer-k", "2" },
+        { "--steer", "en", "--steer-k", "2" },
+        { "--steer", "en,en", "--steer-k", "2" },
+        { "--steer", "en,zh", "--steer-k", "2", "--steer-layers", "1-3" },
+        { "--steer", "en,zh", "--steer-k", "2", "--steer-threshold", "0.5" },
+        { "--steer", "en,zh", "--steer-k", "5" },
+        { "--steer-k", "2" },
+    };
+    for (const auto &args : bad) {
+        std::string joined;
+        for (const auto &a : args)
+            joined += a + " ";
+        SCOPED_TRACE(joined);
+        EXPECT_EQ(analyzeInProcess(with(args)), 2);
         EXPECT_EQ(std::count(m_stderr.begin(), m_stderr.end(), '\n'), 1) << m_stderr;
         EXPECT_FALSE(fs::exists(out));
     }
-    EXPECT_EQ(analyze("'" + h5 + "'"), 2); // no --out
+    EXPECT_EQ(analyzeInProcess({ h5, "--quiet" }), 2); // no --out
 }
 
 TEST_F(AnalyzeCommand, MissingInputFailsWithoutWriting)
 {
     const std::string out = path("x.json");
-    EXPECT_EQ(analyze("'" + path("missing.h5") + "' --out '" + out + "'"), 1);
+    EXPECT_EQ(analyzeInProcess({ path("missing.h5"), "--out", out }), 1);
     EXPECT_EQ(std::count(m_stderr.begin(), m_stderr.end(), '\n'), 1) << m_stderr;
     EXPECT_FALSE(fs::exists(out));
 }
