@@ -36,9 +36,13 @@ RunResult run(const std::vector<std::string> &args)
     const fs::path errFile = fs::temp_directory_path()
         / ("moescope-tokenize-cli-" + std::to_string(::getpid()) + ".err");
     std::string command = quote(MOESCOPE_BINARY) + " tokenize";
-    for (const auto &a : args)
-        command += " " + quote(a);
-    command += " 2>" + quote(errFile.string());
+    // Appending piecewise sidesteps GCC 12's false -Wrestrict on "literal" + string&&.
+    for (const auto &a : args) {
+        command += ' ';
+        command += quote(a);
+    }
+    command += " 2>";
+    command += quote(errFile.string());
     RunResult result;
     FILE *pipe = ::popen(command.c_str(), "r");
     if (!pipe)
