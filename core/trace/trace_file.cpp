@@ -28,7 +28,7 @@ std::string shapeText(const std::vector<hsize_t> &dims)
     return s + "]";
 }
 
-Handle fileAccess(bool lockFile, const std::string &file)
+Handle fileAccess(const std::string &file)
 {
     Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), file, "cannot create file access list"));
     // Version-1.8 file format on purpose: the 1.10 format (superblock v3)
@@ -37,11 +37,18 @@ Handle fileAccess(bool lockFile, const std::string &file)
     // has no such flag and keeps every flushed batch readable.
     checkStatus(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18), file,
                 "cannot select the file format version");
-    // Readers do not take the lock, so a trace can be inspected while a
-    // recording is appending to it (the writer still locks against a second
-    // writer).
-    if (!lockFile)
-        checkStatus(H5Pset_file_locking(fapl, false, true), file, "cannot configure file locking");
+    // HDF5's own lock would keep readers out for as long as a recording has
+    // the file open, and within one process HDF5 refuses to open a file twice
+    // with different locking settings. So nobody takes it; TraceWriter holds
+    // its own lock against a second writer instead.
+    checkStatus(H5Pset_file_locking(fapl, false, true), file, "cannot configure file locking");
+    // Every object starts on a 4 KiB page. A kill -9 can cut a write(2) short
+    // only between pages, so an object header or B-tree node (each smaller
+    // than a page) is then either fully old or fully new, never torn.
+    checkStatus(H5Pset_alignment(fapl, 1, 4096), file, "cannot set alignment");
+    // Without the sieve buffer every raw-data write reaches the file when it
+    // is issued, in program order, which the commit order relies on.
+    checkStatus(H5Pset_sieve_buf_size(fapl, 0), file, "cannot configure buffering");
     return fapl;
 }
 
@@ -151,8 +158,12 @@ int checkedInt(std::int64_t v, const std::string &file, const std::string &what)
     return static_cast<int>(v);
 }
 
-// Extendible token-level datasets: chunked along the token axis, gzip with
-// byte shuffling (ids and weights compress several-fold that way).
+// Extendible token-level datasets, chunked along the token axis and NOT
+// compressed: a compressed chunk is re-encoded (and often moved) whenever rows
+// are appended to it, so a kill during a commit could destroy rows committed
+// earlier in the same chunk. Uncompressed chunks are rewritten in place with
+// identical bytes for those rows. (`h5repack -f GZIP=4` compresses a finished
+// trace; the readers accept either.)
 Handle createExtendible(hid_t group, const std::string &name, hid_t type,
                         const std::vector<hsize_t> &rowShape, hsize_t rowsPerChunk,
                         const std::string &file)
@@ -169,8 +180,6 @@ Handle createExtendible(hid_t group, const std::string &name, hid_t type,
     Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), file, "cannot create dataset properties"));
     checkStatus(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), file,
                 "cannot set chunking");
-    checkStatus(H5Pset_shuffle(dcpl), file, "cannot set the shuffle filter");
-    checkStatus(H5Pset_deflate(dcpl, 4), file, "cannot set gzip compression");
     return Handle(check(H5Dcreate2(group, name.c_str(), type, space, H5P_DEFAULT, dcpl,
                                    H5P_DEFAULT),
                         file, "cannot create dataset " + name));
@@ -266,7 +275,7 @@ TraceFile TraceFile::create(const std::string &path, const std::string &displayN
     f.m_header.toolVersion = MOESCOPE_VERSION;
     if (f.m_header.provenance.empty())
         f.m_header.provenance = "{}";
-    Handle fapl = fileAccess(true, displayName);
+    Handle fapl = fileAccess(displayName);
     f.m_file = Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
                             displayName, "cannot create the HDF5 file"));
     const hid_t root = f.m_file;
@@ -307,7 +316,7 @@ TraceFile TraceFile::open(const std::string &path, bool writable)
         throw Error(path, "cannot read the file");
     TraceFile f;
     f.m_name = path;
-    Handle fapl = fileAccess(writable, path);
+    Handle fapl = fileAccess(path);
     f.m_file = Handle(check(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl),
                             path, "cannot open the HDF5 file (truncated or damaged?)"));
     f.readHeader();
@@ -425,6 +434,13 @@ void TraceFile::writeLanguage(const LanguageRouting &lang)
                                 std::string("cannot open ") + dsName));
         return createFixedDataset(group, dsName, type, shape, name);
     };
+    // Order matters for a kill in the middle of a commit: every prefix of
+    // tokens -> counts -> gate_sum still passes validateTrace (counts never
+    // exceed tokens, a gate sum never appears without its count).
+    Handle tokens = dataset("tokens", H5T_STD_U64LE, {L});
+    checkStatus(H5Dwrite(tokens, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                         lang.tokens.data()),
+                name, "cannot write tokens of '" + lang.label + "'");
     Handle counts = dataset("counts", H5T_STD_U64LE, {L, E});
     checkStatus(H5Dwrite(counts, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                          lang.counts.data()),
@@ -433,10 +449,6 @@ void TraceFile::writeLanguage(const LanguageRouting &lang)
     checkStatus(H5Dwrite(gate, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                          lang.gateSum.data()),
                 name, "cannot write gate_sum of '" + lang.label + "'");
-    Handle tokens = dataset("tokens", H5T_STD_U64LE, {L});
-    checkStatus(H5Dwrite(tokens, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                         lang.tokens.data()),
-                name, "cannot write tokens of '" + lang.label + "'");
     h5::writeStringAttribute(group, "corpus", lang.corpus, name);
     h5::writeUInt64Attribute(group, "documents", lang.documents, name);
     h5::writeStringAttribute(group, "token_scope", lang.tokenScope, name);
@@ -544,6 +556,8 @@ void TraceFile::appendTokens(const std::string &label, const TokenBatch &batch,
     writeRows(ids, H5T_NATIVE_INT32, batch.tokenIds.data(), committedTokens, n, name, "token_ids");
     writeRows(idx, H5T_NATIVE_INT16, batch.topkIdx.data(), committedTokens, n, name, "topk_idx");
     writeRows(w, H5T_NATIVE_FLOAT, batch.topkWeights.data(), committedTokens, n, name, "topk_w");
+    // The rows must be on disk before the offsets that make them visible.
+    flush();
     std::vector<std::int64_t> ends;
     std::int64_t end = static_cast<std::int64_t>(committedTokens);
     for (std::int64_t len : batch.documentLengths)

@@ -6,16 +6,51 @@
 #include "core/trace/trace_store.h"
 #include "core/trace/trace_validation.h"
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fcntl.h>
 #include <map>
 #include <numeric>
 #include <optional>
 #include <set>
+#include <sys/file.h>
+#include <unistd.h>
 
 namespace moescope {
+
+namespace {
+
+// An advisory lock (flock) on the trace for the writer's lifetime, so that two
+// recordings cannot append to one file. The kernel drops it when the process
+// dies, kill -9 included.
+class WriterLock
+{
+public:
+    explicit WriterLock(const std::string &path)
+    {
+        m_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (m_fd < 0)
+            throw Error(path, std::string("cannot open: ") + std::strerror(errno));
+        if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+            ::close(m_fd);
+            throw Error(path, "another recording is writing this trace");
+        }
+    }
+    ~WriterLock() { ::close(m_fd); }
+    WriterLock(const WriterLock &) = delete;
+    WriterLock &operator=(const WriterLock &) = delete;
+
+private:
+    int m_fd = -1;
+};
+
+} // namespace
 
 struct TraceWriter::State
 {
     std::string path;
+    std::optional<WriterLock> lock;
     std::optional<TraceFile> file;
     RoutingTrace totals;
     std::set<std::string> dirty;
@@ -51,6 +86,9 @@ TraceWriter::TraceWriter(const std::string &path, const RoutingTrace &header, Mo
     m->path = path;
     validateModel(header.model, path);
     if (mode == Mode::Create) {
+        // Never replace a trace that another recording is still writing.
+        if (std::error_code ec; std::filesystem::exists(path, ec))
+            WriterLock probe(path);
         AtomicFile atomic(path);
         RoutingTrace h = header;
         h.languages.clear();
@@ -61,9 +99,12 @@ TraceWriter::TraceWriter(const std::string &path, const RoutingTrace &header, Mo
         // The open file follows the rename: from here on path always names a
         // complete, readable trace.
         atomic.commit();
+        m->lock.emplace(path);
         m->totals = m->file->header();
         return;
     }
+    if (std::error_code ec; std::filesystem::exists(path, ec))
+        m->lock.emplace(path);
     m->file = TraceFile::open(path, true);
     const ModelSummary &existing = m->file->header().model;
     if (!existing.sameShape(header.model) || existing.modelId != header.model.modelId)
@@ -229,6 +270,7 @@ void TraceWriter::close()
     TraceFile file = std::move(*m->file);
     m->file.reset();
     file.close();
+    m->lock.reset();
 }
 
 } // namespace moescope
