@@ -23,9 +23,11 @@ AtomicFile::AtomicFile(std::string target) : m_target(std::move(target))
     if (access(dir.c_str(), W_OK) != 0)
         throw Error(m_target, "output directory is not writable");
     std::random_device rd;
-    m_temp = (dir / ("." + t.filename().string() + ".tmp" + std::to_string(getpid()) + "-"
-                     + std::to_string(rd() % 100000)))
-                 .string();
+    // Built step by step: GCC 12 warns (-Wrestrict, falsely) on "." + string&&.
+    std::string name = ".";
+    name += t.filename().string();
+    name += ".tmp" + std::to_string(getpid()) + "-" + std::to_string(rd() % 100000);
+    m_temp = (dir / name).string();
 }
 
 AtomicFile::~AtomicFile()
