@@ -1,0 +1,65 @@
+#pragma once
+
+// Runs study loading and analysis off the GUI thread. Every request gets a
+// tag; only the result of the newest request is delivered, so a slow load
+// or analysis that was superseded (new file, new parameters) is dropped
+// instead of drawn over newer results.
+
+#include "ui/study/study_snapshot.h"
+#include "ui/study/study_source.h"
+
+#include <QObject>
+#include <QString>
+
+namespace moescope::ui {
+
+class StudyJobTracker : public QObject
+{
+    Q_OBJECT
+public:
+    explicit StudyJobTracker(QObject *parent = nullptr);
+    ~StudyJobTracker() override;
+
+    // Load source and analyse it with the current parameters.
+    quint64 requestLoad(const StudySource &source);
+    // Re-analyse the current (or pending) source with new parameters.
+    quint64 requestParams(const AnalysisParams &params);
+
+    const AnalysisParams &params() const { return m_params; }
+    StudySnapshotPtr current() const { return m_current; }
+    const StudySource &currentSource() const { return m_currentSource; }
+    bool isBusy() const { return m_running > 0 && m_latestTag != m_deliveredTag; }
+
+    // Blocks until every started job has finished (tests, shutdown).
+    void waitForIdle();
+
+Q_SIGNALS:
+    void snapshotReady(quint64 tag, moescope::ui::StudySnapshotPtr snapshot);
+    void failed(quint64 tag, const QString &message);
+    void busyChanged(bool busy);
+
+private:
+    struct Outcome
+    {
+        quint64 tag = 0;
+        StudySource source;
+        StudySnapshotPtr snapshot;
+        QString error;
+    };
+
+    quint64 start(const StudySource &source, std::shared_ptr<const RoutingTrace> trace);
+    void finish(const Outcome &outcome);
+
+    AnalysisParams m_params;
+    StudySource m_pendingSource;                    // newest requested source
+    std::shared_ptr<const RoutingTrace> m_pendingTrace; // loaded trace of it, if known
+    StudySource m_currentSource;                    // source of m_current
+    StudySnapshotPtr m_current;
+    quint64 m_latestTag = 0;
+    quint64 m_deliveredTag = 0;
+    int m_running = 0;
+};
+
+} // namespace moescope::ui
+
+Q_DECLARE_METATYPE(moescope::ui::StudySnapshotPtr)
