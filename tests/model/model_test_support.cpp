@@ -1,10 +1,15 @@
 #include "model_test_support.h"
 
+#include "core/model/decoder.h"
+
 #include <fstream>
 #include <random>
 #include <sstream>
 
 namespace moescope::test {
+
+using model::addTensor;
+using model::SafetensorsWriter;
 
 std::string fixtureDir(const std::string &family)
 {
@@ -74,6 +79,72 @@ std::string readText(const std::filesystem::path &path)
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
+}
+
+// Writes a model folder: config + the given tensors split over `shards` files.
+void writeModel(const std::filesystem::path &dir, const nlohmann::json &config,
+                const std::vector<std::pair<std::string, at::Tensor>> &tensors, int shards)
+{
+    test::writeText(dir / "config.json", config.dump(2));
+    if (shards == 1) {
+        SafetensorsWriter writer;
+        for (const auto &[name, t] : tensors)
+            addTensor(writer, name, t);
+        writer.write((dir / "model.safetensors").string());
+        return;
+    }
+    nlohmann::json index = {{"metadata", nlohmann::json::object()}, {"weight_map", nlohmann::json::object()}};
+    std::vector<SafetensorsWriter> writers(static_cast<std::size_t>(shards));
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const auto shard = i % static_cast<std::size_t>(shards);
+        char file[64];
+        std::snprintf(file, sizeof file, "model-%05zu-of-%05d.safetensors", shard + 1, shards);
+        addTensor(writers[shard], tensors[i].first, tensors[i].second);
+        index["weight_map"][tensors[i].first] = file;
+    }
+    for (int s = 0; s < shards; ++s) {
+        char file[64];
+        std::snprintf(file, sizeof file, "model-%05d-of-%05d.safetensors", s + 1, shards);
+        writers[static_cast<std::size_t>(s)].write((dir / file).string());
+    }
+    test::writeText(dir / "model.safetensors.index.json", index.dump(2));
+}
+
+void writeRandomMixtral(const std::filesystem::path &dir, int vocab, int hidden, int layers, int experts,
+                        int topK, std::uint64_t seed)
+{
+    const int heads = 4, kvHeads = 2, headDim = hidden / heads, width = 2 * hidden;
+    const nlohmann::json config = {
+        {"model_type", "mixtral"}, {"vocab_size", vocab}, {"hidden_size", hidden},
+        {"num_hidden_layers", layers}, {"num_attention_heads", heads}, {"num_key_value_heads", kvHeads},
+        {"intermediate_size", width}, {"num_local_experts", experts}, {"num_experts_per_tok", topK},
+        {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}, {"max_position_embeddings", 256},
+        {"tie_word_embeddings", false}, {"torch_dtype", "float32"}, {"hidden_act", "silu"}};
+    at::manual_seed(seed);
+    std::vector<std::pair<std::string, at::Tensor>> t;
+    auto add = [&](const std::string &name, std::vector<std::int64_t> shape, double scale) {
+        t.emplace_back(name, at::randn(shape) * scale);
+    };
+    add("model.embed_tokens.weight", {vocab, hidden}, 0.5);
+    add("lm_head.weight", {vocab, hidden}, 0.1);
+    t.emplace_back("model.norm.weight", at::ones({hidden}));
+    for (int l = 0; l < layers; ++l) {
+        const auto p = "model.layers." + std::to_string(l) + ".";
+        t.emplace_back(p + "input_layernorm.weight", at::ones({hidden}));
+        t.emplace_back(p + "post_attention_layernorm.weight", at::ones({hidden}));
+        add(p + "self_attn.q_proj.weight", {heads * headDim, hidden}, 0.1);
+        add(p + "self_attn.k_proj.weight", {kvHeads * headDim, hidden}, 0.1);
+        add(p + "self_attn.v_proj.weight", {kvHeads * headDim, hidden}, 0.1);
+        add(p + "self_attn.o_proj.weight", {hidden, heads * headDim}, 0.1);
+        add(p + "block_sparse_moe.gate.weight", {experts, hidden}, 0.5);
+        for (int e = 0; e < experts; ++e) {
+            const auto q = p + "block_sparse_moe.experts." + std::to_string(e) + ".";
+            add(q + "w1.weight", {width, hidden}, 0.1);
+            add(q + "w3.weight", {width, hidden}, 0.1);
+            add(q + "w2.weight", {hidden, width}, 0.1);
+        }
+    }
+    writeModel(dir, config, t);
 }
 
 } // namespace moescope::test

@@ -5,6 +5,8 @@
 
 #include <ATen/ATen.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <string>
 
@@ -41,5 +43,14 @@ private:
 void copyConfig(const std::string &fixture, const std::filesystem::path &dir);
 void writeText(const std::filesystem::path &path, const std::string &text);
 std::string readText(const std::filesystem::path &path);
+
+// Writes a model folder: config.json + the tensors, in one file or split
+// round-robin over `shards` files with a model.safetensors.index.json.
+void writeModel(const std::filesystem::path &dir, const nlohmann::json &config,
+                const std::vector<std::pair<std::string, at::Tensor>> &tensors, int shards = 1);
+
+// A randomly initialised mixtral checkpoint of the given shape (seeded).
+void writeRandomMixtral(const std::filesystem::path &dir, int vocab, int hidden, int layers, int experts,
+                        int topK, std::uint64_t seed);
 
 } // namespace moescope::test

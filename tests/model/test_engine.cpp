@@ -20,6 +20,7 @@ using namespace moescope::model;
 using moescope::test::fixtureDir;
 using moescope::test::maxAbsDiff;
 using moescope::test::TempDir;
+using moescope::test::writeModel;
 namespace fs = std::filesystem;
 
 namespace {
@@ -58,35 +59,6 @@ at::Tensor logitsOf(const MoeModel &model, const at::Tensor &ids, const at::Tens
 nlohmann::json readConfig(const std::string &family)
 {
     return nlohmann::json::parse(test::readText(fixtureDir(family) + "/config.json"));
-}
-
-// Writes a model folder: config + the given tensors split over `shards` files.
-void writeModel(const fs::path &dir, const nlohmann::json &config,
-                const std::vector<std::pair<std::string, at::Tensor>> &tensors, int shards = 1)
-{
-    test::writeText(dir / "config.json", config.dump(2));
-    if (shards == 1) {
-        SafetensorsWriter writer;
-        for (const auto &[name, t] : tensors)
-            addTensor(writer, name, t);
-        writer.write((dir / "model.safetensors").string());
-        return;
-    }
-    nlohmann::json index = {{"metadata", nlohmann::json::object()}, {"weight_map", nlohmann::json::object()}};
-    std::vector<SafetensorsWriter> writers(static_cast<std::size_t>(shards));
-    for (std::size_t i = 0; i < tensors.size(); ++i) {
-        const auto shard = i % static_cast<std::size_t>(shards);
-        char file[64];
-        std::snprintf(file, sizeof file, "model-%05zu-of-%05d.safetensors", shard + 1, shards);
-        addTensor(writers[shard], tensors[i].first, tensors[i].second);
-        index["weight_map"][tensors[i].first] = file;
-    }
-    for (int s = 0; s < shards; ++s) {
-        char file[64];
-        std::snprintf(file, sizeof file, "model-%05d-of-%05d.safetensors", s + 1, shards);
-        writers[static_cast<std::size_t>(s)].write((dir / file).string());
-    }
-    test::writeText(dir / "model.safetensors.index.json", index.dump(2));
 }
 
 std::vector<std::pair<std::string, at::Tensor>> fixtureTensors(const std::string &family)

@@ -3,6 +3,7 @@
 
 #include "core/model/decoder.h"
 #include "core/model/safetensors.h"
+#include "core/model/tokenizer/tokenizer.h"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +12,7 @@
 #include <array>
 #include <cstdio>
 #include <set>
+#include <sstream>
 #include <sys/wait.h>
 
 using namespace moescope;
@@ -177,4 +179,45 @@ TEST(ModelCli, BadInputExitsNonZeroWithOneLine)
     const auto noTokenizer = run("generate --model " + quoted(dir) + " --prompt hello", tmp);
     EXPECT_EQ(noTokenizer.exitCode, 1);
     EXPECT_NE(noTokenizer.err.find("tokenizer.json"), std::string::npos);
+}
+
+// --prompt goes through the folder's tokenizer.json (the Mistral tokenizer
+// over a random 32000-word mixtral): the streamed text is the decoding of the
+// generated ids, and the ids are those of the tokenized prompt's continuation.
+TEST(ModelCli, GeneratePromptStreamsTheDecodedContinuation)
+{
+    test::TempDir tmp;
+    const auto tokenizerDir = std::string(MOESCOPE_TEST_DATA) + "/tokenizers/mistral";
+    test::writeRandomMixtral(tmp.path(), 32000, 32, 2, 4, 2, 17);
+    std::filesystem::copy_file(tokenizerDir + "/tokenizer.json", tmp.path() / "tokenizer.json");
+    std::filesystem::copy_file(tokenizerDir + "/tokenizer_config.json", tmp.path() / "tokenizer_config.json");
+    const auto model = quoted(tmp.str());
+
+    const auto text = run("generate --model " + model + " --prompt 'Bonjour le monde' --max-new-tokens 6 --no-stop", tmp);
+    ASSERT_EQ(text.exitCode, 0) << text.err;
+    const auto ids = run("generate --model " + model
+                             + " --prompt 'Bonjour le monde' --max-new-tokens 6 --no-stop --print-ids",
+                         tmp);
+    ASSERT_EQ(ids.exitCode, 0) << ids.err;
+
+    const auto tokenizer = Tokenizer::load(tmp.str());
+    std::vector<std::int32_t> generated;
+    std::istringstream in(ids.out);
+    for (std::int32_t id; in >> id;)
+        generated.push_back(id);
+    ASSERT_EQ(generated.size(), 6u);
+    EXPECT_EQ(text.out, tokenizer.decode(generated, true) + "\n");
+
+    // Same continuation as the engine gives for the tokenized prompt (BOS added).
+    const auto promptIds = tokenizer.encode("Bonjour le monde", true);
+    ASSERT_EQ(promptIds.front(), 1);
+    std::string list;
+    for (std::size_t i = 0; i < promptIds.size(); ++i)
+    {
+        if (i)
+            list += ',';
+        list += std::to_string(promptIds[i]);
+    }
+    const auto fromIds = run("generate --model " + model + " --ids " + list + " --max-new-tokens 6 --no-stop --print-ids", tmp);
+    EXPECT_EQ(fromIds.out, ids.out);
 }
