@@ -38,6 +38,8 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace moescope::ui {
 
 namespace {
@@ -144,9 +146,21 @@ void MainWindow::createDocks()
     m_languages->horizontalHeader()->setStretchLastSection(true);
     m_languages->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_languages->setAlternatingRowColors(true);
+    m_languages->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_languages->setToolTip(tr("Tokens: prompt tokens routed per layer. Exclusive: experts exclusive to the "
                                "language over all layers, with the current k and threshold."));
-    dock->setWidget(m_languages);
+    m_summary = new QLabel(dock);
+    m_summary->setWordWrap(true);
+    m_summary->setTextFormat(Qt::RichText);
+    m_summary->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    m_summary->setContentsMargins(6, 6, 6, 6);
+    m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto *panel = new QWidget(dock);
+    auto *layout = new QVBoxLayout(panel);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_languages);
+    layout->addWidget(m_summary, 1);
+    dock->setWidget(panel);
     addDockWidget(Qt::LeftDockWidgetArea, dock);
     resizeDocks({dock}, {300}, Qt::Horizontal);
     m_viewMenu->addAction(dock->toggleViewAction());
@@ -268,6 +282,11 @@ void MainWindow::onSnapshot(StudySnapshotPtr snapshot)
     m_params->setExpertCount(snapshot->expertCount());
     m_params->setParams(snapshot->analysis.params);
     m_languages->resizeColumnsToContents();
+    // Tall enough for every language (up to a point), the rest for the summary.
+    const int rows = m_figures->languageTableModel()->rowCount();
+    m_languages->setFixedHeight(std::min(480, m_languages->horizontalHeader()->sizeHint().height()
+                                                  + rows * m_languages->verticalHeader()->defaultSectionSize()
+                                                  + 2 * m_languages->frameWidth() + 2));
     const auto &model = snapshot->trace->model;
     m_sourceLabel->setText(tr("%1  —  model %2 (%3 layers × %4 experts, top-%5), %6 languages")
                                .arg(snapshot->sourceDetail, QString::fromStdString(model.modelId))
@@ -276,6 +295,20 @@ void MainWindow::onSnapshot(StudySnapshotPtr snapshot)
                                .arg(model.topK)
                                .arg(snapshot->languageCount()));
     m_sourceLabel->setToolTip(snapshot->sourceDetail);
+    const auto &first = snapshot->trace->languages.front();
+    m_summary->setText(tr("<b>Model</b> %1 (%2)<br>%3 layers (%4 MoE) × %5 experts, top-%6"
+                          "<br><br><b>Data</b> %7<br>tokens: %8%9")
+                           .arg(QString::fromStdString(model.modelId).toHtmlEscaped(),
+                                QString::fromStdString(model.modelType).toHtmlEscaped())
+                           .arg(model.numLayers)
+                           .arg(model.moeLayers.size())
+                           .arg(model.numExperts)
+                           .arg(model.topK)
+                           .arg(snapshot->sourceDetail.toHtmlEscaped(),
+                                QString::fromStdString(first.tokenScope).toHtmlEscaped(),
+                                first.templateName.empty()
+                                    ? QString()
+                                    : tr(", template %1").arg(QString::fromStdString(first.templateName).toHtmlEscaped())));
     setWindowTitle(tr("MoEScope — %1").arg(snapshot->sourceName));
 }
 

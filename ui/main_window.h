@@ -67,6 +67,7 @@ private:
     MessageBar *m_messageBar;
     AnalysisParamsBar *m_params;
     QTableView *m_languages = nullptr;
+    QLabel *m_summary = nullptr;
     QMenu *m_viewMenu = nullptr;
     QLabel *m_sourceLabel;
     QLabel *m_busyLabel;

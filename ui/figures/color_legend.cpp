@@ -31,17 +31,14 @@ void ColorLegend::paint(QPainter *painter, const QRectF &rect) const
     painter->drawText(titleBox, Qt::AlignHCenter | Qt::AlignTop, title);
     painter->restore();
 
-    // The bar is drawn as thin stripes rather than a gradient so that SVG,
-    // PDF and raster output show the same sampled colours.
-    const int stripes = 128;
+    // A gradient sampled from the palette: SVG and PDF keep it as a vector
+    // gradient, and stops every 1/64 follow the palette closely.
+    QLinearGradient gradient(bar.bottomLeft(), bar.topLeft());
+    const int stops = 64;
+    for (int i = 0; i <= stops; ++i)
+        gradient.setColorAt(static_cast<double>(i) / stops, colorAt(static_cast<double>(i) / stops));
     painter->setPen(Qt::NoPen);
-    for (int i = 0; i < stripes; ++i) {
-        const double t = (i + 0.5) / stripes;
-        const double y0 = bar.bottom() - bar.height() * (i + 1) / stripes;
-        painter->setBrush(colorAt(t));
-        // Overlap by a hair to avoid hairline seams between stripes.
-        painter->drawRect(QRectF(bar.left(), y0, bar.width(), bar.height() / stripes + 0.4));
-    }
+    painter->fillRect(bar, gradient);
     painter->setBrush(Qt::NoBrush);
     painter->setPen(QPen(style::axisColor(), 0.8));
     painter->drawRect(bar);

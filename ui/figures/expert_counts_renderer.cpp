@@ -79,6 +79,8 @@ void ExpertCountsRenderer::rebuild()
     for (QLegendMarker *marker : chart()->legend()->markers(bars)) {
         auto *barMarker = qobject_cast<QBarLegendMarker *>(marker);
         if (barMarker && barMarker->barset()) {
+            // Qt 6.4 draws "shape from series" bar markers empty.
+            marker->setShape(QLegend::MarkerShapeRectangle);
             marker->setBrush(barMarker->barset()->color());
             marker->setPen(Qt::NoPen);
         }

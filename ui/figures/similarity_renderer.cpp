@@ -98,7 +98,7 @@ void SimilarityRenderer::paintContent(QPainter *painter, const QRectF &content)
     for (int i = 0; i < n; ++i) {
         const QString label = m_model->headerData(i, Qt::Vertical).toString();
         const double c = (i + 0.5) * l.cell;
-        painter->setPen(categoricalColor(i).darker(130));
+        painter->setPen(style::textColor());
         painter->drawText(QRectF(l.matrix.left() - 200, l.matrix.top() + c - fm.height() / 2, 192, fm.height()),
                           Qt::AlignRight | Qt::AlignVCenter, label);
         painter->drawText(QRectF(l.matrix.left() + c - 50, l.matrix.top() - fm.height() - 6, 100, fm.height()),
