@@ -421,3 +421,86 @@ TEST(Engine, BadInputIsAnErrorNamingTheProblem)
     EXPECT_FALSE(fs::exists(tmp.path() / "out.safetensors"));
     EXPECT_THROW(model.generate({{}}, {}), Error);
 }
+
+// sliding_window (mixtral config): with W = 4 and 3 layers, position 15 can
+// only see tokens >= 15 - 3·(W - 1) = 6; earlier tokens must not matter, later
+// ones must. The KV cache honours the window too.
+TEST(Engine, SlidingWindowLimitsWhatEachLayerSees)
+{
+    TempDir tmp;
+    auto config = readConfig("mixtral");
+    config["sliding_window"] = 4;
+    writeModel(tmp.path(), config, fixtureTensors("mixtral"));
+    const auto model = MoeModel::load(tmp.str());
+    EXPECT_EQ(model.spec().layers[0].slidingWindow, 4);
+    const auto ids = fixtureIds("mixtral").narrow(0, 0, 1).clone();
+    const auto base = logitsOf(model, ids);
+
+    auto early = ids.clone();
+    early[0].narrow(0, 0, 6).fill_(3);
+    EXPECT_LE(maxAbsDiff(logitsOf(model, early)[0][15], base[0][15]), 1e-6);
+    auto late = ids.clone();
+    late[0][6] = (ids[0][6].item<std::int64_t>() + 1) % 512;
+    EXPECT_GT(maxAbsDiff(logitsOf(model, late)[0][15], base[0][15]), 1e-4);
+    // Without the window the early tokens do matter.
+    const auto full = MoeModel::load(fixtureDir("mixtral"));
+    EXPECT_GT(maxAbsDiff(logitsOf(full, early)[0][15], logitsOf(full, ids)[0][15]), 1e-4);
+
+    KvCache cache = model.decoder().newCache(1);
+    ForwardRequest request;
+    request.cache = &cache;
+    std::vector<at::Tensor> steps;
+    for (std::int64_t t = 0; t < 16; t += 5) {
+        request.inputIds = ids.narrow(1, t, std::min<std::int64_t>(5, 16 - t));
+        steps.push_back(model.decoder().forward(request));
+    }
+    EXPECT_LE(maxAbsDiff(at::cat(steps, 1), base), 1e-4);
+}
+
+// rope_scaling variants, checked by identities of their formulas.
+TEST(Engine, RopeScalingVariants)
+{
+    RopeSpec base;
+    base.theta = 10000.0;
+    base.rotaryDim = 16;
+    base.maxPositions = 64;
+    const auto positions = at::arange(0, 32, at::kLong).unsqueeze(0);
+    const auto plain = RotaryEmbedding(base).tables(positions, at::kFloat);
+
+    auto linear = base;
+    linear.kind = RopeKind::Linear;
+    linear.factor = 2.0;
+    // Linear scaling divides the frequencies: position 2p behaves like p.
+    const auto scaled = RotaryEmbedding(linear).tables(positions * 2, at::kFloat);
+    EXPECT_LE(maxAbsDiff(scaled.cos, plain.cos), 1e-5);
+    EXPECT_LE(maxAbsDiff(scaled.sin, plain.sin), 1e-5);
+
+    auto dynamic = base;
+    dynamic.kind = RopeKind::DynamicNtk;
+    dynamic.factor = 4.0;
+    // Within max_position_embeddings dynamic NTK is the default rope...
+    EXPECT_EQ(maxAbsDiff(RotaryEmbedding(dynamic).tables(positions, at::kFloat).cos, plain.cos), 0.0);
+    // ...beyond it the base grows, so the low frequencies slow down.
+    const auto longPositions = at::arange(0, 128, at::kLong).unsqueeze(0);
+    const auto grown = RotaryEmbedding(dynamic).tables(longPositions, at::kFloat);
+    const auto plainLong = RotaryEmbedding(base).tables(longPositions, at::kFloat);
+    EXPECT_GT(maxAbsDiff(grown.cos, plainLong.cos), 1e-3);
+
+    auto yarn = base;
+    yarn.kind = RopeKind::Yarn;
+    yarn.factor = 4.0;
+    yarn.originalMaxPositions = 16; // factor becomes 64 / 16 = 4
+    const auto y = RotaryEmbedding(yarn).tables(positions, at::kFloat);
+    // Position 0: cos = attention factor = 0.1·ln(4) + 1, sin = 0.
+    EXPECT_NEAR(y.cos[0][0][0].item<float>(), 0.1 * std::log(4.0) + 1.0, 1e-6);
+    EXPECT_NEAR(y.sin[0][0][3].item<float>(), 0.0, 1e-7);
+    // The highest frequency is extrapolated (unchanged), the lowest interpolated (/factor).
+    const auto ratio = y.cos / (0.1 * std::log(4.0) + 1.0);
+    EXPECT_NEAR(ratio[0][5][0].item<float>(), plain.cos[0][5][0].item<float>(), 1e-5);
+
+    auto config = readConfig("qwen3_moe");
+    config["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
+    EXPECT_EQ(describeModelConfig(config.dump(), "config.json").rope.kind, RopeKind::Linear);
+    config["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}};
+    EXPECT_THROW(describeModelConfig(config.dump(), "config.json"), Error); // needs its frequency factors
+}
