@@ -67,7 +67,7 @@ void FigureRenderer::paint(QPainter *painter, const QRectF &rect)
     } else {
         painter->setPen(style::mutedTextColor());
         painter->setFont(style::font(style::kLabelPx));
-        painter->drawText(content, Qt::AlignCenter, tr("No data loaded"));
+        painter->drawText(content, Qt::AlignCenter, tr("No study loaded (File → Open…, or File → Open Bundled Study)"));
     }
     painter->restore();
 }
