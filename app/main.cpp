@@ -29,6 +29,7 @@ void printUsage(const std::vector<moescope::cli::Command> &commands)
 {
     std::printf("usage: moescope [COMMAND] [ARGS...]\n\n"
                 "With no command, opens the GUI on the bundled defaults.\n\ncommands:\n");
+    std::printf("  %-14s %s\n", "gui", "open the GUI on a trace, study-JSON folder or model");
     for (const auto &c : commands)
         std::printf("  %-14s %s\n", c.name.c_str(), c.summary.c_str());
     std::printf("\nmoescope COMMAND --help describes each command.\n");

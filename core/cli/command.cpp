@@ -42,7 +42,8 @@ int runCommand(const Command &command, const std::vector<std::string> &args)
 std::vector<Command> coreCommands()
 {
     std::vector<Command> all;
-    for (auto list : {traceCommands(), analysisCommands(), tokenizerCommands(), modelCommands()})
+    for (auto list : {traceCommands(), analysisCommands(), tokenizerCommands(), modelCommands(),
+                      corpusCommands()})
         for (auto &c : list)
             all.push_back(std::move(c));
     return all;

@@ -30,6 +30,7 @@ std::vector<Command> traceCommands();    // import-json, export-json, merge
 std::vector<Command> analysisCommands(); // analyze
 std::vector<Command> tokenizerCommands(); // tokenize
 std::vector<Command> modelCommands();    // info, forward, generate
+std::vector<Command> corpusCommands();   // corpus
 std::vector<Command> coreCommands();     // all of the above
 
 } // namespace moescope::cli
