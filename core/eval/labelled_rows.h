@@ -9,13 +9,13 @@
 
 namespace moescope {
 
-template <typename Row>
-Row &rowWithLabel(std::vector<Row> &rows, const std::string &label)
+template <typename Row> Row &rowWithLabel(std::vector<Row> &rows, const std::string &label)
 {
-    auto it = std::find_if(rows.begin(), rows.end(), [&](const Row &row) { return row.label == label; });
+    auto it = std::find_if(
+        rows.begin(), rows.end(), [&](const Row &row) { return row.label == label; });
     if (it != rows.end())
         return *it;
-    rows.push_back(Row{});
+    rows.push_back(Row {});
     rows.back().label = label;
     return rows.back();
 }
@@ -23,11 +23,13 @@ Row &rowWithLabel(std::vector<Row> &rows, const std::string &label)
 template <typename Row>
 const Row *findRowWithLabel(const std::vector<Row> &rows, const std::string &label)
 {
-    auto it = std::find_if(rows.begin(), rows.end(), [&](const Row &row) { return row.label == label; });
+    auto it = std::find_if(
+        rows.begin(), rows.end(), [&](const Row &row) { return row.label == label; });
     return it == rows.end() ? nullptr : &*it;
 }
 
-inline std::vector<std::string> withLabel(std::vector<std::string> keyPrefix, const std::string &label)
+inline std::vector<std::string> withLabel(
+    std::vector<std::string> keyPrefix, const std::string &label)
 {
     keyPrefix.push_back(label);
     return keyPrefix;

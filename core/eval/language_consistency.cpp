@@ -8,9 +8,9 @@
 #include <cctype>
 
 // The CLD2 headers use FILE without including <cstdio>.
-#include <cstdio>
 #include <cld2/public/compact_lang_det.h>
 #include <cld2/public/encodings.h>
+#include <cstdio>
 
 namespace moescope {
 namespace {
@@ -45,7 +45,7 @@ LanguageConsistencyRow &rowFor(std::vector<LanguageConsistencyRow> &rows, const 
         [&](const LanguageConsistencyRow &row) { return row.expected == label; });
     if (it != rows.end())
         return *it;
-    rows.push_back(LanguageConsistencyRow{});
+    rows.push_back(LanguageConsistencyRow {});
     rows.back().expected = label;
     return rows.back();
 }
@@ -81,7 +81,8 @@ std::string languageDetectionText(std::string_view text)
     out.reserve(valid.size());
     for (std::size_t i = 0; i < valid.size(); ++i) {
         const char c = valid[i];
-        if (c == '\\' && i + 1 < valid.size() && std::isalpha(static_cast<unsigned char>(valid[i + 1]))) {
+        if (c == '\\' && i + 1 < valid.size()
+            && std::isalpha(static_cast<unsigned char>(valid[i + 1]))) {
             // A control word such as \frac or \text: drop its name, keep what
             // follows (\text{Die Antwort} still contributes "Die Antwort").
             std::size_t end = i + 1;
@@ -96,44 +97,66 @@ std::string languageDetectionText(std::string_view text)
     return out;
 }
 
-LanguageDetection detectLanguage(std::string_view text)
-{
-    const std::string prepared = languageDetectionText(text);
+namespace {
 
-    CLD2::CLDHints hints{nullptr, nullptr, CLD2::UNKNOWN_ENCODING, CLD2::UNKNOWN_LANGUAGE};
-    CLD2::Language language3[3];
-    int percent3[3] = {0, 0, 0};
-    double normalisedScore3[3] = {0, 0, 0};
+struct Cld2Result
+{
+    CLD2::Language summary = CLD2::UNKNOWN_LANGUAGE;
+    CLD2::Language language3[3]
+        = { CLD2::UNKNOWN_LANGUAGE, CLD2::UNKNOWN_LANGUAGE, CLD2::UNKNOWN_LANGUAGE };
+    int percent3[3] = { 0, 0, 0 };
     int textBytes = 0;
     bool reliable = false;
+};
+
+Cld2Result runCld2(const std::string &prepared, int flags)
+{
+    Cld2Result result;
+    CLD2::CLDHints hints { nullptr, nullptr, CLD2::UNKNOWN_ENCODING, CLD2::UNKNOWN_LANGUAGE };
+    double normalisedScore3[3] = { 0, 0, 0 };
     int validPrefixBytes = 0;
     // CLD2 takes an int length; answers beyond 2 GB are not a realistic case,
     // but cap rather than overflow.
     const int length = static_cast<int>(std::min<std::size_t>(prepared.size(), 0x7fffffff));
-    const CLD2::Language summary = CLD2::ExtDetectLanguageSummaryCheckUTF8(prepared.data(), length,
-        /*is_plain_text=*/true, &hints, /*flags=*/0, language3, percent3, normalisedScore3,
-        /*resultchunkvector=*/nullptr, &textBytes, &reliable, &validPrefixBytes);
+    result.summary = CLD2::ExtDetectLanguageSummaryCheckUTF8(prepared.data(), length,
+        /*is_plain_text=*/true, &hints, flags, result.language3, result.percent3, normalisedScore3,
+        /*resultchunkvector=*/nullptr, &result.textBytes, &result.reliable, &validPrefixBytes);
+    return result;
+}
 
-    LanguageDetection detection;
-    detection.cld2Code = CLD2::LanguageCode(summary);
-    detection.reliable = reliable;
-    detection.textBytes = textBytes;
+} // namespace
+
+LanguageDetection detectLanguage(std::string_view text, UnreliableText unreliable)
+{
+    const std::string prepared = languageDetectionText(text);
+    Cld2Result result = runCld2(prepared, 0);
     // isReliable is CLD2's own judgement of enough evidence for the winner
     // (it depends on text length and on the margin over the runner-up).
-    // Unreliable guesses on short text are noise, so they count as unknown.
-    detection.language =
-        reliable ? labelForCld2Code(detection.cld2Code) : std::string(kUnknownLanguage);
+    const bool reliable = result.reliable && result.summary != CLD2::UNKNOWN_LANGUAGE;
+    if (!reliable && unreliable == UnreliableText::BestEffort)
+        result = runCld2(prepared, CLD2::kCLDFlagBestEffort);
+
+    LanguageDetection detection;
+    detection.cld2Code = CLD2::LanguageCode(result.summary);
+    detection.reliable = reliable;
+    detection.textBytes = result.textBytes;
+    // Unreliable guesses on short text are noise, so by default they count as
+    // unknown; a best-effort guess is used only when asked for.
+    if (reliable || unreliable == UnreliableText::BestEffort)
+        detection.language = labelForCld2Code(detection.cld2Code);
+    else
+        detection.language = std::string(kUnknownLanguage);
     for (int i = 0; i < 3; ++i) {
-        if (percent3[i] <= 0)
+        if (result.percent3[i] <= 0)
             continue;
-        const std::string label = labelForCld2Code(CLD2::LanguageCode(language3[i]));
+        const std::string label = labelForCld2Code(CLD2::LanguageCode(result.language3[i]));
         auto it = std::find_if(detection.top.begin(), detection.top.end(),
             [&](const LanguageShare &share) { return share.language == label; });
         // zh and zh-Hant both become "zh": their shares add up.
         if (it != detection.top.end())
-            it->percent += percent3[i];
+            it->percent += result.percent3[i];
         else
-            detection.top.push_back({label, percent3[i]});
+            detection.top.push_back({ label, result.percent3[i] });
     }
     return detection;
 }
@@ -144,16 +167,18 @@ double LanguageConsistencyRow::consistencyOfDetected() const
     return classified ? double(consistent) / double(classified) : 0.0;
 }
 
-LanguageDetection LanguageConsistency::add(const std::string &expectedLanguage, std::string_view text)
+LanguageDetection LanguageConsistency::add(
+    const std::string &expectedLanguage, std::string_view text)
 {
     // Validate the label before the (comparatively slow) detection.
     normaliseLanguage(expectedLanguage);
-    LanguageDetection detection = detectLanguage(text);
+    LanguageDetection detection = detectLanguage(text, m_unreliable);
     add(expectedLanguage, detection);
     return detection;
 }
 
-void LanguageConsistency::add(const std::string &expectedLanguage, const LanguageDetection &detection)
+void LanguageConsistency::add(
+    const std::string &expectedLanguage, const LanguageDetection &detection)
 {
     const std::string label = normaliseLanguage(expectedLanguage);
     const std::string expected = comparableLanguage(label);
@@ -215,14 +240,14 @@ void LanguageConsistency::appendTo(MetricTable &table, const std::vector<std::st
 
 MetricTable LanguageConsistency::confusionTable() const
 {
-    MetricTable table({"expected"});
+    MetricTable table({ "expected" });
     const std::vector<std::string> labels = detectedLabels();
     for (const auto &label : labels)
         table.addColumn(label);
     for (const auto &row : m_rows) {
         for (const auto &label : labels) {
             const auto it = row.detected.find(label);
-            table.set({row.expected}, label, double(it == row.detected.end() ? 0 : it->second));
+            table.set({ row.expected }, label, double(it == row.detected.end() ? 0 : it->second));
         }
     }
     return table;

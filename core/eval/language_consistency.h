@@ -22,7 +22,7 @@ inline constexpr std::string_view kUnknownLanguage = "unknown";
 struct LanguageShare
 {
     std::string language; // label, as in LanguageDetection::language
-    int percent = 0;      // CLD2's share of the text's letters, 0-100
+    int percent = 0; // CLD2's share of the text's letters, 0-100
 };
 
 struct LanguageDetection
@@ -30,10 +30,10 @@ struct LanguageDetection
     // Language label (ISO 639-1 where there is one, core/corpus/language_codes.h)
     // without a script subtag, or kUnknownLanguage.
     std::string language;
-    bool reliable = false;            // CLD2's isReliable
-    std::string cld2Code;             // what CLD2 returned, e.g. "zh-Hant", "iw", "un"
-    int textBytes = 0;                // letter bytes CLD2 scored (after preprocessing)
-    std::vector<LanguageShare> top;   // CLD2's top languages (up to 3), share > 0 only
+    bool reliable = false; // CLD2's isReliable (false for a best-effort guess)
+    std::string cld2Code; // what CLD2 returned, e.g. "zh-Hant", "iw", "un"
+    int textBytes = 0; // letter bytes CLD2 scored (after preprocessing)
+    std::vector<LanguageShare> top; // CLD2's top languages (up to 3), share > 0 only
 };
 
 // Text as it is handed to CLD2: invalid UTF-8 replaced by U+FFFD and LaTeX
@@ -41,8 +41,17 @@ struct LanguageDetection
 // them as English words and turns a formula-only answer into "English".
 std::string languageDetectionText(std::string_view text);
 
+// What to do with text CLD2 does not call reliably (mostly short text).
+enum class UnreliableText {
+    Unknown, // count it as kUnknownLanguage (the default: no guessing)
+    BestEffort, // take CLD2's best-effort guess (kCLDFlagBestEffort); text without
+                // letters stays unknown. Short answers then count, but guesses on
+                // one or two words are often wrong ("Ok" -> en).
+};
+
 // Detects the language of one text. Thread-safe (CLD2 keeps no state).
-LanguageDetection detectLanguage(std::string_view text);
+LanguageDetection detectLanguage(
+    std::string_view text, UnreliableText unreliable = UnreliableText::Unknown);
 
 // The language part of a label ("zh-Hant" -> "zh", "pt-BR" -> "pt"): the
 // study asks whether the answer is in the right language, not the script.
@@ -55,12 +64,13 @@ std::string labelForCld2Code(std::string_view cld2Code);
 
 struct LanguageConsistencyRow
 {
-    std::string expected;                      // the expected label as given (normalised)
-    std::size_t texts = 0;                     // texts with this expected language
-    std::size_t consistent = 0;                // detected as the expected (base) language
-    std::size_t unknown = 0;                   // detected as kUnknownLanguage
-    std::map<std::string, std::size_t> detected; // detected label -> count (incl. expected, unknown)
-    double shareSum = 0;                       // sum of the expected language's CLD2 share (0-1)
+    std::string expected; // the expected label as given (normalised)
+    std::size_t texts = 0; // texts with this expected language
+    std::size_t consistent = 0; // detected as the expected (base) language
+    std::size_t unknown = 0; // detected as kUnknownLanguage
+    // Detected label -> count (the expected language and "unknown" included).
+    std::map<std::string, std::size_t> detected;
+    double shareSum = 0; // sum of the expected language's CLD2 share (0-1)
 
     double consistency() const { return texts ? double(consistent) / double(texts) : 0.0; }
     // Consistency among texts CLD2 could classify (unknown ones left out).
@@ -74,6 +84,10 @@ struct LanguageConsistencyRow
 class LanguageConsistency
 {
 public:
+    explicit LanguageConsistency(UnreliableText unreliable = UnreliableText::Unknown)
+        : m_unreliable(unreliable)
+    { }
+
     // Detects the text's language, counts it under `expectedLanguage` (any
     // code normaliseLanguage accepts; throws moescope::Error for an unknown
     // code) and returns the detection.
@@ -101,6 +115,7 @@ public:
     MetricTable confusionTable() const;
 
 private:
+    UnreliableText m_unreliable;
     std::vector<LanguageConsistencyRow> m_rows;
 };
 

@@ -23,7 +23,8 @@ namespace {
 struct FoldedText
 {
     std::string text;
-    std::vector<std::size_t> origin; // origin[i]: offset in the input of folded byte i; size()+1 entries
+    std::vector<std::size_t>
+        origin; // origin[i]: offset in the input of folded byte i; size()+1 entries
 };
 
 char32_t foldCharacter(char32_t c)
@@ -107,8 +108,8 @@ bool isNumeralSeparator(char c)
 // so "1.234" reads as 1234 there.
 bool groupsThousandsWithDot(std::string_view language)
 {
-    static constexpr std::array kDotGrouping = {"de", "es", "it", "pt", "nl", "id", "da", "tr",
-        "el", "ro", "hr", "sl", "sr", "vi", "ca", "is"};
+    static constexpr std::array kDotGrouping = { "de", "es", "it", "pt", "nl", "id", "da", "tr",
+        "el", "ro", "hr", "sl", "sr", "vi", "ca", "is" };
     if (language.empty())
         return false;
     const std::string base = baseLanguage(language);
@@ -160,14 +161,15 @@ std::optional<double> parseNumeral(std::string_view s, bool dotGrouping)
     char decimalMark = 0;
     if (dots > 0 && commas > 0) {
         decimalMark = separators.back();
-        if (decimalMark == ' ' || std::count(separators.begin(), separators.end(), decimalMark) != 1)
+        if (decimalMark == ' '
+            || std::count(separators.begin(), separators.end(), decimalMark) != 1)
             return std::nullopt;
     } else if (dots + commas == 1 && (separators.back() == '.' || separators.back() == ',')) {
         const char mark = separators.back();
         const std::string_view before = groups[groups.size() - 2];
         const bool threeAfter = groups.back().size() == 3;
-        const bool grouping = threeAfter && !spaceGrouping && before != "0"
-            && (mark == ',' || dotGrouping);
+        const bool grouping
+            = threeAfter && !spaceGrouping && before != "0" && (mark == ',' || dotGrouping);
         if (!grouping)
             decimalMark = mark;
     }
@@ -237,7 +239,8 @@ struct Span
 std::optional<Span> lastBoxed(std::string_view s)
 {
     std::optional<Span> found;
-    for (std::size_t pos = s.find('\\'); pos != std::string_view::npos; pos = s.find('\\', pos + 1)) {
+    for (std::size_t pos = s.find('\\'); pos != std::string_view::npos;
+         pos = s.find('\\', pos + 1)) {
         std::size_t nameLength = 0;
         if (controlWordAt(s, pos, "boxed"))
             nameLength = 5;
@@ -251,7 +254,7 @@ std::optional<Span> lastBoxed(std::string_view s)
         const std::size_t close = closingBrace(s, open);
         if (close == std::string_view::npos)
             continue; // cut off before its closing brace
-        Span content{open + 1, close - 1};
+        Span content { open + 1, close - 1 };
         std::string_view inside = s.substr(content.begin, content.end - content.begin);
         if (inside.find_first_not_of(" \t\r\n") != std::string_view::npos)
             found = content;
@@ -284,8 +287,8 @@ void unwrapCommand(std::string &s, std::string_view name)
             continue;
         }
         const std::size_t open = skipSpaces(s, pos + 1 + name.size());
-        const std::size_t close =
-            open < s.size() && s[open] == '{' ? closingBrace(s, open) : std::string::npos;
+        const std::size_t close
+            = open < s.size() && s[open] == '{' ? closingBrace(s, open) : std::string::npos;
         if (close == std::string::npos) {
             s.erase(pos, 1 + name.size()); // no argument: drop the command word
             continue;
@@ -333,20 +336,20 @@ bool isCurrencySymbol(char32_t c)
 // from an isolated answer (boxed content or a reference answer).
 std::string cleanAnswerText(std::string s)
 {
-    for (std::string_view wrapper : {"boxed", "fbox", "text", "textbf", "textit", "textrm", "mathrm",
-             "mathbf", "mathit", "mbox", "operatorname"})
+    for (std::string_view wrapper : { "boxed", "fbox", "text", "textbf", "textit", "textrm",
+             "mathrm", "mathbf", "mathit", "mbox", "operatorname" })
         unwrapCommand(s, wrapper);
-    for (std::string_view frac : {"dfrac", "tfrac", "cfrac"})
+    for (std::string_view frac : { "dfrac", "tfrac", "cfrac" })
         removeControlWord(s, frac, "\\frac");
-    for (std::string_view word : {"left", "right", "displaystyle", "circ", "degree"})
+    for (std::string_view word : { "left", "right", "displaystyle", "circ", "degree" })
         removeControlWord(s, word, "");
     replaceAll(s, "{,}", ",");
     replaceAll(s, "^{}", "");
     replaceAll(s, "\\%", "%");
     replaceAll(s, "\\$", "$");
-    for (std::string_view spacing : {"\\,", "\\;", "\\:", "\\ ", "~"})
+    for (std::string_view spacing : { "\\,", "\\;", "\\:", "\\ ", "~" })
         replaceAll(s, spacing, " ");
-    for (std::string_view drop : {"\\!", "\\(", "\\)", "\\[", "\\]", "°", "$", "%"})
+    for (std::string_view drop : { "\\!", "\\(", "\\)", "\\[", "\\]", "°", "$", "%" })
         replaceAll(s, drop, "");
 
     std::u32string text = decodeUtf8(s);
@@ -359,8 +362,8 @@ std::string cleanAnswerText(std::string s)
     // Trailing sentence punctuation (ASCII and CJK) and leftover "^" of a
     // removed degree sign.
     while (!cleaned.empty()) {
-        static const std::array<std::string_view, 8> kTrailing = {
-            ".", ",", ";", ":", "!", "^", "。", "，"};
+        static const std::array<std::string_view, 8> kTrailing
+            = { ".", ",", ";", ":", "!", "^", "。", "，" };
         auto it = std::find_if(kTrailing.begin(), kTrailing.end(),
             [&](std::string_view t) { return cleaned.ends_with(t); });
         if (it == kTrailing.end())
@@ -465,7 +468,7 @@ std::string formatNumber(double value)
         return "0"; // also for -0
     if (std::abs(value) < 1e15 && value == std::round(value))
         return std::to_string(static_cast<long long>(value));
-    std::array<char, 64> buffer{};
+    std::array<char, 64> buffer {};
     const auto [end, error] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
     return error == std::errc() ? std::string(buffer.data(), end) : std::string();
 }
@@ -480,8 +483,8 @@ std::string withoutSpaces(std::string_view s)
     return out;
 }
 
-MathAnswer answerFromText(std::string_view foldedAnswer, std::string raw, MathAnswerSource source,
-    bool dotGrouping)
+MathAnswer answerFromText(
+    std::string_view foldedAnswer, std::string raw, MathAnswerSource source, bool dotGrouping)
 {
     MathAnswer answer;
     answer.raw = std::move(raw);
@@ -519,8 +522,8 @@ std::vector<NumberCandidate> numbersInText(std::string_view s, bool dotGrouping)
             std::size_t end = std::string_view::npos;
             if (pos < s.size() && s[pos] == '{') {
                 const std::size_t numEnd = closingBrace(s, pos);
-                const std::size_t denOpen =
-                    numEnd == std::string_view::npos ? numEnd : skipSpaces(s, numEnd);
+                const std::size_t denOpen
+                    = numEnd == std::string_view::npos ? numEnd : skipSpaces(s, numEnd);
                 if (denOpen != std::string_view::npos && denOpen < s.size() && s[denOpen] == '{')
                     end = closingBrace(s, denOpen);
             } else if (pos + 1 < s.size() && isDigit(s[pos]) && isDigit(s[pos + 1])) {
@@ -532,11 +535,12 @@ std::vector<NumberCandidate> numbersInText(std::string_view s, bool dotGrouping)
                     std::size_t begin = i;
                     double sign = 1;
                     if (begin > 0 && s[begin - 1] == '-'
-                        && (begin == 1 || !std::isalnum(static_cast<unsigned char>(s[begin - 2])))) {
+                        && (begin == 1
+                            || !std::isalnum(static_cast<unsigned char>(s[begin - 2])))) {
                         --begin;
                         sign = -1;
                     }
-                    found.push_back({{begin, end}, sign * *value});
+                    found.push_back({ { begin, end }, sign * *value });
                     i = end;
                     continue;
                 }
@@ -563,7 +567,7 @@ std::vector<NumberCandidate> numbersInText(std::string_view s, bool dotGrouping)
         // part that still fails into its digit groups.
         std::vector<Span> parts;
         if (parseNumeral(s.substr(i, end - i), dotGrouping)) {
-            parts.push_back({i, end});
+            parts.push_back({ i, end });
         } else {
             std::size_t p = i;
             while (p < end) {
@@ -571,13 +575,13 @@ std::vector<NumberCandidate> numbersInText(std::string_view s, bool dotGrouping)
                 while (q < end && !isGroupingSpace(s[q]))
                     ++q;
                 if (parseNumeral(s.substr(p, q - p), dotGrouping)) {
-                    parts.push_back({p, q});
+                    parts.push_back({ p, q });
                 } else {
                     for (std::size_t g = p; g < q;) {
                         std::size_t h = g;
                         while (h < q && isDigit(s[h]))
                             ++h;
-                        parts.push_back({g, h});
+                        parts.push_back({ g, h });
                         g = h + 1;
                     }
                 }
@@ -599,7 +603,7 @@ std::vector<NumberCandidate> numbersInText(std::string_view s, bool dotGrouping)
                     *value = -*value;
                 }
             }
-            found.push_back({part, *value});
+            found.push_back({ part, *value });
         }
         // a/b: a fraction when both sides are plain numerals.
         if (!found.empty() && found.back().span.end == end && end + 1 < s.size() && s[end] == '/'
@@ -645,7 +649,7 @@ MathAnswer extractMathAnswer(std::string_view text, std::string_view language)
     }
     const auto numbers = numbersInText(s, dotGrouping);
     if (numbers.empty())
-        return MathAnswer{};
+        return MathAnswer {};
     const NumberCandidate &last = numbers.back();
     MathAnswer answer;
     answer.source = MathAnswerSource::FinalNumber;
@@ -687,8 +691,8 @@ MathScore scoreMathAnswer(std::string_view output, std::string_view gold, std::s
     return score;
 }
 
-MathScore MathAccuracy::add(const std::string &label, std::string_view output, std::string_view gold,
-    std::string_view language)
+MathScore MathAccuracy::add(const std::string &label, std::string_view output,
+    std::string_view gold, std::string_view language)
 {
     MathScore score = scoreMathAnswer(output, gold, language);
     MathAccuracyRow &row = rowWithLabel(m_rows, label);

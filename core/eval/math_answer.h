@@ -15,15 +15,15 @@ namespace moescope {
 class MetricTable;
 
 enum class MathAnswerSource {
-    None,        // no \boxed{} and no number in the text
-    Boxed,       // content of the last non-empty \boxed{...}
+    None, // no \boxed{} and no number in the text
+    Boxed, // content of the last non-empty \boxed{...}
     FinalNumber, // the last number in the text (a \frac{a}{b} counts as one number)
 };
 
 struct MathAnswer
 {
     MathAnswerSource source = MathAnswerSource::None;
-    std::string raw;        // the answer as written (boxed content or the number's text)
+    std::string raw; // the answer as written (boxed content or the number's text)
     std::string normalised; // canonical text: the number ("1234", "-3.5", "0.5") or the
                             // cleaned expression without spaces ("2\sqrt{3}")
     std::optional<double> value; // when the answer is a number or a fraction of numbers
@@ -58,15 +58,15 @@ struct MathScore
 
 // Extracts the answer from a model output and compares it with the reference.
 // Throws moescope::Error when the reference itself has no answer (empty).
-MathScore scoreMathAnswer(std::string_view output, std::string_view gold,
-    std::string_view language = {});
+MathScore scoreMathAnswer(
+    std::string_view output, std::string_view gold, std::string_view language = {});
 
 struct MathAccuracyRow
 {
     std::string label;
     std::size_t items = 0;
     std::size_t answered = 0; // an answer was extracted
-    std::size_t boxed = 0;    // ... from \boxed{}
+    std::size_t boxed = 0; // ... from \boxed{}
     std::size_t correct = 0;
 
     double accuracy() const { return items ? double(correct) / double(items) : 0.0; }

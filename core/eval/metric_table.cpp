@@ -19,7 +19,7 @@ std::string formatDouble(double value)
         return "nan";
     if (std::isinf(value))
         return value > 0 ? "inf" : "-inf";
-    std::array<char, 64> buffer{};
+    std::array<char, 64> buffer {};
     const auto [end, error] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
     return error == std::errc() ? std::string(buffer.data(), end) : std::string("nan");
 }
@@ -66,7 +66,8 @@ nlohmann::ordered_json jsonValue(const std::optional<MetricValue> &cell)
 
 } // namespace
 
-MetricTable::MetricTable(std::vector<std::string> keyColumns) : m_keyColumns(std::move(keyColumns))
+MetricTable::MetricTable(std::vector<std::string> keyColumns)
+    : m_keyColumns(std::move(keyColumns))
 {
     if (m_keyColumns.empty())
         throw Error("a metric table needs at least one key column");
@@ -115,7 +116,7 @@ MetricTable::Row &MetricTable::row(const std::vector<std::string> &key)
     if (const auto it = m_rowIndex.find(key); it != m_rowIndex.end())
         return m_rows[it->second];
     m_rowIndex.emplace(key, m_rows.size());
-    m_rows.push_back(Row{key, {}});
+    m_rows.push_back(Row { key, {} });
     return m_rows.back();
 }
 
@@ -125,8 +126,8 @@ const MetricTable::Row *MetricTable::findRow(const std::vector<std::string> &key
     return it == m_rowIndex.end() ? nullptr : &m_rows[it->second];
 }
 
-void MetricTable::setCell(const std::vector<std::string> &key, const std::string &column,
-    MetricValue value)
+void MetricTable::setCell(
+    const std::vector<std::string> &key, const std::string &column, MetricValue value)
 {
     const std::size_t index = columnIndex(column);
     Row &r = row(key);
@@ -140,13 +141,14 @@ void MetricTable::set(const std::vector<std::string> &key, const std::string &co
     setCell(key, column, value);
 }
 
-void MetricTable::set(const std::vector<std::string> &key, const std::string &column, std::string text)
+void MetricTable::set(
+    const std::vector<std::string> &key, const std::string &column, std::string text)
 {
     setCell(key, column, std::move(text));
 }
 
-std::optional<MetricValue> MetricTable::get(const std::vector<std::string> &key,
-    const std::string &column) const
+std::optional<MetricValue> MetricTable::get(
+    const std::vector<std::string> &key, const std::string &column) const
 {
     const Row *r = findRow(key);
     const auto it = std::find(m_columns.begin(), m_columns.end(), column);
@@ -156,8 +158,8 @@ std::optional<MetricValue> MetricTable::get(const std::vector<std::string> &key,
     return index < r->cells.size() ? r->cells[index] : std::nullopt;
 }
 
-std::optional<double> MetricTable::number(const std::vector<std::string> &key,
-    const std::string &column) const
+std::optional<double> MetricTable::number(
+    const std::vector<std::string> &key, const std::string &column) const
 {
     const auto cell = get(key, column);
     if (!cell || !std::holds_alternative<double>(*cell))

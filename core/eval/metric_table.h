@@ -44,8 +44,10 @@ public:
     }
 
     // The cell, or nothing when the row or the column has no value.
-    std::optional<MetricValue> get(const std::vector<std::string> &key, const std::string &column) const;
-    std::optional<double> number(const std::vector<std::string> &key, const std::string &column) const;
+    std::optional<MetricValue> get(
+        const std::vector<std::string> &key, const std::string &column) const;
+    std::optional<double> number(
+        const std::vector<std::string> &key, const std::string &column) const;
 
     // RFC 4180 CSV: header row of key and metric columns, "\n" line ends,
     // fields with a comma, quote, CR, LF or edge space quoted ("" for a quote).

@@ -8,7 +8,8 @@
 
 namespace moescope {
 
-std::size_t pickChoice(const std::vector<double> &logLikelihoods, const std::vector<double> &lengths)
+std::size_t pickChoice(
+    const std::vector<double> &logLikelihoods, const std::vector<double> &lengths)
 {
     if (logLikelihoods.empty())
         throw Error("a multiple-choice item needs at least one choice");

@@ -18,14 +18,14 @@ class MetricTable;
 // (numpy.argmax, as in lm-evaluation-harness). -inf is a valid score.
 // Throws moescope::Error for no choices, a NaN or +inf score, a lengths
 // vector of another size, or a length that is not positive.
-std::size_t pickChoice(const std::vector<double> &logLikelihoods,
-    const std::vector<double> &lengths = {});
+std::size_t pickChoice(
+    const std::vector<double> &logLikelihoods, const std::vector<double> &lengths = {});
 
 struct MultipleChoiceRow
 {
-    std::string label;             // language or condition the items were counted under
+    std::string label; // language or condition the items were counted under
     std::size_t items = 0;
-    std::size_t correct = 0;       // by summed log-likelihood
+    std::size_t correct = 0; // by summed log-likelihood
     std::size_t normalisedItems = 0; // items that came with lengths
     std::size_t correctNormalised = 0;
 

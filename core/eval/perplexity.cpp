@@ -50,8 +50,8 @@ double PerplexityRow::bitsPerByte() const
     return moescope::bitsPerByte(nll, bytes);
 }
 
-void PerplexityByLabel::add(const std::string &label, double nllNats, std::size_t tokens,
-    std::size_t bytes)
+void PerplexityByLabel::add(
+    const std::string &label, double nllNats, std::size_t tokens, std::size_t bytes)
 {
     checkNll(nllNats);
     if (tokens == 0 && nllNats > 0)

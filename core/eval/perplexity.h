@@ -30,8 +30,8 @@ struct PerplexityRow
     std::string label;
     std::size_t documents = 0;
     std::size_t tokens = 0; // tokens whose NLL was summed (not the unscored first one)
-    std::size_t bytes = 0;  // UTF-8 bytes of the text those tokens cover
-    double nll = 0;         // summed negative log-likelihood, nats
+    std::size_t bytes = 0; // UTF-8 bytes of the text those tokens cover
+    double nll = 0; // summed negative log-likelihood, nats
 
     double nllPerToken() const;
     double perplexity() const;

@@ -36,11 +36,12 @@ bool isWordCharacter(char32_t c)
 const std::vector<std::u32string> &articlesFor(const std::string &language)
 {
     static const std::map<std::string, std::vector<std::u32string>> kArticles = {
-        {"en", {U"a", U"an", U"the"}},
-        {"es", {U"un", U"una", U"unos", U"unas", U"el", U"la", U"los", U"las"}},
-        {"de", {U"ein", U"eine", U"einen", U"einem", U"eines", U"einer", U"der", U"die", U"das",
-                   U"den", U"dem", U"des"}},
-        {"vi", {U"của", U"là", U"cái", U"chiếc", U"những"}},
+        { "en", { U"a", U"an", U"the" } },
+        { "es", { U"un", U"una", U"unos", U"unas", U"el", U"la", U"los", U"las" } },
+        { "de",
+            { U"ein", U"eine", U"einen", U"einem", U"eines", U"einer", U"der", U"die", U"das",
+                U"den", U"dem", U"des" } },
+        { "vi", { U"của", U"là", U"cái", U"chiếc", U"những" } },
     };
     static const std::vector<std::u32string> kNone;
     const auto it = kArticles.find(language);
@@ -86,7 +87,8 @@ std::string effectiveLanguage(std::string_view language)
     return language.empty() ? std::string("en") : baseLanguage(language);
 }
 
-double f1FromTokens(const std::vector<std::string> &prediction, const std::vector<std::string> &gold)
+double f1FromTokens(
+    const std::vector<std::string> &prediction, const std::vector<std::string> &gold)
 {
     std::map<std::string, int> goldCounts;
     for (const auto &token : gold)
@@ -123,7 +125,8 @@ bool containsTokens(const std::string &text, const std::string &tokens)
 {
     if (tokens.empty())
         return false;
-    for (std::size_t pos = text.find(tokens); pos != std::string::npos; pos = text.find(tokens, pos + 1)) {
+    for (std::size_t pos = text.find(tokens); pos != std::string::npos;
+         pos = text.find(tokens, pos + 1)) {
         const bool startsToken = pos == 0 || text[pos - 1] == ' ';
         const std::size_t end = pos + tokens.size();
         const bool endsToken = end == text.size() || text[end] == ' ';
@@ -174,7 +177,8 @@ std::string normaliseSpanAnswer(std::string_view text, std::string_view language
 
 double spanExactMatch(std::string_view prediction, std::string_view gold, std::string_view language)
 {
-    return normaliseSpanAnswer(prediction, language) == normaliseSpanAnswer(gold, language) ? 1.0 : 0.0;
+    return normaliseSpanAnswer(prediction, language) == normaliseSpanAnswer(gold, language) ? 1.0
+                                                                                            : 0.0;
 }
 
 double spanF1(std::string_view prediction, std::string_view gold, std::string_view language)
@@ -184,11 +188,12 @@ double spanF1(std::string_view prediction, std::string_view gold, std::string_vi
 
 bool spanContains(std::string_view prediction, std::string_view gold, std::string_view language)
 {
-    return containsTokens(normaliseSpanAnswer(prediction, language), normaliseSpanAnswer(gold, language));
+    return containsTokens(
+        normaliseSpanAnswer(prediction, language), normaliseSpanAnswer(gold, language));
 }
 
-SpanScore scoreSpanAnswer(std::string_view prediction, const std::vector<std::string> &golds,
-    std::string_view language)
+SpanScore scoreSpanAnswer(
+    std::string_view prediction, const std::vector<std::string> &golds, std::string_view language)
 {
     if (golds.empty())
         throw Error("a span answer needs at least one reference answer");

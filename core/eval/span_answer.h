@@ -24,14 +24,14 @@ std::vector<std::string> spanAnswerTokens(std::string_view text, std::string_vie
 // The tokens joined by single spaces: what exact match compares.
 std::string normaliseSpanAnswer(std::string_view text, std::string_view language = {});
 
-double spanExactMatch(std::string_view prediction, std::string_view gold,
-    std::string_view language = {});  // 1 or 0
-double spanF1(std::string_view prediction, std::string_view gold,
-    std::string_view language = {});  // 0..1
+double spanExactMatch(
+    std::string_view prediction, std::string_view gold, std::string_view language = {}); // 1 or 0
+double spanF1(
+    std::string_view prediction, std::string_view gold, std::string_view language = {}); // 0..1
 // Whether the normalised gold answer occurs in the normalised prediction as
 // whole tokens ("10" does not contain "1"). An empty normalised gold never matches.
-bool spanContains(std::string_view prediction, std::string_view gold,
-    std::string_view language = {});
+bool spanContains(
+    std::string_view prediction, std::string_view gold, std::string_view language = {});
 
 struct SpanScore
 {

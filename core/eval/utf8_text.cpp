@@ -161,7 +161,8 @@ std::u32string nfc(std::u32string_view text)
     if (U_FAILURE(status))
         throw Error(std::string("ICU has no NFC normalizer: ") + u_errorName(status));
     return transformUtf16(text, "normalise",
-        [normalizer](UChar *out, int32_t capacity, const UChar *in, int32_t length, UErrorCode *st) {
+        [normalizer](
+            UChar *out, int32_t capacity, const UChar *in, int32_t length, UErrorCode *st) {
             return unorm2_normalize(normalizer, in, length, out, capacity, st);
         });
 }

@@ -27,8 +27,8 @@ int decimalDigitValue(char32_t c);
 bool isUnicodePunctuation(char32_t c);
 
 bool isUnicodeWhitespace(char32_t c); // White_Space property (str.split())
-bool isUnicodeLetter(char32_t c);     // general category L*
-bool isCombiningMark(char32_t c);     // general category M*
+bool isUnicodeLetter(char32_t c); // general category L*
+bool isCombiningMark(char32_t c); // general category M*
 
 // Characters of scripts written without spaces between words (Han,
 // Hiragana, Katakana, Thai, Lao, Khmer, Myanmar): each is its own token when

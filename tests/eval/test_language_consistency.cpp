@@ -31,10 +31,11 @@ TEST(LanguageDetection, UdhrArticlesInManyLanguages)
     // The study's languages and others of different scripts and families.
     // CLD2 names Hebrew "iw" and Norwegian "no": they must come out as the
     // corpus labels he and nb; Traditional Chinese comes out as zh.
-    const std::vector<std::pair<std::string, std::string>> cases = {{"en", "en"}, {"de", "de"},
-        {"fr", "fr"}, {"es", "es"}, {"sw", "sw"}, {"bn", "bn"}, {"zh", "zh"}, {"ja", "ja"},
-        {"zh-Hant", "zh"}, {"ru", "ru"}, {"ar", "ar"}, {"hi", "hi"}, {"ko", "ko"}, {"he", "he"},
-        {"nb", "nb"}, {"th", "th"}, {"tr", "tr"}, {"vi", "vi"}};
+    const std::vector<std::pair<std::string, std::string>> cases
+        = { { "en", "en" }, { "de", "de" }, { "fr", "fr" }, { "es", "es" }, { "sw", "sw" },
+              { "bn", "bn" }, { "zh", "zh" }, { "ja", "ja" }, { "zh-Hant", "zh" }, { "ru", "ru" },
+              { "ar", "ar" }, { "hi", "hi" }, { "ko", "ko" }, { "he", "he" }, { "nb", "nb" },
+              { "th", "th" }, { "tr", "tr" }, { "vi", "vi" } };
     for (const auto &[udhrLabel, expected] : cases) {
         SCOPED_TRACE(udhrLabel);
         const LanguageDetection detection = detectLanguage(udhrArticle1(udhrLabel));
@@ -50,14 +51,14 @@ TEST(LanguageDetection, ShortAnswersInTheStudyLanguages)
 {
     // Written for these tests: the kind of one-sentence answer a model gives.
     const std::vector<std::pair<std::string, std::string>> cases = {
-        {"en", "Janet has sixteen eggs and sells the rest at the market every morning."},
-        {"de", "Janet hat sechzehn Eier und verkauft den Rest jeden Morgen auf dem Markt."},
-        {"fr", "Janet a seize œufs et vend le reste au marché chaque matin."},
-        {"es", "Janet tiene dieciséis huevos y vende el resto en el mercado cada mañana."},
-        {"sw", "Janet ana mayai kumi na sita na anauza yaliyobaki sokoni kila asubuhi."},
-        {"bn", "জ্যানেটের ষোলোটি ডিম আছে এবং সে প্রতিদিন সকালে বাকিগুলো বাজারে বিক্রি করে।"},
-        {"zh", "珍妮特有十六个鸡蛋，她每天早上把剩下的鸡蛋拿到市场上卖。"},
-        {"ja", "ジャネットは卵を十六個持っていて、毎朝残りを市場で売っています。"},
+        { "en", "Janet has sixteen eggs and sells the rest at the market every morning." },
+        { "de", "Janet hat sechzehn Eier und verkauft den Rest jeden Morgen auf dem Markt." },
+        { "fr", "Janet a seize œufs et vend le reste au marché chaque matin." },
+        { "es", "Janet tiene dieciséis huevos y vende el resto en el mercado cada mañana." },
+        { "sw", "Janet ana mayai kumi na sita na anauza yaliyobaki sokoni kila asubuhi." },
+        { "bn", "জ্যানেটের ষোলোটি ডিম আছে এবং সে প্রতিদিন সকালে বাকিগুলো বাজারে বিক্রি করে।" },
+        { "zh", "珍妮特有十六个鸡蛋，她每天早上把剩下的鸡蛋拿到市场上卖。" },
+        { "ja", "ジャネットは卵を十六個持っていて、毎朝残りを市場で売っています。" },
     };
     for (const auto &[expected, text] : cases) {
         SCOPED_TRACE(text);
@@ -68,12 +69,41 @@ TEST(LanguageDetection, ShortAnswersInTheStudyLanguages)
 
 TEST(LanguageDetection, ShortOrMeaninglessTextIsUnknown)
 {
-    for (const std::string text : {"", "hello", "Ok", "42", "৪২", "asdfgh qwerty zxcvb", "!!! ???",
-             "Jibu ni 18."}) {
+    for (const std::string text :
+        { "", "hello", "Ok", "42", "৪২", "asdfgh qwerty zxcvb", "!!! ???", "Jibu ni 18." }) {
         SCOPED_TRACE(text);
         const LanguageDetection detection = detectLanguage(text);
         EXPECT_EQ(detection.language, kUnknownLanguage) << "CLD2 said " << detection.cld2Code;
     }
+}
+
+TEST(LanguageDetection, BestEffortGuessesOnlyWhereThereAreLetters)
+{
+    // Too short for CLD2 to call reliably...
+    EXPECT_EQ(detectLanguage("Jibu ni 18.").language, kUnknownLanguage);
+    // ...but its best-effort guess is right here; it is marked unreliable.
+    const LanguageDetection guess = detectLanguage("Jibu ni 18.", UnreliableText::BestEffort);
+    EXPECT_EQ(guess.language, "sw");
+    EXPECT_FALSE(guess.reliable);
+    // CLD2 finds this mid-length Chinese clause unreliable (simplified and
+    // traditional Chinese compete); best effort names it.
+    const std::string clause = "珍妮特有十六个鸡蛋，她每天早上";
+    EXPECT_EQ(detectLanguage(clause).language, kUnknownLanguage);
+    EXPECT_EQ(detectLanguage(clause, UnreliableText::BestEffort).language, "zh");
+    // Without letters there is nothing to guess from.
+    for (const std::string text : { "", "42", "$16 - 3 - 4 = 9$", "!!! ???" })
+        EXPECT_EQ(detectLanguage(text, UnreliableText::BestEffort).language, kUnknownLanguage)
+            << text;
+    // A reliable detection is the same either way.
+    const std::string english
+        = "Janet has sixteen eggs and sells the rest at the market every morning.";
+    EXPECT_TRUE(detectLanguage(english, UnreliableText::BestEffort).reliable);
+
+    LanguageConsistency consistency(UnreliableText::BestEffort);
+    consistency.add("sw", "Jibu ni 18.");
+    consistency.add("sw", "42");
+    EXPECT_EQ(consistency.find("sw")->consistent, 1u);
+    EXPECT_EQ(consistency.find("sw")->unknown, 1u);
 }
 
 TEST(LanguageDetection, LatexIsNotEnglish)
@@ -85,15 +115,16 @@ TEST(LanguageDetection, LatexIsNotEnglish)
     EXPECT_EQ(detectLanguage(formula).language, kUnknownLanguage);
     // \text{} keeps its words.
     EXPECT_NE(languageDetectionText("\\text{Die Antwort}").find("Die Antwort"), std::string::npos);
-    EXPECT_EQ(detectLanguage("Die Antwort ist \\boxed{18}, denn sie verkauft neun Eier.").language, "de");
+    EXPECT_EQ(
+        detectLanguage("Die Antwort ist \\boxed{18}, denn sie verkauft neun Eier.").language, "de");
 }
 
 TEST(LanguageDetection, InvalidUtf8IsRepairedNotRejected)
 {
     // CLD2 gives up on the whole text at the first invalid byte; generation
     // cut mid-character must not turn a clear answer into "unknown".
-    const std::string text =
-        "\xff\xfe The cat is sleeping on the warm windowsill this afternoon. \xe4\xb8";
+    const std::string text
+        = "\xff\xfe The cat is sleeping on the warm windowsill this afternoon. \xe4\xb8";
     EXPECT_EQ(detectLanguage(text).language, "en");
 }
 
@@ -134,8 +165,10 @@ TEST(LanguageDetection, Cld2CodesBecomeLabels)
 TEST(LanguageConsistency, CountsAndConfusion)
 {
     const std::string chinese = "珍妮特有十六个鸡蛋，她每天早上把剩下的鸡蛋拿到市场上卖。";
-    const std::string english = "Janet has sixteen eggs and sells the rest at the market every morning.";
-    const std::string german = "Janet hat sechzehn Eier und verkauft den Rest jeden Morgen auf dem Markt.";
+    const std::string english
+        = "Janet has sixteen eggs and sells the rest at the market every morning.";
+    const std::string german
+        = "Janet hat sechzehn Eier und verkauft den Rest jeden Morgen auf dem Markt.";
     LanguageConsistency consistency;
     consistency.add("zh", chinese);
     consistency.add("zh", english);
@@ -165,19 +198,20 @@ TEST(LanguageConsistency, CountsAndConfusion)
     ASSERT_NE(hant, nullptr);
     EXPECT_EQ(hant->consistent, 1u);
 
-    EXPECT_EQ(consistency.detectedLabels(), (std::vector<std::string>{"de", "en", "zh", "unknown"}));
+    EXPECT_EQ(
+        consistency.detectedLabels(), (std::vector<std::string> { "de", "en", "zh", "unknown" }));
     const MetricTable confusion = consistency.confusionTable();
-    EXPECT_EQ(confusion.keyColumns(), (std::vector<std::string>{"expected"}));
-    EXPECT_EQ(confusion.columns(), (std::vector<std::string>{"de", "en", "zh", "unknown"}));
-    EXPECT_EQ(confusion.number({"en"}, "de"), 1.0);
-    EXPECT_EQ(confusion.number({"en"}, "en"), 1.0);
-    EXPECT_EQ(confusion.number({"en"}, "zh"), 0.0);
-    EXPECT_EQ(confusion.number({"zh"}, "unknown"), 1.0);
-    EXPECT_EQ(confusion.number({"zh-Hant"}, "zh"), 1.0);
+    EXPECT_EQ(confusion.keyColumns(), (std::vector<std::string> { "expected" }));
+    EXPECT_EQ(confusion.columns(), (std::vector<std::string> { "de", "en", "zh", "unknown" }));
+    EXPECT_EQ(confusion.number({ "en" }, "de"), 1.0);
+    EXPECT_EQ(confusion.number({ "en" }, "en"), 1.0);
+    EXPECT_EQ(confusion.number({ "en" }, "zh"), 0.0);
+    EXPECT_EQ(confusion.number({ "zh" }, "unknown"), 1.0);
+    EXPECT_EQ(confusion.number({ "zh-Hant" }, "zh"), 1.0);
 
-    MetricTable table({"condition", "language"});
-    consistency.appendTo(table, {"baseline"});
-    EXPECT_EQ(table.number({"baseline", "zh"}, "consistency"), 0.5);
-    EXPECT_EQ(table.number({"baseline", "zh"}, "unknown_rate"), 0.25);
-    EXPECT_EQ(table.number({"baseline", "en"}, "texts"), 2.0);
+    MetricTable table({ "condition", "language" });
+    consistency.appendTo(table, { "baseline" });
+    EXPECT_EQ(table.number({ "baseline", "zh" }, "consistency"), 0.5);
+    EXPECT_EQ(table.number({ "baseline", "zh" }, "unknown_rate"), 0.25);
+    EXPECT_EQ(table.number({ "baseline", "en" }, "texts"), 2.0);
 }

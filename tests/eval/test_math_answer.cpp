@@ -43,7 +43,8 @@ TEST(MathAnswer, HandWrittenCases)
         const std::string output = item.at("output");
         SCOPED_TRACE(output + "  [" + item.at("note").get<std::string>() + "]");
         const std::string language = item.at("language");
-        const MathScore score = scoreMathAnswer(output, item.at("gold").get<std::string>(), language);
+        const MathScore score
+            = scoreMathAnswer(output, item.at("gold").get<std::string>(), language);
         EXPECT_EQ(sourceName(score.prediction.source), item.at("source").get<std::string>());
         EXPECT_EQ(score.prediction.raw, item.at("raw").get<std::string>());
         if (item.at("value").is_null()) {
@@ -94,12 +95,12 @@ TEST(MathAnswer, NumbersCompareByValueExpressionsByText)
     EXPECT_TRUE(mathAnswersMatch(normaliseMathAnswer("x^2+1"), normaliseMathAnswer("x^2 + 1")));
     EXPECT_FALSE(mathAnswersMatch(normaliseMathAnswer("x^2+1"), normaliseMathAnswer("x^2 - 1")));
     // Nothing extracted never matches, not even an empty reference.
-    EXPECT_FALSE(mathAnswersMatch(MathAnswer{}, MathAnswer{}));
+    EXPECT_FALSE(mathAnswersMatch(MathAnswer {}, MathAnswer {}));
 }
 
 TEST(MathAnswer, InvalidUtf8DoesNotStopExtraction)
 {
-    const std::string output = std::string("The answer is 42 \xE4\xB8") ; // cut mid-character
+    const std::string output = std::string("The answer is 42 \xE4\xB8"); // cut mid-character
     const MathAnswer answer = extractMathAnswer(output);
     ASSERT_TRUE(answer.value.has_value());
     EXPECT_EQ(*answer.value, 42.0);
@@ -129,10 +130,10 @@ TEST(MathAccuracy, CountsPerLabelAndFillsATable)
     EXPECT_EQ(accuracy.find("de")->correct, 1u);
     EXPECT_EQ(accuracy.find("fr"), nullptr);
 
-    MetricTable table({"condition", "language"});
-    accuracy.appendTo(table, {"baseline"}, "mgsm_");
+    MetricTable table({ "condition", "language" });
+    accuracy.appendTo(table, { "baseline" }, "mgsm_");
     EXPECT_EQ(table.rowCount(), 2u);
-    EXPECT_DOUBLE_EQ(*table.number({"baseline", "en"}, "mgsm_accuracy"), 1.0 / 3.0);
-    EXPECT_DOUBLE_EQ(*table.number({"baseline", "en"}, "mgsm_answered_rate"), 2.0 / 3.0);
-    EXPECT_DOUBLE_EQ(*table.number({"baseline", "de"}, "mgsm_items"), 1.0);
+    EXPECT_DOUBLE_EQ(*table.number({ "baseline", "en" }, "mgsm_accuracy"), 1.0 / 3.0);
+    EXPECT_DOUBLE_EQ(*table.number({ "baseline", "en" }, "mgsm_answered_rate"), 2.0 / 3.0);
+    EXPECT_DOUBLE_EQ(*table.number({ "baseline", "de" }, "mgsm_items"), 1.0);
 }

@@ -53,13 +53,13 @@ std::vector<std::vector<std::string>> parseCsv(const std::string &text)
 
 MetricTable sampleTable()
 {
-    MetricTable table({"condition", "language"});
-    table.set({"baseline", "en"}, "accuracy", 0.5);
-    table.set({"baseline", "en"}, "items", 250.0);
-    table.set({"zh+mask(en,0-4)", "zh"}, "accuracy", 1.0 / 3.0);
-    table.set({"zh+mask(en,0-4)", "zh"}, "note", "said \"hi\", then\nleft");
-    table.set({"baseline", "en"}, "perplexity", std::nan(""));
-    table.set({"x", " padded"}, "items", std::numeric_limits<double>::infinity());
+    MetricTable table({ "condition", "language" });
+    table.set({ "baseline", "en" }, "accuracy", 0.5);
+    table.set({ "baseline", "en" }, "items", 250.0);
+    table.set({ "zh+mask(en,0-4)", "zh" }, "accuracy", 1.0 / 3.0);
+    table.set({ "zh+mask(en,0-4)", "zh" }, "note", "said \"hi\", then\nleft");
+    table.set({ "baseline", "en" }, "perplexity", std::nan(""));
+    table.set({ "x", " padded" }, "items", std::numeric_limits<double>::infinity());
     return table;
 }
 
@@ -67,36 +67,38 @@ MetricTable sampleTable()
 
 TEST(MetricTable, CsvQuotesWhatNeedsQuoting)
 {
-    const std::string expected = "condition,language,accuracy,items,note,perplexity\n"
-                                 "baseline,en,0.5,250,,nan\n"
-                                 "\"zh+mask(en,0-4)\",zh,0.3333333333333333,,\"said \"\"hi\"\", then\n"
-                                 "left\",\n"
-                                 "x,\" padded\",,inf,,\n";
+    const std::string expected
+        = "condition,language,accuracy,items,note,perplexity\n"
+          "baseline,en,0.5,250,,nan\n"
+          "\"zh+mask(en,0-4)\",zh,0.3333333333333333,,\"said \"\"hi\"\", then\n"
+          "left\",\n"
+          "x,\" padded\",,inf,,\n";
     EXPECT_EQ(sampleTable().toCsv(), expected);
 }
 
 TEST(MetricTable, CsvRoundTripsThroughAnIndependentReader)
 {
-    MetricTable table({"condition"});
-    const std::vector<std::string> awkward = {"plain", "a,b", "quote\"inside", "\"", "line\nbreak",
-        "cr\r\nlf", " lead", "trail ", "", "ünïcödé, 中文"};
+    MetricTable table({ "condition" });
+    const std::vector<std::string> awkward = { "plain", "a,b", "quote\"inside", "\"", "line\nbreak",
+        "cr\r\nlf", " lead", "trail ", "", "ünïcödé, 中文" };
     for (std::size_t i = 0; i < awkward.size(); ++i)
-        table.set({"row" + std::to_string(i)}, "text", awkward[i]);
+        table.set({ "row" + std::to_string(i) }, "text", awkward[i]);
     const auto rows = parseCsv(table.toCsv());
     ASSERT_EQ(rows.size(), awkward.size() + 1);
-    EXPECT_EQ(rows[0], (std::vector<std::string>{"condition", "text"}));
+    EXPECT_EQ(rows[0], (std::vector<std::string> { "condition", "text" }));
     for (std::size_t i = 0; i < awkward.size(); ++i)
-        EXPECT_EQ(rows[i + 1], (std::vector<std::string>{"row" + std::to_string(i), awkward[i]}));
+        EXPECT_EQ(
+            rows[i + 1], (std::vector<std::string> { "row" + std::to_string(i), awkward[i] }));
 }
 
 TEST(MetricTable, NumbersRoundTrip)
 {
-    MetricTable table({"k"});
-    const std::vector<double> values = {0.1, 1.0 / 3.0, 1e-300, -2.5e17, 123456789.0, 0.0};
+    MetricTable table({ "k" });
+    const std::vector<double> values = { 0.1, 1.0 / 3.0, 1e-300, -2.5e17, 123456789.0, 0.0 };
     for (std::size_t i = 0; i < values.size(); ++i) {
         std::string column = "c";
         column += std::to_string(i);
-        table.set({"r"}, column, values[i]);
+        table.set({ "r" }, column, values[i]);
     }
     const auto rows = parseCsv(table.toCsv());
     ASSERT_EQ(rows.size(), 2u);
@@ -109,15 +111,16 @@ TEST(MetricTable, Json)
     const auto json = nlohmann::json::parse(sampleTable().toJson());
     EXPECT_EQ(json.at("format"), "moescope-metrics");
     EXPECT_EQ(json.at("version"), 1);
-    EXPECT_EQ(json.at("keys"), (std::vector<std::string>{"condition", "language"}));
-    EXPECT_EQ(json.at("columns"), (std::vector<std::string>{"accuracy", "items", "note", "perplexity"}));
+    EXPECT_EQ(json.at("keys"), (std::vector<std::string> { "condition", "language" }));
+    EXPECT_EQ(json.at("columns"),
+        (std::vector<std::string> { "accuracy", "items", "note", "perplexity" }));
     const auto &rows = json.at("rows");
     ASSERT_EQ(rows.size(), 3u);
     EXPECT_EQ(rows[0].at("condition"), "baseline");
     EXPECT_EQ(rows[0].at("accuracy"), 0.5);
     EXPECT_TRUE(rows[0].at("items").is_number_integer());
     EXPECT_EQ(rows[0].at("items"), 250);
-    EXPECT_TRUE(rows[0].at("note").is_null());       // missing cell
+    EXPECT_TRUE(rows[0].at("note").is_null()); // missing cell
     EXPECT_TRUE(rows[0].at("perplexity").is_null()); // NaN
     EXPECT_EQ(rows[1].at("note"), "said \"hi\", then\nleft");
     EXPECT_DOUBLE_EQ(rows[1].at("accuracy").get<double>(), 1.0 / 3.0);
@@ -127,30 +130,30 @@ TEST(MetricTable, Json)
 
 TEST(MetricTable, CellsAndOrder)
 {
-    MetricTable table({"language"});
+    MetricTable table({ "language" });
     table.addColumn("b");
-    table.set({"zh"}, "a", 1.0);
-    table.set({"en"}, "b", "text");
-    table.set({"zh"}, "a", 2.0); // overwrite, order unchanged
-    EXPECT_EQ(table.columns(), (std::vector<std::string>{"b", "a"}));
-    EXPECT_EQ(table.rowKeys(), (std::vector<std::vector<std::string>>{{"zh"}, {"en"}}));
-    EXPECT_EQ(table.number({"zh"}, "a"), 2.0);
-    EXPECT_FALSE(table.number({"en"}, "b").has_value()); // text, not a number
-    EXPECT_EQ(std::get<std::string>(*table.get({"en"}, "b")), "text");
-    EXPECT_FALSE(table.get({"fr"}, "a").has_value());
-    EXPECT_FALSE(table.get({"zh"}, "missing").has_value());
+    table.set({ "zh" }, "a", 1.0);
+    table.set({ "en" }, "b", "text");
+    table.set({ "zh" }, "a", 2.0); // overwrite, order unchanged
+    EXPECT_EQ(table.columns(), (std::vector<std::string> { "b", "a" }));
+    EXPECT_EQ(table.rowKeys(), (std::vector<std::vector<std::string>> { { "zh" }, { "en" } }));
+    EXPECT_EQ(table.number({ "zh" }, "a"), 2.0);
+    EXPECT_FALSE(table.number({ "en" }, "b").has_value()); // text, not a number
+    EXPECT_EQ(std::get<std::string>(*table.get({ "en" }, "b")), "text");
+    EXPECT_FALSE(table.get({ "fr" }, "a").has_value());
+    EXPECT_FALSE(table.get({ "zh" }, "missing").has_value());
 }
 
 TEST(MetricTable, RejectsBadKeysAndColumns)
 {
     EXPECT_THROW(MetricTable({}), Error);
-    EXPECT_THROW(MetricTable({"a", "a"}), Error);
-    EXPECT_THROW(MetricTable({""}), Error);
-    MetricTable table({"condition", "language"});
-    EXPECT_THROW(table.set({"only-one"}, "x", 1.0), Error);
-    EXPECT_THROW(table.set({"a", "b", "c"}, "x", 1.0), Error);
-    EXPECT_THROW(table.set({"a", "b"}, "language", 1.0), Error);
-    EXPECT_THROW(table.set({"a", "b"}, "", 1.0), Error);
+    EXPECT_THROW(MetricTable({ "a", "a" }), Error);
+    EXPECT_THROW(MetricTable({ "" }), Error);
+    MetricTable table({ "condition", "language" });
+    EXPECT_THROW(table.set({ "only-one" }, "x", 1.0), Error);
+    EXPECT_THROW(table.set({ "a", "b", "c" }, "x", 1.0), Error);
+    EXPECT_THROW(table.set({ "a", "b" }, "language", 1.0), Error);
+    EXPECT_THROW(table.set({ "a", "b" }, "", 1.0), Error);
     EXPECT_EQ(table.rowCount(), 0u);
 }
 

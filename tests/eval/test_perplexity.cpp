@@ -30,10 +30,10 @@ TEST(Perplexity, BitsPerByte)
 TEST(PerplexityByLabel, SumsBeforeDividing)
 {
     PerplexityByLabel perplexity;
-    perplexity.add("bn", 2.0, 1, 6);  // one hard token
+    perplexity.add("bn", 2.0, 1, 6); // one hard token
     perplexity.add("bn", 0.0, 3, 10); // three certain tokens
-    perplexity.add("en", 4.0, 4, 0);  // no byte count given
-    perplexity.add("en", 0.0, 0, 0);  // empty document: counted, changes nothing
+    perplexity.add("en", 4.0, 4, 0); // no byte count given
+    perplexity.add("en", 0.0, 0, 0); // empty document: counted, changes nothing
 
     const PerplexityRow *bn = perplexity.find("bn");
     ASSERT_NE(bn, nullptr);
@@ -49,13 +49,14 @@ TEST(PerplexityByLabel, SumsBeforeDividing)
     EXPECT_THROW(perplexity.add("en", -1.0, 2, 3), Error);
     EXPECT_EQ(perplexity.find("en")->documents, 2u);
 
-    MetricTable table({"condition", "language"});
-    perplexity.appendTo(table, {"baseline"});
-    EXPECT_DOUBLE_EQ(*table.number({"baseline", "bn"}, "perplexity"), std::exp(0.5));
-    EXPECT_DOUBLE_EQ(*table.number({"baseline", "en"}, "perplexity"), std::exp(1.0));
-    EXPECT_FALSE(table.get({"baseline", "en"}, "bits_per_byte").has_value());
-    EXPECT_EQ(table.columns(), (std::vector<std::string>{"documents", "tokens", "bytes",
-                                   "nll_per_token", "perplexity", "bits_per_byte"}));
+    MetricTable table({ "condition", "language" });
+    perplexity.appendTo(table, { "baseline" });
+    EXPECT_DOUBLE_EQ(*table.number({ "baseline", "bn" }, "perplexity"), std::exp(0.5));
+    EXPECT_DOUBLE_EQ(*table.number({ "baseline", "en" }, "perplexity"), std::exp(1.0));
+    EXPECT_FALSE(table.get({ "baseline", "en" }, "bits_per_byte").has_value());
+    EXPECT_EQ(table.columns(),
+        (std::vector<std::string> {
+            "documents", "tokens", "bytes", "nll_per_token", "perplexity", "bits_per_byte" }));
 }
 
 TEST(PerplexityByLabel, ZeroProbabilityTokenGivesInfinitePerplexity)

@@ -46,8 +46,8 @@ TEST(SpanAnswer, SquadExactMatchAndF1)
 TEST(SpanAnswer, MaximumOverGoldAnswers)
 {
     // SQuAD dev, Super Bowl 50 venue question.
-    const std::vector<std::string> golds = {"Santa Clara", "Levi's Stadium",
-        "Levi's Stadium in the San Francisco Bay Area at Santa Clara, California."};
+    const std::vector<std::string> golds = { "Santa Clara", "Levi's Stadium",
+        "Levi's Stadium in the San Francisco Bay Area at Santa Clara, California." };
     const SpanScore exact = scoreSpanAnswer("Levi's Stadium", golds);
     EXPECT_EQ(exact.exactMatch, 1.0);
     EXPECT_DOUBLE_EQ(exact.f1, 1.0);
@@ -109,26 +109,27 @@ TEST(SpanAnswer, CharacterTokensForUnsegmentedScripts)
     // Digits stay one token between Han characters: [2008 年 北 京 奥 运 会]
     // vs [2008 年]: P = 2/7, R = 1, F1 = (4/7) / (9/7) = 4/9.
     EXPECT_EQ(spanAnswerTokens("2008年北京奥运会", "zh"),
-        (std::vector<std::string>{"2008", "年", "北", "京", "奥", "运", "会"}));
+        (std::vector<std::string> { "2008", "年", "北", "京", "奥", "运", "会" }));
     EXPECT_DOUBLE_EQ(spanF1("2008年北京奥运会", "2008年", "zh"), 4.0 / 9.0);
     // Japanese kana are split too: [東 京 タ ワ ー] vs [東 京]: F1 = (4/5) / (7/5) = 4/7.
     EXPECT_DOUBLE_EQ(spanF1("東京タワー", "東京", "ja"), 4.0 / 7.0);
     // Thai: a combining vowel sign stays with its consonant (รุ).
     const auto thai = spanAnswerTokens("กรุงเทพ", "th");
-    EXPECT_EQ(thai, (std::vector<std::string>{"ก", "รุ", "ง", "เ", "ท", "พ"}));
+    EXPECT_EQ(thai, (std::vector<std::string> { "ก", "รุ", "ง", "เ", "ท", "พ" }));
     // กรุงเทพมหานคร adds ม ห า น ค ร: 6 of 12 shared, P = 1, R = 1/2, F1 = 2/3.
     EXPECT_DOUBLE_EQ(spanF1("กรุงเทพ", "กรุงเทพมหานคร", "th"), 2.0 / 3.0);
     // Korean is written with spaces: words stay whole.
-    EXPECT_EQ(spanAnswerTokens("서울 특별시", "ko"), (std::vector<std::string>{"서울", "특별시"}));
+    EXPECT_EQ(
+        spanAnswerTokens("서울 특별시", "ko"), (std::vector<std::string> { "서울", "특별시" }));
 }
 
 TEST(SpanScores, AveragesPerLabel)
 {
     SpanScores scores;
-    scores.add("en", "Denver Broncos won", {"Denver Broncos"}, "en"); // EM 0, F1 0.8, sub 1
-    scores.add("en", "Denver Broncos", {"Denver Broncos"}, "en");     // EM 1, F1 1, sub 1
-    scores.add("en", "Carolina", {"Denver Broncos"}, "en");           // 0, 0, 0
-    scores.add("zh", "北京大学", {"北京"}, "zh");                       // 0, 2/3, 1
+    scores.add("en", "Denver Broncos won", { "Denver Broncos" }, "en"); // EM 0, F1 0.8, sub 1
+    scores.add("en", "Denver Broncos", { "Denver Broncos" }, "en"); // EM 1, F1 1, sub 1
+    scores.add("en", "Carolina", { "Denver Broncos" }, "en"); // 0, 0, 0
+    scores.add("zh", "北京大学", { "北京" }, "zh"); // 0, 2/3, 1
     const SpanScoresRow *en = scores.find("en");
     ASSERT_NE(en, nullptr);
     EXPECT_EQ(en->items, 3u);
@@ -136,9 +137,10 @@ TEST(SpanScores, AveragesPerLabel)
     EXPECT_DOUBLE_EQ(en->f1(), 1.8 / 3.0);
     EXPECT_DOUBLE_EQ(en->substringMatch(), 2.0 / 3.0);
 
-    MetricTable table({"language"});
+    MetricTable table({ "language" });
     scores.appendTo(table, {});
-    EXPECT_EQ(table.columns(), (std::vector<std::string>{"items", "exact_match", "f1", "substring_match"}));
-    EXPECT_DOUBLE_EQ(*table.number({"zh"}, "f1"), 2.0 / 3.0);
-    EXPECT_DOUBLE_EQ(*table.number({"zh"}, "substring_match"), 1.0);
+    EXPECT_EQ(table.columns(),
+        (std::vector<std::string> { "items", "exact_match", "f1", "substring_match" }));
+    EXPECT_DOUBLE_EQ(*table.number({ "zh" }, "f1"), 2.0 / 3.0);
+    EXPECT_DOUBLE_EQ(*table.number({ "zh" }, "substring_match"), 1.0);
 }
