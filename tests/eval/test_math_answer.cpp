@@ -68,6 +68,8 @@ TEST(MathAnswer, NormalisedTextOfNumbersAndExpressions)
     EXPECT_EQ(normaliseMathAnswer("\\dfrac{\\pi}{2}").normalised, "\\frac{\\pi}{2}");
     EXPECT_FALSE(normaliseMathAnswer("  ").answered());
     EXPECT_EQ(normaliseMathAnswer("\\boxed{7}").source, MathAnswerSource::Boxed);
+    EXPECT_EQ(normaliseMathAnswer("18 ডলার").value, 18.0); // unit word with a vowel sign
+    EXPECT_EQ(normaliseMathAnswer("\\text{50}\\%").value, 50.0);
 }
 
 TEST(MathAnswer, ParseNumberNeedsTheWholeText)
@@ -78,6 +80,12 @@ TEST(MathAnswer, ParseNumberNeedsTheWholeText)
     EXPECT_EQ(parseNumber("1.234", "en"), 1.234);
     EXPECT_EQ(parseNumber("1.234"), 1.234);
     EXPECT_EQ(parseNumber("1 234,5", "fr"), 1234.5);
+    EXPECT_EQ(parseNumber("1 234,567"), 1234.567); // space grouping: the comma is decimal
+    EXPECT_EQ(parseNumber("1’000"), 1000.0); // Swiss grouping with U+2019
+    EXPECT_EQ(parseNumber("0,125"), 0.125);
+    EXPECT_EQ(parseNumber("1.000.000"), 1e6);
+    EXPECT_EQ(parseNumber("(3)"), 3.0);
+    EXPECT_FALSE(parseNumber("(1,2)").has_value()); // a pair, not 1.2
     EXPECT_FALSE(parseNumber("12 apples").has_value());
     EXPECT_FALSE(parseNumber("1,23,4").has_value());
     EXPECT_FALSE(parseNumber("1.000,000.5").has_value()); // the decimal mark occurs twice
