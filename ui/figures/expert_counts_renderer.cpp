@@ -87,7 +87,7 @@ void ExpertCountsRenderer::rebuild()
     }
 
     auto *shared = new QLineSeries;
-    shared->setName(tr("shared by all"));
+    shared->setName(tr("shared (≥ 2 languages)"));
     for (int row = 0; row < rows; ++row)
         shared->append(row, m_model->shared(row));
     shared->setPen(QPen(QColor(0x55, 0x55, 0x55), 2.4, Qt::DashLine, Qt::RoundCap, Qt::RoundJoin));

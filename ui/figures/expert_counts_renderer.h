@@ -7,7 +7,7 @@ namespace moescope::ui {
 class ExpertCountsModel;
 
 // Stacked bars of experts exclusive to each language per layer, with the
-// number of experts shared by all languages as a line.
+// number of shared experts (kept by at least two languages, no share above the threshold) as a line.
 class ExpertCountsRenderer : public ChartFigureRenderer
 {
     Q_OBJECT

@@ -63,7 +63,7 @@ QString ExpertCountsModel::toolTip(int row) const
     QString text = tr("Layer %1").arg(layerAt(row));
     for (int l = 0; l < languageCount(); ++l)
         text += tr("\n%1: %2 exclusive").arg(m_snapshot->languageLabel(l)).arg(exclusive(row, l));
-    text += tr("\nshared by all: %1").arg(shared(row));
+    text += tr("\nshared (≥ 2 languages): %1").arg(shared(row));
     return text;
 }
 
