@@ -433,10 +433,10 @@ std::optional<double> parseNumberExpression(std::string_view s, bool dotGrouping
         while (left.ends_with(' '))
             left.remove_suffix(1);
         const auto numerator = parseNumeral(left, dotGrouping);
-        const auto d = parseNumeral(rest, dotGrouping);
-        if (!numerator || !d || *d == 0)
+        const auto denominator = parseNumeral(rest, dotGrouping);
+        if (!numerator || !denominator || *denominator == 0)
             return std::nullopt;
-        return sign * *numerator / *d;
+        return sign * *numerator / *denominator;
     }
     const auto value = parseNumeral(s, dotGrouping);
     if (!value)
