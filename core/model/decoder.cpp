@@ -110,6 +110,8 @@ Decoder::Decoder(std::shared_ptr<const Checkpoint> checkpoint, at::ScalarType co
     // tie_word_embeddings: lm_head shares the embedding matrix (HF ties them
     // even when the file also carries an lm_head tensor).
     m_lmHead = spec.tieWordEmbeddings ? m_embed : m_store.get(n.lmHead);
+    if (spec.lmHeadBias)
+        m_lmHeadBias = m_store.get(n.lmHeadBias);
     m_finalNorm = Norm::load(m_store, n.finalNorm, spec.norm, spec.normEps);
     m_rope = std::make_unique<RotaryEmbedding>(spec.rope);
 
@@ -277,7 +279,7 @@ at::Tensor Decoder::forward(const ForwardRequest &request) const
     // Left padding keeps every row's last real token in the last column.
     if (request.lastPositionOnly)
         normed = normed.narrow(1, T - 1, 1);
-    auto logits = at::linear(normed, m_lmHead).to(at::kFloat);
+    auto logits = at::linear(normed, m_lmHead, m_lmHeadBias).to(at::kFloat);
     if (spec.logitsDivisor != 1.0)
         logits = logits / spec.logitsDivisor;
     return logits;

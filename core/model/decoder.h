@@ -83,16 +83,28 @@ public:
     const RopeSpec &spec() const { return m_spec; }
 
 private:
-    at::Tensor inverseFrequencies(std::int64_t seqLen) const;
+    struct Frequencies
+    {
+        at::Tensor inverse; // float32 [rotaryDim / 2]
+        double attentionScaling = 1.0;
+    };
+    // Dynamic NTK and longrope depend on the sequence length; the others do not.
+    Frequencies frequencies(std::int64_t seqLen) const;
     RopeSpec m_spec;
     at::Tensor m_invFreq; // float32 [rotaryDim / 2]
+    at::Tensor m_longInvFreq; // longrope: the long-context frequencies (m_invFreq holds the short ones)
     double m_attentionScaling = 1.0;
 };
 
 // x: [B, heads, T, D]; rotates the first rotaryDim dims of every head.
+// interleaved (deepseek rope_interleave): the rotated dims are first
+// de-interleaved (pairs 2i, 2i+1 -> halves) and stay in that order, as in
+// apply_rotary_pos_emb_interleave; q and k get the same permutation, so q·k
+// is that of the interleaved rotation.
 at::Tensor applyRotary(const at::Tensor &x, const RopeTables &rope, bool interleaved);
 
-// One layer's cached keys and values, [B, kv_heads, capacity, D]; grows by doubling.
+// One layer's cached keys and values, [B, kv_heads, capacity, D] (keys and
+// values may differ in D: latent attention); grows by doubling.
 struct LayerKvCache
 {
     at::Tensor key, value;
@@ -115,8 +127,9 @@ struct AttentionContext
     at::Tensor mask; // additive [B, 1, Tq, Tk]: 0 where visible, -inf elsewhere
 };
 
-// The attention seam: GQA (all families here) today; multi-head latent
-// attention (deepseek_v3) is another implementation of this interface.
+// The attention seam: grouped-query attention (with the per-family options of
+// AttentionSpec, incl. gpt_oss sinks) and multi-head latent attention
+// (deepseek_v3), chosen by AttentionSpec::kind in makeAttention.
 class Attention
 {
 public:
@@ -128,11 +141,18 @@ public:
 
 std::unique_ptr<Attention> makeAttention(const ModelSpec &spec, const WeightStore &store, int layer);
 
-// down(act(gate(x)) * up(x)): dense MLP layers, shared experts and routed experts.
+// down(act(gate(x)) * up(x)): dense MLP layers, shared experts and routed
+// experts. Gate and up are either two projections or one fused projection
+// whose output holds both, as halves (granitemoe input_linear, chunk(2)) or
+// interleaved (gpt_oss gate_up_proj: gate = even, up = odd columns).
 struct GatedMlp
 {
+    enum class Fused { None, Halves, Interleaved };
     Projection gate, up, down;
+    Projection gateUp; // fused != None
+    Fused fused = Fused::None;
     Activation activation = Activation::SiLU;
+    double limit = 7.0; // ClampedSwiGlu
     at::Tensor operator()(const at::Tensor &x) const;
 };
 
@@ -142,7 +162,8 @@ struct RouterDecision
     at::Tensor topkWeights; // float32 [N, k]
 };
 
-// The router-rule seam: logits float32 [N, E] (after the hook) -> decision.
+// The router-rule seam: logits float32 [N, E] (after the hook) -> decision,
+// experts ordered by descending weight. correctionBias: SigmoidGroupLimited.
 RouterDecision selectExperts(const MoeSpec &moe, const at::Tensor &logits,
                              const at::Tensor &correctionBias);
 
@@ -165,7 +186,7 @@ private:
     int m_layer;
     MoeSpec m_spec;
     Projection m_router;
-    at::Tensor m_correctionBias;        // deepseek_v3 (part 2)
+    at::Tensor m_correctionBias;        // deepseek_v3 e_score_correction_bias (float32)
     std::vector<GatedMlp> m_experts;    // per-expert views, whatever the stored layout
     std::optional<GatedMlp> m_shared;
     Projection m_sharedGate;
@@ -204,7 +225,7 @@ private:
     struct Layer;
     std::shared_ptr<const Checkpoint> m_checkpoint;
     WeightStore m_store;
-    at::Tensor m_embed, m_lmHead;
+    at::Tensor m_embed, m_lmHead, m_lmHeadBias;
     Norm m_finalNorm;
     std::unique_ptr<RotaryEmbedding> m_rope;
     std::vector<std::unique_ptr<Layer>> m_layers;

@@ -1,5 +1,7 @@
-// Shared decoder blocks. Each block cites the transformers code it mirrors;
-// numerics follow the eager fp32 path (norms and softmaxes in float32).
+// Small shared decoder blocks: projections, norms, rotary embeddings and the
+// gated MLP. Attention lives in attention.cpp, routing and experts in
+// moe_block.cpp. Each block cites the transformers code it mirrors; numerics
+// follow the eager path (norm statistics and softmaxes in float32).
 #include "core/model/decoder.h"
 
 #include "core/common/error.h"
@@ -45,10 +47,13 @@ at::Tensor Norm::operator()(const at::Tensor &x) const
     if (m_kind == NormKind::LayerNorm)
         return at::layer_norm(x, {x.size(-1)}, m_weight, m_bias, m_eps);
     // LlamaRMSNorm: statistics in float32, then back to the input dtype
-    // before the weight multiply.
+    // before the weight multiply; GptOssRMSNorm multiplies first.
     const auto xf = x.to(at::kFloat);
     const auto variance = xf.pow(2).mean(-1, /*keepdim=*/true);
-    return m_weight * (xf * at::rsqrt(variance + m_eps)).to(x.scalar_type());
+    const auto normed = xf * at::rsqrt(variance + m_eps);
+    if (m_kind == NormKind::RmsNormWeightInFloat32)
+        return (m_weight * normed).to(x.scalar_type());
+    return m_weight * normed.to(x.scalar_type());
 }
 
 // ------------------------------------------------------------------- Rotary
@@ -86,6 +91,17 @@ RotaryEmbedding::RotaryEmbedding(const RopeSpec &spec) : m_spec(spec)
     case RopeKind::Linear:
         m_invFreq = defaultInverseFrequencies(spec.theta, dim) / spec.factor;
         break;
+    case RopeKind::LongRope: {
+        // modeling_rope_utils._compute_longrope_parameters (v4.47.1): the
+        // default frequencies divided by per-frequency factors.
+        auto divided = [&](const std::vector<double> &factors) {
+            const auto f = at::tensor(std::vector<float>(factors.begin(), factors.end()), at::kFloat);
+            return (f * at::pow(spec.theta, evenDimsOver(dim))).reciprocal();
+        };
+        m_invFreq = divided(spec.shortFactor);
+        m_longInvFreq = divided(spec.longFactor);
+        break;
+    }
     case RopeKind::Llama3: {
         // modeling_rope_utils._compute_llama3_parameters
         const auto inv = defaultInverseFrequencies(spec.theta, dim);
@@ -119,8 +135,14 @@ RotaryEmbedding::RotaryEmbedding(const RopeSpec &spec) : m_spec(spec)
         auto correctionDim = [&](double rotations) {
             return (dim * std::log(originalMax / (rotations * 2 * M_PI))) / (2 * std::log(base));
         };
-        double low = std::max(std::floor(correctionDim(spec.betaFast)), 0.0);
-        double high = std::min(std::ceil(correctionDim(spec.betaSlow)), static_cast<double>(dim - 1));
+        // v4.55 adds rope_scaling.truncate (default true = the v4.51 floor/ceil).
+        double low = correctionDim(spec.betaFast), high = correctionDim(spec.betaSlow);
+        if (spec.yarnTruncate) {
+            low = std::floor(low);
+            high = std::ceil(high);
+        }
+        low = std::max(low, 0.0);
+        high = std::min(high, static_cast<double>(dim - 1));
         if (low == high)
             high += 0.001;
         const auto posFreqs = at::pow(base, evenDimsOver(dim));
@@ -134,44 +156,75 @@ RotaryEmbedding::RotaryEmbedding(const RopeSpec &spec) : m_spec(spec)
     }
 }
 
-at::Tensor RotaryEmbedding::inverseFrequencies(std::int64_t seqLen) const
+RotaryEmbedding::Frequencies RotaryEmbedding::frequencies(std::int64_t seqLen) const
 {
-    if (m_spec.kind != RopeKind::DynamicNtk || seqLen <= m_spec.maxPositions)
-        return m_invFreq;
-    // _compute_dynamic_ntk_parameters: the base grows with the sequence length.
-    const double dim = m_spec.rotaryDim;
-    const double base = m_spec.theta
-                        * std::pow(m_spec.factor * seqLen / m_spec.maxPositions - (m_spec.factor - 1),
-                                   dim / (dim - 2));
-    return defaultInverseFrequencies(base, m_spec.rotaryDim);
+    if (m_spec.kind == RopeKind::DynamicNtk && seqLen > m_spec.maxPositions) {
+        // _compute_dynamic_ntk_parameters: the base grows with the sequence length.
+        const double dim = m_spec.rotaryDim;
+        const double base = m_spec.theta
+                            * std::pow(m_spec.factor * seqLen / m_spec.maxPositions - (m_spec.factor - 1),
+                                       dim / (dim - 2));
+        return {defaultInverseFrequencies(base, m_spec.rotaryDim), m_attentionScaling};
+    }
+    if (m_spec.kind == RopeKind::LongRope) {
+        // _compute_longrope_parameters (v4.47.1) for the current length, then
+        // PhimoeRotaryEmbedding's short/long mscale replaces the attention factor.
+        double original, expanded, factor;
+        if (m_spec.longRopeHasOriginal) {
+            original = m_spec.originalMaxPositions;
+            expanded = seqLen < original ? original : m_spec.maxPositions;
+            factor = expanded / original;
+        } else {
+            original = m_spec.maxPositions;
+            expanded = original * m_spec.factor;
+            factor = m_spec.factor;
+        }
+        double scaling = 1.0;
+        if (m_spec.attentionFactor)
+            scaling = *m_spec.attentionFactor;
+        else if (factor > 1.0)
+            scaling = std::sqrt(1.0 + std::log(factor) / std::log(original));
+        if (m_spec.shortMscale && m_spec.longMscale)
+            scaling = seqLen > m_spec.originalMaxPositions ? *m_spec.longMscale : *m_spec.shortMscale;
+        return {expanded > original ? m_longInvFreq : m_invFreq, scaling};
+    }
+    return {m_invFreq, m_attentionScaling};
 }
 
 RopeTables RotaryEmbedding::tables(const at::Tensor &positions, at::ScalarType dtype) const
 {
-    // Only dynamic NTK depends on the length; avoid the host sync otherwise.
+    // Only dynamic NTK and longrope depend on the length; avoid the host sync
+    // otherwise. The length is that of the longest row's real tokens (HF uses
+    // the cache position, which also counts left padding).
     std::int64_t seqLen = 0;
-    if (m_spec.kind == RopeKind::DynamicNtk && positions.numel())
+    if ((m_spec.kind == RopeKind::DynamicNtk || m_spec.kind == RopeKind::LongRope) && positions.numel())
         seqLen = positions.max().item<std::int64_t>() + 1;
-    const auto inv = inverseFrequencies(seqLen);
-    const auto freqs = positions.to(at::kFloat).unsqueeze(-1) * inv; // [B, T, R/2]
+    const auto freq = frequencies(seqLen);
+    const auto freqs = positions.to(at::kFloat).unsqueeze(-1) * freq.inverse; // [B, T, R/2]
     const auto emb = at::cat({freqs, freqs}, -1);
     auto cos = emb.cos(), sin = emb.sin();
-    if (m_attentionScaling != 1.0) {
-        cos = cos * m_attentionScaling;
-        sin = sin * m_attentionScaling;
+    if (freq.attentionScaling != 1.0) {
+        cos = cos * freq.attentionScaling;
+        sin = sin * freq.attentionScaling;
     }
     return {cos.to(dtype), sin.to(dtype)};
 }
 
 at::Tensor applyRotary(const at::Tensor &x, const RopeTables &rope, bool interleaved)
 {
-    if (interleaved)
-        throw Error("interleaved rotary layout is not implemented yet");
     const auto rot = rope.cos.size(-1);
     const auto cos = rope.cos.unsqueeze(1); // [B, 1, T, R]
     const auto sin = rope.sin.unsqueeze(1);
     const bool partial = rot < x.size(-1);
-    const auto xr = partial ? x.narrow(-1, 0, rot) : x;
+    auto xr = partial ? x.narrow(-1, 0, rot) : x;
+    if (interleaved) {
+        // view(..., R/2, 2).transpose(-1, -2): evens first, then odds.
+        const auto flat = xr.sizes().vec();
+        auto pairs = flat;
+        pairs.back() = rot / 2;
+        pairs.push_back(2);
+        xr = xr.reshape(pairs).transpose(-1, -2).reshape(flat);
+    }
     // rotate_half: cat(-x2, x1)
     const auto x1 = xr.narrow(-1, 0, rot / 2);
     const auto x2 = xr.narrow(-1, rot / 2, rot / 2);
@@ -181,265 +234,54 @@ at::Tensor applyRotary(const at::Tensor &x, const RopeTables &rope, bool interle
     return out;
 }
 
-// ----------------------------------------------------------------- KV cache
-
-std::pair<at::Tensor, at::Tensor> LayerKvCache::append(const at::Tensor &k, const at::Tensor &v)
-{
-    const auto t = k.size(2);
-    const auto capacity = key.defined() ? key.size(2) : 0;
-    if (length + t > capacity) {
-        const auto newCapacity = std::max<std::int64_t>(std::max<std::int64_t>(2 * capacity, 64), length + t);
-        auto newKey = at::empty({k.size(0), k.size(1), newCapacity, k.size(3)}, k.options());
-        auto newValue = at::empty({v.size(0), v.size(1), newCapacity, v.size(3)}, v.options());
-        if (length > 0) {
-            newKey.narrow(2, 0, length).copy_(key.narrow(2, 0, length));
-            newValue.narrow(2, 0, length).copy_(value.narrow(2, 0, length));
-        }
-        key = newKey;
-        value = newValue;
-    }
-    key.narrow(2, length, t).copy_(k);
-    value.narrow(2, length, t).copy_(v);
-    length += t;
-    return {key.narrow(2, 0, length), value.narrow(2, 0, length)};
-}
-
-// ---------------------------------------------------------------- Attention
-
-namespace {
-
-// Grouped-query attention (LlamaAttention and the eager_attention_forward of
-// the MoE families), with the per-family options of AttentionSpec.
-class GqaAttention : public Attention
-{
-public:
-    GqaAttention(const ModelSpec &spec, const WeightStore &store, int layer)
-        : m_spec(spec.attention), m_interleavedRope(spec.rope.interleaved)
-    {
-        const auto prefix = ModelSpec::expand(spec.names.layer + spec.names.attention, layer);
-        m_q = Projection::linear(store, prefix + spec.names.q, m_spec.qkvBias);
-        m_k = Projection::linear(store, prefix + spec.names.k, m_spec.qkvBias);
-        m_v = Projection::linear(store, prefix + spec.names.v, m_spec.qkvBias);
-        m_o = Projection::linear(store, prefix + spec.names.o, m_spec.oBias);
-        if (m_spec.qkNorm != QkNormKind::None) {
-            m_qNorm = Norm::load(store, prefix + spec.names.qNorm, NormKind::RmsNorm, spec.normEps);
-            m_kNorm = Norm::load(store, prefix + spec.names.kNorm, NormKind::RmsNorm, spec.normEps);
-        }
-        if (m_spec.sinks)
-            throw Error(spec.configPath, "attention sinks are not implemented yet");
-        m_hasRope = spec.rope.kind != RopeKind::None;
-    }
-
-    at::Tensor forward(const at::Tensor &x, const AttentionContext &ctx, LayerKvCache *cache) const override
-    {
-        const auto B = x.size(0), T = x.size(1);
-        const std::int64_t H = m_spec.numHeads, KV = m_spec.numKvHeads, D = m_spec.headDim;
-        auto q = m_q(x), k = m_k(x), v = m_v(x);
-        if (m_spec.qkNorm == QkNormKind::Full) { // olmoe: over the whole projection
-            q = m_qNorm(q);
-            k = m_kNorm(k);
-        }
-        if (m_spec.clipQkv) {
-            const double c = *m_spec.clipQkv;
-            q = q.clamp(-c, c);
-            k = k.clamp(-c, c);
-            v = v.clamp(-c, c);
-        }
-        q = q.view({B, T, H, D});
-        k = k.view({B, T, KV, D});
-        v = v.view({B, T, KV, D});
-        if (m_spec.qkNorm == QkNormKind::PerHead) { // qwen3_moe: over head_dim
-            q = m_qNorm(q);
-            k = m_kNorm(k);
-        }
-        q = q.transpose(1, 2);
-        k = k.transpose(1, 2);
-        v = v.transpose(1, 2);
-        if (m_hasRope) {
-            q = applyRotary(q, *ctx.rope, m_interleavedRope);
-            k = applyRotary(k, *ctx.rope, m_interleavedRope);
-        }
-        if (cache)
-            std::tie(k, v) = cache->append(k, v);
-        const auto Tk = k.size(2);
-        // Query head h uses kv head h / (H / KV) (repeat_kv); grouping the
-        // queries of one kv head avoids materialising repeated keys.
-        const auto groups = H / KV;
-        const auto qg = q.reshape({B, KV, groups * T, D});
-        auto scores = at::matmul(qg, k.transpose(-2, -1)) * m_spec.scoreScale;
-        scores = scores.view({B, H, T, Tk}) + ctx.mask;
-        const auto probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
-        auto out = at::matmul(probs.view({B, KV, groups * T, Tk}), v);
-        out = out.view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});
-        return m_o(out);
-    }
-
-private:
-    AttentionSpec m_spec;
-    bool m_interleavedRope;
-    bool m_hasRope = true;
-    Projection m_q, m_k, m_v, m_o;
-    Norm m_qNorm, m_kNorm;
-};
-
-} // namespace
-
-std::unique_ptr<Attention> makeAttention(const ModelSpec &spec, const WeightStore &store, int layer)
-{
-    return std::make_unique<GqaAttention>(spec, store, layer);
-}
-
 // ------------------------------------------------------------------ Gated MLP
 
 at::Tensor GatedMlp::operator()(const at::Tensor &x) const
 {
-    const auto g = gate(x);
+    at::Tensor g, u;
+    switch (fused) {
+    case Fused::None:
+        g = gate(x);
+        u = up(x);
+        break;
+    case Fused::Halves: { // GraniteMoeMoE: chunk(2, dim=-1)
+        const auto both = gateUp(x);
+        const auto width = both.size(-1) / 2;
+        g = both.narrow(-1, 0, width);
+        u = both.narrow(-1, width, width);
+        break;
+    }
+    case Fused::Interleaved: { // GptOssExperts: gate_up[..., ::2], gate_up[..., 1::2]
+        const auto both = gateUp(x);
+        const auto width = both.size(-1) / 2;
+        g = both.slice(-1, 0, 2 * width, 2);
+        u = both.slice(-1, 1, 2 * width, 2);
+        break;
+    }
+    }
     at::Tensor a;
     switch (activation) {
     case Activation::SiLU:
-        a = at::silu(g);
+        a = at::silu(g) * u;
         break;
     case Activation::GeluExact:
-        a = at::gelu(g);
+        a = at::gelu(g) * u;
         break;
     case Activation::GeluTanh:
-        a = at::gelu(g, "tanh");
+        a = at::gelu(g, "tanh") * u;
         break;
     case Activation::Relu:
-        a = at::relu(g);
+        a = at::relu(g) * u;
         break;
-    case Activation::ClampedSwiGlu:
-        throw Error("clamped SwiGLU experts are not implemented yet");
-    }
-    return down(a * up(x));
-}
-
-// ------------------------------------------------------------------- Router
-
-RouterDecision selectExperts(const MoeSpec &moe, const at::Tensor &logits, const at::Tensor &)
-{
-    switch (moe.rule) {
-    case RouterRule::SoftmaxTopK: {
-        // MixtralSparseMoeBlock: softmax(dtype=float) over all experts, top-k,
-        // optionally renormalised.
-        const auto probs = at::softmax(logits, 1, at::kFloat);
-        auto [weights, idx] = probs.topk(moe.topK, 1);
-        if (moe.renormalize)
-            weights = weights / weights.sum(-1, /*keepdim=*/true);
-        if (moe.routedScalingFactor != 1.0)
-            weights = weights * moe.routedScalingFactor;
-        return {idx, weights};
-    }
-    case RouterRule::TopKSoftmax: {
-        auto [values, idx] = logits.topk(moe.topK, 1);
-        return {idx, at::softmax(values, 1, at::kFloat)};
-    }
-    case RouterRule::SigmoidGroupLimited:
-    case RouterRule::SparseMixer:
+    case Activation::ClampedSwiGlu: {
+        // GptOssExperts: alpha 1.702, gate clamped above only, up both ways, (up + 1).
+        const auto gc = g.clamp_max(limit);
+        const auto uc = u.clamp(-limit, limit);
+        a = (uc + 1) * (gc * at::sigmoid(gc * 1.702));
         break;
     }
-    throw Error("router rule not implemented yet");
-}
-
-// ----------------------------------------------------------------- Experts
-
-std::vector<GatedMlp> loadExperts(const ModelSpec &spec, const WeightStore &store, int layer)
-{
-    const auto &n = spec.names;
-    std::vector<GatedMlp> experts;
-    switch (spec.moe.layout) {
-    case ExpertLayout::SeparateLinears:
-        for (int e = 0; e < spec.moe.numExperts; ++e) {
-            const auto prefix = ModelSpec::expand(n.layer + n.moe + n.expert, layer, e);
-            GatedMlp mlp;
-            mlp.gate = Projection::linear(store, prefix + n.gateProj, spec.moe.expertBias);
-            mlp.up = Projection::linear(store, prefix + n.upProj, spec.moe.expertBias);
-            mlp.down = Projection::linear(store, prefix + n.downProj, spec.moe.expertBias);
-            mlp.activation = spec.activation;
-            experts.push_back(std::move(mlp));
-        }
-        return experts;
-    case ExpertLayout::StackedGateUp:
-    case ExpertLayout::InterleavedGateUp:
-        break;
     }
-    throw Error(spec.configPath, "expert weight layout not implemented yet");
-}
-
-// ----------------------------------------------------------------- MoE block
-
-MoeBlock::MoeBlock(const ModelSpec &spec, const WeightStore &store, int layer)
-    : m_layer(layer), m_spec(spec.moe)
-{
-    const auto &n = spec.names;
-    const auto prefix = ModelSpec::expand(n.layer + n.moe, layer);
-    m_router = Projection::linear(store, prefix + n.router, m_spec.routerBias);
-    m_experts = loadExperts(spec, store, layer);
-    if (m_spec.shared != SharedExpertKind::None) {
-        GatedMlp shared;
-        shared.gate = Projection::linear(store, prefix + n.sharedExpert + n.gateProj, false);
-        shared.up = Projection::linear(store, prefix + n.sharedExpert + n.upProj, false);
-        shared.down = Projection::linear(store, prefix + n.sharedExpert + n.downProj, false);
-        shared.activation = spec.activation;
-        m_shared = std::move(shared);
-        if (m_spec.shared == SharedExpertKind::SigmoidGated)
-            m_sharedGate = Projection::linear(store, prefix + n.sharedExpertGate, false);
-    }
-}
-
-at::Tensor MoeBlock::forward(const at::Tensor &x, const MoeStepContext &ctx) const
-{
-    const auto N = x.size(0);
-    const std::int64_t E = m_spec.numExperts, K = m_spec.topK;
-    at::Tensor logits = m_router(x).to(at::kFloat);
-    routing::RouterSite site;
-    site.layer = m_layer;
-    site.numExperts = static_cast<int>(E);
-    site.topK = static_cast<int>(K);
-    site.batch = ctx.batch;
-    site.tokens = ctx.tokens;
-    site.validTokens = ctx.validTokens.defined() ? &ctx.validTokens : nullptr;
-    if (ctx.hook)
-        ctx.hook->beforeSelection(site, logits);
-    const auto decision = selectExperts(m_spec, logits, m_correctionBias);
-    if (ctx.hook)
-        ctx.hook->afterSelection(site, decision.topkIdx, decision.topkWeights);
-
-    // Group the (token, slot) pairs by expert: padding pairs go to an extra
-    // bucket E that is never computed. Experts run in index order, as the HF
-    // loop does, so the index_add accumulation order matches it.
-    const auto flatExpert = decision.topkIdx.reshape({-1});
-    auto bucket = flatExpert;
-    if (ctx.validTokens.defined())
-        bucket = flatExpert.masked_fill(ctx.validTokens.repeat_interleave(K).logical_not(), E);
-    const auto counts = at::bincount(bucket, {}, E + 1).to(at::kCPU); // the one host sync
-    const auto order = std::get<1>(at::sort(bucket, /*stable=*/true, 0, false));
-    const auto tokenOf = at::arange(N, x.options().dtype(at::kLong)).repeat_interleave(K);
-    const auto sortedTokens = tokenOf.index_select(0, order);
-    const auto sortedWeights =
-        decision.topkWeights.reshape({-1}).index_select(0, order).to(x.scalar_type());
-
-    auto out = at::zeros_like(x);
-    const auto *count = counts.data_ptr<std::int64_t>();
-    std::int64_t offset = 0;
-    for (std::int64_t e = 0; e < E; ++e) {
-        const auto n = count[e];
-        if (n == 0)
-            continue;
-        const auto tokens = sortedTokens.narrow(0, offset, n);
-        const auto y = m_experts[static_cast<std::size_t>(e)](x.index_select(0, tokens))
-                       * sortedWeights.narrow(0, offset, n).unsqueeze(1);
-        out.index_add_(0, tokens, y);
-        offset += n;
-    }
-
-    if (m_shared) {
-        auto shared = (*m_shared)(x);
-        if (m_spec.shared == SharedExpertKind::SigmoidGated)
-            shared = at::sigmoid(m_sharedGate(x)) * shared;
-        out = out + shared;
-    }
-    return out;
+    return down(a);
 }
 
 } // namespace moescope::model

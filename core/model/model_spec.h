@@ -16,6 +16,7 @@ namespace moescope::model {
 enum class NormKind {
     RmsNorm,   // w * x / sqrt(mean(x^2) + eps), computed in fp32 (LlamaRMSNorm)
     LayerNorm, // (x - mean) / sqrt(var + eps) * w + b (phimoe)
+    RmsNormWeightInFloat32, // as RmsNorm, but the weight multiplies the fp32 value before the cast back (gpt_oss)
 };
 
 enum class QkNormKind {
@@ -29,20 +30,20 @@ enum class Activation {
     GeluExact,     // "gelu"
     GeluTanh,      // "gelu_pytorch_tanh", "gelu_new"
     Relu,          // "relu"
-    ClampedSwiGlu, // gpt_oss (part 2): (clamp(up,-l,l)+1) * g*sigmoid(alpha*g), g = clamp(gate, max=l)
+    ClampedSwiGlu, // gpt_oss: (clamp(up,-l,l)+1) * g*sigmoid(1.702*g), g = clamp(gate, max=l), l = swiglu_limit
 };
 
 enum class RouterRule {
     SoftmaxTopK,         // softmax over all experts, top-k, optional renormalisation (mixtral, qwen*, olmoe)
     TopKSoftmax,         // top-k on raw logits, softmax over the k kept (granitemoe, gpt_oss)
-    SigmoidGroupLimited, // deepseek_v3 (part 2): sigmoid, +correction bias for choice, group-limited top-k
-    SparseMixer,         // phimoe (part 2)
+    SigmoidGroupLimited, // deepseek_v3: sigmoid, +correction bias for choice, group-limited top-k
+    SparseMixer,         // phimoe: eval-mode sparsemixer, top-2 with jitter-threshold softmaxes
 };
 
 enum class ExpertLayout {
     SeparateLinears,    // one nn.Linear per projection per expert: experts.{E}.<gate|up|down>.weight
-    StackedGateUp,      // granitemoe (part 2): input_linear [E, 2I, H] (gate rows first), output_linear [E, H, I]
-    InterleavedGateUp,  // gpt_oss (part 2): gate_up_proj [E, H, 2I] (gate = even cols) + biases, down_proj [E, I, H]
+    StackedGateUp,      // granitemoe: input_linear [E, 2I, H] (gate rows first), output_linear [E, H, I]
+    InterleavedGateUp,  // gpt_oss: gate_up_proj [E, H, 2I] (gate = even cols) + biases, down_proj [E, I, H]
 };
 
 enum class SharedExpertKind {
@@ -51,14 +52,14 @@ enum class SharedExpertKind {
     Always,       // deepseek_v3: shared_mlp(x) added unscaled
 };
 
-enum class RopeKind { None, Default, Linear, DynamicNtk, Yarn, Llama3 };
+enum class RopeKind { None, Default, Linear, DynamicNtk, Yarn, Llama3, LongRope };
 
 struct RopeSpec
 {
     RopeKind kind = RopeKind::Default;
     double theta = 10000.0;
     int rotaryDim = 0;             // dims rotated per head (<= head_dim; partial rotary)
-    bool interleaved = false;      // pairs (2i, 2i+1) instead of halves (deepseek, part 2)
+    bool interleaved = false;      // pairs (2i, 2i+1) instead of halves (deepseek rope_interleave)
     int maxPositions = 0;          // config max_position_embeddings
     double factor = 1.0;           // linear / dynamic / yarn / llama3
     int originalMaxPositions = 0;  // yarn / llama3 (0: not given)
@@ -66,19 +67,43 @@ struct RopeSpec
     double betaFast = 32.0, betaSlow = 1.0;           // yarn
     std::optional<double> attentionFactor;            // yarn: explicit cos/sin scale
     double mscale = 0.0, mscaleAllDim = 0.0;          // yarn (deepseek)
+    bool yarnTruncate = true;                         // yarn: floor/ceil the correction range (gpt_oss: false)
+    // longrope (phimoe): per-frequency divisors for short and long contexts and
+    // the cos/sin scales that go with them; originalMaxPositions decides.
+    std::vector<double> shortFactor, longFactor;
+    std::optional<double> shortMscale, longMscale;
+    bool longRopeHasOriginal = false; // config carries original_max_position_embeddings
+};
+
+enum class AttentionKind {
+    Grouped, // grouped-query attention (every family but deepseek_v3)
+    Latent,  // multi-head latent attention (deepseek_v3): low-rank q and kv, split nope/rope head dims
+};
+
+// Multi-head latent attention dimensions (DeepseekV3Attention).
+struct LatentAttentionSpec
+{
+    std::optional<int> qLoraRank; // absent: a direct q_proj
+    int kvLoraRank = 0;
+    int qkNopeHeadDim = 0;
+    int qkRopeHeadDim = 0;
+    int vHeadDim = 0;
+    double loraNormEps = 1e-6; // q_a_layernorm / kv_a_layernorm use the RMSNorm default, not rms_norm_eps
 };
 
 struct AttentionSpec
 {
+    AttentionKind kind = AttentionKind::Grouped;
     int numHeads = 0;
     int numKvHeads = 0;
-    int headDim = 0;
-    bool qkvBias = false;
+    int headDim = 0;                    // Latent: qk head dim (nope + rope)
+    bool qkvBias = false;               // Latent: q_a_proj and kv_a_proj_with_mqa
     bool oBias = false;
     QkNormKind qkNorm = QkNormKind::None;
     double scoreScale = 0.0;            // multiplies q·k; 1/sqrt(head_dim) unless a family says otherwise
     std::optional<double> clipQkv;      // olmoe clip_qkv: clamp q, k, v to [-c, c]
-    bool sinks = false;                 // gpt_oss (part 2): learned per-head sink logit in the softmax
+    bool sinks = false;                 // gpt_oss: learned per-head sink logit in the softmax
+    LatentAttentionSpec latent;         // kind == Latent
 };
 
 struct MoeSpec
@@ -89,8 +114,10 @@ struct MoeSpec
     RouterRule rule = RouterRule::SoftmaxTopK;
     bool renormalize = false;           // divide the kept weights by their sum
     bool routerBias = false;            // router linear has a bias (gpt_oss)
+    bool routerInFloat32 = false;       // router matmul in fp32 whatever the compute dtype (deepseek_v3)
     double routedScalingFactor = 1.0;   // deepseek_v3
     int numGroups = 1, topkGroups = 1;  // deepseek_v3 group-limited routing
+    double jitterEps = 0.0;             // phimoe sparsemixer: router_jitter_noise
     ExpertLayout layout = ExpertLayout::SeparateLinears;
     bool expertBias = false;            // expert projections carry biases (gpt_oss)
     SharedExpertKind shared = SharedExpertKind::None;
@@ -110,6 +137,7 @@ struct WeightNames
     std::string embed = "model.embed_tokens.weight";
     std::string finalNorm = "model.norm";            // + ".weight" / ".bias"
     std::string lmHead = "lm_head.weight";
+    std::string lmHeadBias = "lm_head.bias";
     std::string layer = "model.layers.{L}.";
     std::string inputNorm = "input_layernorm";
     std::string postAttentionNorm = "post_attention_layernorm";
@@ -117,9 +145,17 @@ struct WeightNames
     std::string q = "q_proj", k = "k_proj", v = "v_proj", o = "o_proj";
     std::string qNorm = "q_norm", kNorm = "k_norm";
     std::string moe = "mlp.";                         // the sparse block, relative to the layer
-    std::string router = "gate";
+    std::string router = "gate";                      // + ".weight" (+ ".bias")
+    std::string correctionBias = "gate.e_score_correction_bias"; // SigmoidGroupLimited
     std::string expert = "experts.{E}.";
     std::string gateProj = "gate_proj", upProj = "up_proj", downProj = "down_proj";
+    // Stacked layouts: full tensor names under <moe><expert> (no {E}); the
+    // biases (expertBias) are <name>_bias. downProj names the stacked down tensor.
+    std::string gateUpProj = "gate_up_proj";
+    // Latent attention (deepseek_v3), under <attention>.
+    std::string qA = "q_a_proj", qANorm = "q_a_layernorm", qB = "q_b_proj";
+    std::string kvA = "kv_a_proj_with_mqa", kvANorm = "kv_a_layernorm", kvB = "kv_b_proj";
+    std::string sinks = "sinks";
     std::string sharedExpert = "shared_expert.";
     std::string sharedExpertGate = "shared_expert_gate";
     std::string denseMlp = "mlp.";                    // dense layers: <denseMlp><gateProj|upProj|downProj>
@@ -137,9 +173,11 @@ struct ModelSpec
     double normEps = 1e-6;
     Activation activation = Activation::SiLU;
     bool tieWordEmbeddings = false;
-    double embeddingMultiplier = 1.0; // granitemoe (part 2)
-    double residualMultiplier = 1.0;  // granitemoe (part 2): branch outputs scaled before the residual add
-    double logitsDivisor = 1.0;       // granitemoe (part 2): logits_scaling
+    double swigluLimit = 7.0;         // Activation::ClampedSwiGlu
+    bool lmHeadBias = false;          // phimoe lm_head_bias
+    double embeddingMultiplier = 1.0; // granitemoe
+    double residualMultiplier = 1.0;  // granitemoe: branch outputs scaled before the residual add
+    double logitsDivisor = 1.0;       // granitemoe: logits_scaling
     std::string torchDtype;           // config torch_dtype ("float32", "bfloat16", ...), may be empty
     std::vector<std::int64_t> eosTokenIds; // from config.json
     std::optional<std::int64_t> bosTokenId, padTokenId;

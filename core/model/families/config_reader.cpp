@@ -203,6 +203,45 @@ RopeSpec parseRope(const ConfigReader &config, double defaultTheta, int headDim,
             rope.betaFast = 32.0;
         if (rope.betaSlow == 0.0)
             rope.betaSlow = 1.0;
+        // v4.55: truncate=false keeps the fractional correction range (gpt_oss).
+        if (rs.contains("truncate") && !rs["truncate"].is_null()) {
+            if (!rs["truncate"].is_boolean())
+                config.fail("rope_scaling.truncate is not true/false");
+            rope.yarnTruncate = rs["truncate"].get<bool>();
+        }
+    } else if (type == "longrope") {
+        // _compute_longrope_parameters (v4.47.1) + phimoe's short/long mscale.
+        rope.kind = RopeKind::LongRope;
+        auto factors = [&](const char *key) {
+            std::vector<double> out;
+            if (!rs.contains(key) || !rs[key].is_array())
+                config.fail(std::string("rope_scaling (longrope) needs the list '") + key + "'");
+            for (const auto &x : rs[key]) {
+                if (!x.is_number())
+                    config.fail(std::string("rope_scaling.") + key + " holds a non-number");
+                out.push_back(x.get<double>());
+            }
+            if (out.size() != static_cast<std::size_t>(rope.rotaryDim / 2))
+                config.fail(std::string("rope_scaling.") + key + " must have " + std::to_string(rope.rotaryDim / 2)
+                            + " entries (half the rotary dimension)");
+            return out;
+        };
+        rope.shortFactor = factors("short_factor");
+        rope.longFactor = factors("long_factor");
+        rope.attentionFactor = optionalNumber("attention_factor");
+        rope.shortMscale = optionalNumber("short_mscale");
+        rope.longMscale = optionalNumber("long_mscale");
+        std::optional<double> original = optionalNumber("original_max_position_embeddings");
+        if (!original)
+            original = config.optionalDouble("original_max_position_embeddings");
+        if (original) {
+            rope.longRopeHasOriginal = true;
+            rope.originalMaxPositions = static_cast<int>(*original);
+            if (rope.originalMaxPositions <= 0)
+                config.fail("original_max_position_embeddings must be positive");
+        } else {
+            rope.factor = number("factor", std::nullopt);
+        }
     } else if (type == "llama3") {
         rope.kind = RopeKind::Llama3;
         rope.factor = number("factor", std::nullopt);
@@ -218,7 +257,8 @@ RopeSpec parseRope(const ConfigReader &config, double defaultTheta, int headDim,
 
 } // namespace
 
-ModelSpec describeCommonDecoder(const ConfigReader &config, const CommonDefaults &defaults)
+ModelSpec describeCommonDecoder(const ConfigReader &config, const CommonDefaults &defaults,
+                                const ShapeDefaults &shape)
 {
     if (config.has("quantization_config"))
         config.fail("quantized checkpoints (quantization_config) are not supported");
@@ -229,7 +269,7 @@ ModelSpec describeCommonDecoder(const ConfigReader &config, const CommonDefaults
     spec.vocabSize = config.requireInt("vocab_size");
     spec.hiddenSize = config.requireInt("hidden_size");
     spec.numLayers = config.requireInt("num_hidden_layers");
-    spec.maxPositions = config.getInt("max_position_embeddings", 4096);
+    spec.maxPositions = config.getInt("max_position_embeddings", shape.maxPositions);
     spec.normEps = config.getDouble("rms_norm_eps", defaults.normEps);
     spec.activation = parseActivation(config, config.getString("hidden_act", "silu"));
     spec.tieWordEmbeddings = config.getBool("tie_word_embeddings", false);
@@ -248,8 +288,11 @@ ModelSpec describeCommonDecoder(const ConfigReader &config, const CommonDefaults
         config.fail("non-positive model dimensions");
     if (att.numHeads % att.numKvHeads != 0)
         config.fail("num_attention_heads is not a multiple of num_key_value_heads");
-    att.headDim = (defaults.readsHeadDim && config.has("head_dim")) ? config.requireInt("head_dim")
-                                                                    : spec.hiddenSize / att.numHeads;
+    att.headDim = spec.hiddenSize / att.numHeads;
+    if (defaults.readsHeadDim && config.has("head_dim"))
+        att.headDim = config.requireInt("head_dim");
+    else if (defaults.readsHeadDim && shape.absentHeadDim && !config.json().contains("head_dim"))
+        att.headDim = *shape.absentHeadDim;
     if (att.headDim <= 0)
         config.fail("head_dim must be positive");
     att.scoreScale = 1.0 / std::sqrt(static_cast<double>(att.headDim));

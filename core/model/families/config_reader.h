@@ -52,10 +52,20 @@ struct CommonDefaults
     bool readsHeadDim = true;   // the family's attention honours config.head_dim
 };
 
+// Further configuration-class defaults some families need.
+struct ShapeDefaults
+{
+    // head_dim when config.json lacks the key (gpt_oss: 64); an explicit null
+    // still means hidden / heads.
+    std::optional<int> absentHeadDim;
+    int maxPositions = 4096; // max_position_embeddings
+};
+
 // The parts every decoder-only family here shares: dimensions, activation,
 // norm epsilon, rope (rope_scaling parsed and validated), tied embeddings,
 // eos/bos/pad ids. Rejects quantised checkpoints. The family fills in the rest.
-ModelSpec describeCommonDecoder(const ConfigReader &config, const CommonDefaults &defaults);
+ModelSpec describeCommonDecoder(const ConfigReader &config, const CommonDefaults &defaults,
+                                const ShapeDefaults &shape = {});
 
 // "{L} is MoE" rule shared by qwen2_moe / qwen3_moe: not in mlp_only_layers
 // and (L + 1) % decoder_sparse_step == 0; dense layers get intermediate_size.
@@ -74,5 +84,9 @@ ModelSpec describeMixtral(const ConfigReader &config);
 ModelSpec describeQwen2Moe(const ConfigReader &config);
 ModelSpec describeQwen3Moe(const ConfigReader &config);
 ModelSpec describeOlmoe(const ConfigReader &config);
+ModelSpec describeGranitemoe(const ConfigReader &config);
+ModelSpec describePhimoe(const ConfigReader &config);
+ModelSpec describeDeepseekV3(const ConfigReader &config);
+ModelSpec describeGptOss(const ConfigReader &config);
 
 } // namespace moescope::model

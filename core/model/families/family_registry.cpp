@@ -8,10 +8,14 @@ namespace moescope::model {
 const std::vector<FamilyEntry> &familyRegistry()
 {
     static const std::vector<FamilyEntry> registry = {
-        {"mixtral", &describeMixtral},
-        {"qwen2_moe", &describeQwen2Moe},
-        {"qwen3_moe", &describeQwen3Moe},
-        {"olmoe", &describeOlmoe},
+        { "mixtral", &describeMixtral },
+        { "qwen2_moe", &describeQwen2Moe },
+        { "qwen3_moe", &describeQwen3Moe },
+        { "olmoe", &describeOlmoe },
+        { "granitemoe", &describeGranitemoe },
+        { "phimoe", &describePhimoe },
+        { "deepseek_v3", &describeDeepseekV3 },
+        { "gpt_oss", &describeGptOss },
     };
     return registry;
 }

@@ -1,0 +1,233 @@
+// The attention implementations behind the Attention seam, and the per-layer
+// KV cache they append to. Grouped-query attention covers every family but
+// deepseek_v3 (its options: AttentionSpec); multi-head latent attention is
+// DeepseekV3Attention.
+#include "core/model/decoder.h"
+
+#include "core/common/error.h"
+
+#include <cmath>
+
+namespace moescope::model {
+
+// ----------------------------------------------------------------- KV cache
+
+std::pair<at::Tensor, at::Tensor> LayerKvCache::append(const at::Tensor &k, const at::Tensor &v)
+{
+    const auto t = k.size(2);
+    const auto capacity = key.defined() ? key.size(2) : 0;
+    if (length + t > capacity) {
+        const auto newCapacity
+            = std::max<std::int64_t>(std::max<std::int64_t>(2 * capacity, 64), length + t);
+        auto newKey = at::empty({ k.size(0), k.size(1), newCapacity, k.size(3) }, k.options());
+        auto newValue = at::empty({ v.size(0), v.size(1), newCapacity, v.size(3) }, v.options());
+        if (length > 0) {
+            newKey.narrow(2, 0, length).copy_(key.narrow(2, 0, length));
+            newValue.narrow(2, 0, length).copy_(value.narrow(2, 0, length));
+        }
+        key = newKey;
+        value = newValue;
+    }
+    key.narrow(2, length, t).copy_(k);
+    value.narrow(2, length, t).copy_(v);
+    length += t;
+    return { key.narrow(2, 0, length), value.narrow(2, 0, length) };
+}
+
+// ---------------------------------------------------------------- Attention
+
+namespace {
+
+// softmax(scores) over the keys, scores [B, H, Tq, Tk] already masked.
+// sinks (gpt_oss eager_attention_forward): one learned logit per head joins
+// every row's softmax and is dropped afterwards, so a row's weights sum to
+// less than 1; as there, the softmax runs in the scores' dtype after
+// subtracting the row maximum. Otherwise the softmax is in float32.
+at::Tensor attentionWeights(const at::Tensor &scores, const at::Tensor &sinks)
+{
+    if (!sinks.defined())
+        return at::softmax(scores, -1, at::kFloat).to(scores.scalar_type());
+    const auto sizes = scores.sizes();
+    const auto sinkColumn = sinks.to(scores.scalar_type())
+                                .view({ 1, -1, 1, 1 })
+                                .expand({ sizes[0], sizes[1], sizes[2], 1 });
+    auto combined = at::cat({ scores, sinkColumn }, -1);
+    combined = combined - std::get<0>(combined.max(-1, /*keepdim=*/true));
+    return at::softmax(combined, -1).narrow(-1, 0, sizes[3]);
+}
+
+// Grouped-query attention (LlamaAttention and the eager_attention_forward of
+// the MoE families), with the per-family options of AttentionSpec.
+class GqaAttention : public Attention
+{
+public:
+    GqaAttention(const ModelSpec &spec, const WeightStore &store, int layer)
+        : m_spec(spec.attention)
+        , m_interleavedRope(spec.rope.interleaved)
+    {
+        const auto prefix = ModelSpec::expand(spec.names.layer + spec.names.attention, layer);
+        m_q = Projection::linear(store, prefix + spec.names.q, m_spec.qkvBias);
+        m_k = Projection::linear(store, prefix + spec.names.k, m_spec.qkvBias);
+        m_v = Projection::linear(store, prefix + spec.names.v, m_spec.qkvBias);
+        m_o = Projection::linear(store, prefix + spec.names.o, m_spec.oBias);
+        if (m_spec.qkNorm != QkNormKind::None) {
+            m_qNorm = Norm::load(store, prefix + spec.names.qNorm, NormKind::RmsNorm, spec.normEps);
+            m_kNorm = Norm::load(store, prefix + spec.names.kNorm, NormKind::RmsNorm, spec.normEps);
+        }
+        if (m_spec.sinks) {
+            m_sinks = store.get(prefix + spec.names.sinks);
+            if (m_sinks.dim() != 1 || m_sinks.size(0) != m_spec.numHeads)
+                throw Error(store.checkpoint().directory(),
+                    "'" + prefix + spec.names.sinks + "' must hold one value per attention head");
+        }
+        m_hasRope = spec.rope.kind != RopeKind::None;
+    }
+
+    at::Tensor forward(
+        const at::Tensor &x, const AttentionContext &ctx, LayerKvCache *cache) const override
+    {
+        const auto B = x.size(0), T = x.size(1);
+        const std::int64_t H = m_spec.numHeads, KV = m_spec.numKvHeads, D = m_spec.headDim;
+        auto q = m_q(x), k = m_k(x), v = m_v(x);
+        if (m_spec.qkNorm == QkNormKind::Full) { // olmoe: over the whole projection
+            q = m_qNorm(q);
+            k = m_kNorm(k);
+        }
+        if (m_spec.clipQkv) {
+            const double c = *m_spec.clipQkv;
+            q = q.clamp(-c, c);
+            k = k.clamp(-c, c);
+            v = v.clamp(-c, c);
+        }
+        q = q.view({ B, T, H, D });
+        k = k.view({ B, T, KV, D });
+        v = v.view({ B, T, KV, D });
+        if (m_spec.qkNorm == QkNormKind::PerHead) { // qwen3_moe: over head_dim
+            q = m_qNorm(q);
+            k = m_kNorm(k);
+        }
+        q = q.transpose(1, 2);
+        k = k.transpose(1, 2);
+        v = v.transpose(1, 2);
+        if (m_hasRope) {
+            q = applyRotary(q, *ctx.rope, m_interleavedRope);
+            k = applyRotary(k, *ctx.rope, m_interleavedRope);
+        }
+        if (cache)
+            std::tie(k, v) = cache->append(k, v);
+        const auto Tk = k.size(2);
+        // Query head h uses kv head h / (H / KV) (repeat_kv); grouping the
+        // queries of one kv head avoids materialising repeated keys.
+        const auto groups = H / KV;
+        const auto qg = q.reshape({ B, KV, groups * T, D });
+        auto scores = at::matmul(qg, k.transpose(-2, -1)) * m_spec.scoreScale;
+        scores = scores.view({ B, H, T, Tk }) + ctx.mask;
+        const auto probs = attentionWeights(scores, m_sinks);
+        auto out = at::matmul(probs.reshape({ B, KV, groups * T, Tk }), v);
+        out = out.view({ B, H, T, D }).transpose(1, 2).reshape({ B, T, H * D });
+        return m_o(out);
+    }
+
+private:
+    AttentionSpec m_spec;
+    bool m_interleavedRope;
+    bool m_hasRope = true;
+    Projection m_q, m_k, m_v, m_o;
+    Norm m_qNorm, m_kNorm;
+    at::Tensor m_sinks; // [H]
+};
+
+// Multi-head latent attention (DeepseekV3Attention, v4.51.3; the direct
+// q_proj when q_lora_rank is null as in v4.55). Queries and keys are
+// [nope | rope] per head: the nope parts and the values come from the
+// compressed kv (kv_b_proj over kv_a_layernorm), the rope part of the key is
+// one head shared by all heads. The cache keeps the expanded keys and values,
+// as transformers' DynamicCache does.
+class LatentAttention : public Attention
+{
+public:
+    LatentAttention(const ModelSpec &spec, const WeightStore &store, int layer)
+        : m_spec(spec.attention)
+        , m_interleavedRope(spec.rope.interleaved)
+    {
+        const auto &n = spec.names;
+        const auto &mla = m_spec.latent;
+        const auto prefix = ModelSpec::expand(n.layer + n.attention, layer);
+        if (mla.qLoraRank) {
+            m_qA = Projection::linear(store, prefix + n.qA, m_spec.qkvBias);
+            m_qANorm = Norm::load(store, prefix + n.qANorm, NormKind::RmsNorm, mla.loraNormEps);
+            m_qB = Projection::linear(store, prefix + n.qB, false);
+        } else {
+            m_q = Projection::linear(store, prefix + n.q, false);
+        }
+        m_kvA = Projection::linear(store, prefix + n.kvA, m_spec.qkvBias);
+        m_kvANorm = Norm::load(store, prefix + n.kvANorm, NormKind::RmsNorm, mla.loraNormEps);
+        m_kvB = Projection::linear(store, prefix + n.kvB, false);
+        m_o = Projection::linear(store, prefix + n.o, m_spec.oBias);
+        const std::int64_t H = m_spec.numHeads;
+        const auto expectRows
+            = [&](const Projection &p, const std::string &name, std::int64_t rows) {
+                  if (p.weight.size(0) != rows)
+                      throw Error(store.checkpoint().directory(),
+                          "'" + prefix + name + ".weight' has " + std::to_string(p.weight.size(0))
+                              + " rows, the config implies " + std::to_string(rows));
+              };
+        expectRows(mla.qLoraRank ? m_qB : m_q, mla.qLoraRank ? n.qB : n.q, H * m_spec.headDim);
+        expectRows(m_kvA, n.kvA, mla.kvLoraRank + mla.qkRopeHeadDim);
+        expectRows(m_kvB, n.kvB, H * (mla.qkNopeHeadDim + mla.vHeadDim));
+    }
+
+    at::Tensor forward(
+        const at::Tensor &x, const AttentionContext &ctx, LayerKvCache *cache) const override
+    {
+        const auto &mla = m_spec.latent;
+        const auto B = x.size(0), T = x.size(1);
+        const std::int64_t H = m_spec.numHeads, D = m_spec.headDim;
+        const std::int64_t nope = mla.qkNopeHeadDim, rope = mla.qkRopeHeadDim, dv = mla.vHeadDim;
+
+        const auto qStates = mla.qLoraRank ? m_qB(m_qANorm(m_qA(x))) : m_q(x);
+        const auto q = qStates.view({ B, T, H, D }).transpose(1, 2);
+        const auto qPass = q.narrow(-1, 0, nope);
+        auto qRot = q.narrow(-1, nope, rope);
+
+        const auto compressed = m_kvA(x);
+        const auto kvLatent = compressed.narrow(-1, 0, mla.kvLoraRank);
+        auto kRot = compressed.narrow(-1, mla.kvLoraRank, rope).reshape({ B, 1, T, rope });
+        const auto kv = m_kvB(m_kvANorm(kvLatent)).view({ B, T, H, nope + dv }).transpose(1, 2);
+        const auto kPass = kv.narrow(-1, 0, nope);
+        auto value = kv.narrow(-1, nope, dv);
+
+        qRot = applyRotary(qRot, *ctx.rope, m_interleavedRope);
+        kRot = applyRotary(kRot, *ctx.rope, m_interleavedRope);
+        const auto query = at::cat({ qPass, qRot }, -1);
+        auto key = at::cat({ kPass, kRot.expand({ B, H, T, rope }) }, -1);
+        if (cache)
+            std::tie(key, value) = cache->append(key, value);
+
+        auto scores = at::matmul(query, key.transpose(-2, -1)) * m_spec.scoreScale + ctx.mask;
+        const auto probs = at::softmax(scores, -1, at::kFloat).to(query.scalar_type());
+        const auto out = at::matmul(probs, value).transpose(1, 2).reshape({ B, T, H * dv });
+        return m_o(out);
+    }
+
+private:
+    AttentionSpec m_spec;
+    bool m_interleavedRope;
+    Projection m_q, m_qA, m_qB, m_kvA, m_kvB, m_o;
+    Norm m_qANorm, m_kvANorm;
+};
+
+} // namespace
+
+std::unique_ptr<Attention> makeAttention(const ModelSpec &spec, const WeightStore &store, int layer)
+{
+    switch (spec.attention.kind) {
+    case AttentionKind::Grouped:
+        return std::make_unique<GqaAttention>(spec, store, layer);
+    case AttentionKind::Latent:
+        return std::make_unique<LatentAttention>(spec, store, layer);
+    }
+    throw Error(spec.configPath, "unknown attention kind");
+}
+
+} // namespace moescope::model

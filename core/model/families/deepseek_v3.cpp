@@ -1,0 +1,105 @@
+// DeepSeek-V3 (transformers models/deepseek_v3, v4.51.3; q_lora_rank null as
+// in v4.55). Differences from mixtral:
+// * multi-head latent attention: q through q_a_proj -> q_a_layernorm ->
+//   q_b_proj (or one q_proj when q_lora_rank is null), keys/values from
+//   kv_a_proj_with_mqa -> kv_a_layernorm -> kv_b_proj; per head
+//   qk_nope_head_dim + qk_rope_head_dim query/key dims and v_head_dim values;
+//   rope only on the rope part (rotary dim qk_rope_head_dim, interleaved
+//   unless rope_interleave is false); score scale qk_head_dim^-0.5, times
+//   yarn_get_mscale(rope_scaling.factor, mscale_all_dim)^2 when set;
+// * sigmoid router in fp32 with e_score_correction_bias for the choice only,
+//   group-limited top-k (n_group, topk_group), weights renormalised when
+//   norm_topk_prob and scaled by routed_scaling_factor;
+// * n_shared_experts shared experts fused into one MLP of width
+//   moe_intermediate_size * n_shared_experts, always added;
+// * the first first_k_dense_replace layers are dense (intermediate_size).
+#include "core/model/families/config_reader.h"
+
+#include <cmath>
+
+namespace moescope::model {
+
+ModelSpec describeDeepseekV3(const ConfigReader &config)
+{
+    ModelSpec spec = describeCommonDecoder(config, {.normEps = 1e-6, .ropeTheta = 10000.0, .readsHeadDim = false});
+    auto &att = spec.attention;
+    auto &mla = att.latent;
+    att.kind = AttentionKind::Latent;
+    // The configuration class default is 1536; an explicit null means a direct q_proj.
+    if (!config.json().contains("q_lora_rank"))
+        mla.qLoraRank = 1536;
+    else
+        mla.qLoraRank = config.optionalInt("q_lora_rank");
+    mla.kvLoraRank = config.getInt("kv_lora_rank", 512);
+    mla.qkNopeHeadDim = config.getInt("qk_nope_head_dim", 128);
+    mla.qkRopeHeadDim = config.getInt("qk_rope_head_dim", 64);
+    mla.vHeadDim = config.getInt("v_head_dim", 128);
+    if ((mla.qLoraRank && *mla.qLoraRank <= 0) || mla.kvLoraRank <= 0 || mla.qkNopeHeadDim < 0
+        || mla.qkRopeHeadDim <= 0 || mla.qkRopeHeadDim % 2 != 0 || mla.vHeadDim <= 0)
+        config.fail("invalid latent attention dimensions (q_lora_rank, kv_lora_rank, "
+                    "qk_*_head_dim, v_head_dim)");
+    // Every head has its own keys and values after kv_b_proj; repeat_kv with
+    // fewer kv heads would not match the queries.
+    if (att.numKvHeads != att.numHeads)
+        config.fail(
+            "deepseek_v3 latent attention needs num_key_value_heads == num_attention_heads");
+    att.headDim = mla.qkNopeHeadDim + mla.qkRopeHeadDim;
+    const bool bias = config.getBool("attention_bias", false);
+    att.qkvBias = bias;
+    att.oBias = bias;
+    att.scoreScale = 1.0 / std::sqrt(static_cast<double>(att.headDim));
+    if (config.has("rope_scaling")) {
+        const auto &rs = config.json().at("rope_scaling");
+        const double mscaleAllDim
+            = rs.contains("mscale_all_dim") && rs["mscale_all_dim"].is_number()
+            ? rs["mscale_all_dim"].get<double>()
+            : 0.0;
+        if (mscaleAllDim != 0.0) {
+            if (!rs.contains("factor") || !rs["factor"].is_number())
+                config.fail("rope_scaling with mscale_all_dim needs 'factor'");
+            const double factor = rs["factor"].get<double>();
+            const double m = factor <= 1.0 ? 1.0 : 0.1 * mscaleAllDim * std::log(factor) + 1.0;
+            att.scoreScale *= m * m;
+        }
+    }
+    // The configuration class sets head_dim = qk_rope_head_dim, which is what
+    // the rope initialisers read.
+    spec.rope.rotaryDim = mla.qkRopeHeadDim;
+    spec.rope.interleaved = config.getBool("rope_interleave", true);
+
+    auto &moe = spec.moe;
+    moe.numExperts = config.getInt("n_routed_experts", 256);
+    moe.topK = config.getInt("num_experts_per_tok", 8);
+    moe.expertIntermediate = config.getInt("moe_intermediate_size", 2048);
+    moe.rule = RouterRule::SigmoidGroupLimited;
+    moe.routerInFloat32 = true;
+    moe.renormalize = config.getBool("norm_topk_prob", true);
+    moe.routedScalingFactor = config.getDouble("routed_scaling_factor", 2.5);
+    moe.numGroups = config.getInt("n_group", 8);
+    moe.topkGroups = config.getInt("topk_group", 4);
+    if (moe.numGroups <= 0 || moe.numExperts % moe.numGroups != 0)
+        config.fail("n_group must divide n_routed_experts");
+    if (moe.numExperts / moe.numGroups < 2)
+        config.fail("each expert group needs at least 2 experts (group score = sum of the best 2)");
+    if (moe.topkGroups <= 0 || moe.topkGroups > moe.numGroups)
+        config.fail("topk_group must be between 1 and n_group");
+    const int shared = config.getInt("n_shared_experts", 1);
+    if (shared < 0)
+        config.fail("n_shared_experts must not be negative");
+    if (shared > 0) {
+        moe.shared = SharedExpertKind::Always;
+        moe.sharedIntermediate = moe.expertIntermediate * shared;
+    }
+    spec.names.sharedExpert = "shared_experts.";
+
+    const int firstDense = config.getInt("first_k_dense_replace", 3);
+    const int denseWidth = config.getInt("intermediate_size", 18432);
+    for (int l = 0; l < spec.numLayers; ++l) {
+        auto &layer = spec.layers[static_cast<std::size_t>(l)];
+        layer.moe = l >= firstDense;
+        layer.denseIntermediate = denseWidth;
+    }
+    return spec;
+}
+
+} // namespace moescope::model
