@@ -1,0 +1,168 @@
+#include "ui/live/live_job_tracker.h"
+
+#include "ui/live/model_worker.h"
+#include "ui/models/job_list_model.h"
+
+#include <QCoreApplication>
+#include <QDeadlineTimer>
+#include <QFileInfo>
+#include <QThread>
+
+namespace moescope::ui {
+
+LiveJobTracker::LiveJobTracker(QObject *parent)
+    : QObject(parent), m_thread(new QThread(this)), m_worker(new ModelWorker), m_jobList(new JobListModel(this))
+{
+    qRegisterMetaType<moescope::ui::ModelFactsPtr>();
+    qRegisterMetaType<moescope::ui::GenerationOutcomePtr>();
+    qRegisterMetaType<moescope::ui::JobProgress>();
+    m_thread->setObjectName(QStringLiteral("moescope-model-worker"));
+    m_worker->moveToThread(m_thread);
+    // The worker lives in another thread, so these are queued connections.
+    connect(m_worker, &ModelWorker::jobStarted, this, &LiveJobTracker::onStarted);
+    connect(m_worker, &ModelWorker::jobProgress, this, &LiveJobTracker::onProgress);
+    connect(m_worker, &ModelWorker::modelLoaded, this, &LiveJobTracker::onModelLoaded);
+    connect(m_worker, &ModelWorker::generationUpdated, this, &LiveJobTracker::onGeneration);
+    connect(m_worker, &ModelWorker::jobFailed, this, &LiveJobTracker::onFailed);
+    connect(m_worker, &ModelWorker::jobEnded, this, &LiveJobTracker::onEnded);
+    m_thread->start();
+}
+
+LiveJobTracker::~LiveJobTracker()
+{
+    cancelAll();
+    m_thread->quit();
+    // Cancellation is checked per layer, so this returns quickly; a model
+    // still loading (not cancellable inside core) is waited for.
+    m_thread->wait();
+    // The thread has finished, so the worker (and the model) can go here.
+    delete m_worker;
+}
+
+quint64 LiveJobTracker::enqueue(const QString &channel, const QString &title)
+{
+    const quint64 tag = ++m_nextTag;
+    // Supersede: the older request of this channel stops, and whatever it
+    // still reports is dropped by isCurrent().
+    if (const quint64 older = m_latest.value(channel, 0)) {
+        auto it = m_jobs.find(older);
+        if (it != m_jobs.end())
+            it->second.context.requestCancel();
+    }
+    m_latest.insert(channel, tag);
+    const bool wasBusy = isBusy();
+    m_jobs.emplace(tag, Job{channel, JobContext()});
+    m_jobList->addJob(tag, title);
+    if (!wasBusy)
+        Q_EMIT busyChanged(true);
+    return tag;
+}
+
+quint64 LiveJobTracker::loadModel(const QString &directory)
+{
+    for (auto &[tag, job] : m_jobs)
+        job.context.requestCancel();
+    const quint64 tag = enqueue(modelChannel(), tr("Load model %1").arg(QFileInfo(directory).fileName()));
+    const JobContext context = m_jobs.at(tag).context;
+    ModelWorker *worker = m_worker;
+    QMetaObject::invokeMethod(
+        worker, [worker, tag, context, directory] { worker->loadModel(tag, context, directory); },
+        Qt::QueuedConnection);
+    return tag;
+}
+
+quint64 LiveJobTracker::generate(const QString &channel, const GenerationRequest &request)
+{
+    const QString title = request.title.isEmpty() ? tr("Generate (%1)").arg(channel) : request.title;
+    const quint64 tag = enqueue(channel, title);
+    const JobContext context = m_jobs.at(tag).context;
+    ModelWorker *worker = m_worker;
+    QMetaObject::invokeMethod(
+        worker, [worker, tag, context, request] { worker->generate(tag, context, request); },
+        Qt::QueuedConnection);
+    return tag;
+}
+
+void LiveJobTracker::cancel(quint64 tag)
+{
+    auto it = m_jobs.find(tag);
+    if (it == m_jobs.end())
+        return;
+    it->second.context.requestCancel();
+}
+
+void LiveJobTracker::cancelAll()
+{
+    for (auto &[tag, job] : m_jobs)
+        job.context.requestCancel();
+}
+
+bool LiveJobTracker::isCurrent(quint64 tag) const
+{
+    auto it = m_jobs.find(tag);
+    return it != m_jobs.end() && !it->second.context.isCancelled() && m_latest.value(it->second.channel) == tag;
+}
+
+void LiveJobTracker::onStarted(quint64 tag)
+{
+    m_jobList->setRunning(tag);
+}
+
+void LiveJobTracker::onProgress(quint64 tag, const JobProgress &progress)
+{
+    m_jobList->setProgress(tag, progress);
+}
+
+void LiveJobTracker::onModelLoaded(quint64 tag, ModelFactsPtr facts)
+{
+    // The worker has switched models even if this request was superseded by
+    // a newer load (which then replaces it again), so the facts always follow.
+    m_model = facts;
+    if (isCurrent(tag))
+        Q_EMIT modelLoaded(tag, facts);
+}
+
+void LiveJobTracker::onGeneration(quint64 tag, GenerationOutcomePtr outcome)
+{
+    if (isCurrent(tag))
+        Q_EMIT generationUpdated(tag, m_jobs.at(tag).channel, std::move(outcome));
+}
+
+void LiveJobTracker::onFailed(quint64 tag, const QString &message)
+{
+    if (!isCurrent(tag))
+        return;
+    const QString channel = m_jobs.at(tag).channel;
+    if (channel == modelChannel())
+        Q_EMIT modelFailed(tag, message);
+    else
+        Q_EMIT generationFailed(tag, channel, message);
+}
+
+void LiveJobTracker::onEnded(quint64 tag, bool cancelled)
+{
+    auto it = m_jobs.find(tag);
+    if (it == m_jobs.end())
+        return;
+    const Job job = it->second;
+    m_jobs.erase(it);
+    m_jobList->removeJob(tag);
+    // Superseded jobs end silently; the newest one of its channel tells the
+    // view it stopped (a user cancel, or a model load that cancelled it).
+    if (cancelled && m_latest.value(job.channel) == tag)
+        Q_EMIT jobCancelled(tag, job.channel);
+    if (m_jobs.empty())
+        Q_EMIT busyChanged(false);
+}
+
+bool LiveJobTracker::waitForIdle(int timeoutMs)
+{
+    QDeadlineTimer deadline(timeoutMs);
+    while (isBusy() && !deadline.hasExpired()) {
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
+        QThread::msleep(1);
+    }
+    return !isBusy();
+}
+
+} // namespace moescope::ui
