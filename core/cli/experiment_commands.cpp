@@ -1,0 +1,689 @@
+// record, plan, evaluate, ablate, steer: the study's experimental pipeline
+// (docs/experiments.md). Thin wrappers over core/experiments; the GUI calls
+// the same functions.
+#include "core/cli/command.h"
+
+#include "core/common/atomic_file.h"
+#include "core/common/error.h"
+#include "core/common/logging.h"
+#include "core/common/progress.h"
+#include "core/corpus/corpus_shard.h"
+#include "core/corpus/corpus_spec.h"
+#include "core/eval/metric_table.h"
+#include "core/experiments/evaluation.h"
+#include "core/experiments/intervention_grid.h"
+#include "core/experiments/model_identity.h"
+#include "core/experiments/plan_building.h"
+#include "core/experiments/routing_recording.h"
+#include "core/model/model_spec.h"
+#include "core/model/moe_model.h"
+#include "core/model/tokenizer/tokenizer.h"
+#include "core/routing/intervention_plan.h"
+#include "core/routing/plan_hook.h"
+#include "core/trace/trace_store.h"
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unistd.h>
+
+namespace moescope::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using experiments::Evaluation;
+using experiments::EvaluationOptions;
+using model::MoeModel;
+using nlohmann::json;
+
+// Ctrl-C cancels the running job: the engine stops at the next layer, the
+// batch under way is abandoned and the command exits with 130, leaving every
+// committed batch on disk. A second Ctrl-C kills at once (SA_RESETHAND).
+const JobContext *g_interruptedJob = nullptr;
+
+extern "C" void cancelOnInterrupt(int)
+{
+    if (g_interruptedJob)
+        g_interruptedJob->requestCancel(); // one lock-free atomic store
+}
+
+class InterruptCancels
+{
+public:
+    explicit InterruptCancels(const JobContext &job)
+    {
+        g_interruptedJob = &job;
+        struct sigaction action {};
+        action.sa_handler = cancelOnInterrupt;
+        action.sa_flags = SA_RESETHAND;
+        sigemptyset(&action.sa_mask);
+        sigaction(SIGINT, &action, &m_previousInt);
+        sigaction(SIGTERM, &action, &m_previousTerm);
+    }
+    ~InterruptCancels()
+    {
+        sigaction(SIGINT, &m_previousInt, nullptr);
+        sigaction(SIGTERM, &m_previousTerm, nullptr);
+        g_interruptedJob = nullptr;
+    }
+    InterruptCancels(const InterruptCancels &) = delete;
+    InterruptCancels &operator=(const InterruptCancels &) = delete;
+
+private:
+    struct sigaction m_previousInt {}, m_previousTerm {};
+};
+
+std::string required(const ArgParser &p, const std::string &name, const std::string &valueName)
+{
+    if (!p.has(name))
+        throw UsageError("--" + name + " " + valueName + " is required");
+    return p.get(name);
+}
+
+model::ComputeDtype dtypeOption(const ArgParser &p)
+{
+    const auto text = p.get("dtype");
+    if (!text.empty() && text != "fp32" && text != "bf16")
+        throw UsageError("option --dtype must be fp32 or bf16");
+    return model::parseComputeDtype(text);
+}
+
+std::size_t positiveOption(const ArgParser &p, const std::string &name)
+{
+    const int value = p.getInt(name);
+    if (value < 1)
+        throw UsageError("option --" + name + " must be at least 1");
+    return static_cast<std::size_t>(value);
+}
+
+std::size_t nonNegativeOption(const ArgParser &p, const std::string &name)
+{
+    const int value = p.getInt(name);
+    if (value < 0)
+        throw UsageError("option --" + name + " must not be negative");
+    return static_cast<std::size_t>(value);
+}
+
+std::string commandLine(const std::string &name, const std::vector<std::string> &args)
+{
+    std::string line = "moescope " + name;
+    for (const auto &a : args) {
+        const bool plain = !a.empty() && a.find_first_of(" \t\n'\"&?*$;|<>()\\") == std::string::npos;
+        if (plain) {
+            line += " " + a;
+        } else {
+            std::string quoted = "'";
+            for (const char c : a)
+                quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+            line += " " + quoted + "'";
+        }
+    }
+    return line;
+}
+
+// Output files are written at the end of long runs; refuse a path that
+// cannot be written before any work starts.
+void requireWritableFile(const std::string &path)
+{
+    const fs::path target(path);
+    std::error_code ec;
+    if (fs::is_directory(target, ec))
+        throw Error(path, "is a directory, not a file");
+    const auto dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    if (!fs::is_directory(dir, ec))
+        throw Error(path, "the folder " + dir.string() + " does not exist");
+    if (::access(dir.c_str(), W_OK) != 0)
+        throw Error(path, "the folder " + dir.string() + " is not writable");
+}
+
+void requireWritableDirectory(const std::string &path)
+{
+    std::error_code ec;
+    if (fs::exists(path, ec) && !fs::is_directory(path, ec))
+        throw Error(path, "exists and is not a folder");
+    if (!fs::exists(path, ec)) {
+        fs::create_directories(path, ec);
+        if (ec)
+            throw Error(path, "cannot create the folder: " + ec.message());
+    }
+    if (::access(path.c_str(), W_OK) != 0)
+        throw Error(path, "the folder is not writable");
+}
+
+Tokenizer loadModelTokenizer(const std::string &dir)
+{
+    if (!fs::exists(fs::path(dir) / "tokenizer.json"))
+        throw Error(dir, "no tokenizer.json: MoEScope needs the model's tokenizer to turn corpus text into tokens");
+    return Tokenizer::load(dir);
+}
+
+std::vector<std::string> languageList(const ArgParser &p, const std::string &name)
+{
+    std::vector<std::string> out;
+    for (const auto &item : splitList(p.get(name)))
+        if (!item.empty())
+            out.push_back(item);
+    return out;
+}
+
+std::vector<double> numberList(const std::string &text, const std::string &option)
+{
+    std::vector<double> out;
+    for (const auto &item : splitList(text)) {
+        try {
+            std::size_t used = 0;
+            out.push_back(std::stod(item, &used));
+            if (used != item.size())
+                throw std::invalid_argument(item);
+        } catch (const std::exception &) {
+            throw UsageError("option --" + option + " expects numbers, got '" + item + "'");
+        }
+    }
+    if (out.empty())
+        throw UsageError("option --" + option + " needs a value");
+    return out;
+}
+
+routing::LayerRange singleRange(const std::string &text, const std::string &option)
+{
+    const auto ranges = parseRanges(text, "--" + option);
+    if (ranges.size() != 1)
+        throw UsageError("option --" + option + " takes one range a-b");
+    return {ranges.front().first, ranges.front().second};
+}
+
+// The prompt options shared by record and the evaluation commands.
+void declarePromptOptions(ArgParser &p, const std::string &templateDefault)
+{
+    p.option("template", "NAME|FILE",
+             "prompt template: raw, chat, question, math, translate, qa, multiple-choice, or a file"
+                 + (templateDefault.empty() ? std::string() : " (default: " + templateDefault + ")"))
+        .option("target", "LANG[,LANG...]", "target language(s) for templates with {target_language}")
+        .flag("no-chat", "do not wrap chat templates in the model's chat format")
+        .option("max-length", "N", "truncate prompts to N tokens (default: refuse prompts longer than the model's context)")
+        .option("batch-size", "N", "prompts per forward pass", "8")
+        .option("max-batch-tokens", "N", "cap on padded tokens per batch (0 = none)", "0")
+        .option("dtype", "fp32|bf16", "compute dtype (default: the checkpoint's own)");
+}
+
+experiments::PromptOptions promptOptions(const ArgParser &p, const PromptTemplate &fallback)
+{
+    experiments::PromptOptions o;
+    o.tmpl = p.has("template") ? promptTemplate(p.get("template")) : fallback;
+    o.applyChat = !p.flagSet("no-chat");
+    o.targets = languageList(p, "target");
+    if (p.has("max-length")) {
+        o.maxTokens = positiveOption(p, "max-length");
+        o.truncate = true;
+    }
+    return o;
+}
+
+json modelJson(const ModelSummary &m)
+{
+    return {{"model_id", m.modelId}, {"model_type", m.modelType}, {"num_layers", m.numLayers},
+            {"num_experts", m.numExperts}, {"top_k", m.topK}, {"moe_layers", m.moeLayers}};
+}
+
+// What evaluate / ablate / steer results carry besides the numbers.
+json runJson(const std::string &command, const MoeModel &model, const Evaluation &evaluation,
+             const std::string &evalSpec)
+{
+    const auto &o = evaluation.options();
+    json run;
+    run["command"] = command;
+    run["model"] = modelJson(experiments::summariseModel(model));
+    run["model_dir"] = model.directory();
+    run["compute_dtype"] = model.computeDtypeName();
+    run["task"] = experiments::evalTaskName(o.task);
+    run["primary_metric"] = evaluation.primaryMetric();
+    run["higher_is_better"] = evaluation.higherIsBetter();
+    run["eval_corpus"] = evalSpec;
+    run["template"] = o.prompt.tmpl.name;
+    run["template_body"] = o.prompt.tmpl.body;
+    run["chat"] = evaluation.wrapsChat();
+    run["targets"] = o.prompt.targets;
+    run["max_new_tokens"] = o.maxNewTokens;
+    run["batch_size"] = o.batchSize;
+    run["decoding"] = "greedy";
+    run["tool_version"] = MOESCOPE_VERSION;
+    run["created"] = isoTimestampNow();
+    return run;
+}
+
+// Loads --eval and builds the evaluation (prompts tokenised once).
+struct EvaluationSetup
+{
+    std::string spec;
+    Corpus corpus;
+    std::unique_ptr<Evaluation> evaluation;
+};
+
+void declareEvaluationOptions(ArgParser &p)
+{
+    p.option("eval", "SPEC", "evaluation corpus spec (required), e.g. 'udhr:en,zh?articles=25-30'")
+        .option("task", "TASK",
+                "perplexity | consistency | math | qa | multiple-choice (default: by corpus format: "
+                "mgsm/polymath math, xquad qa, belebele multiple-choice, text formats perplexity)")
+        .option("max-new-tokens", "N", "generation cap per prompt (generation tasks)", "64");
+    declarePromptOptions(p, "");
+}
+
+EvaluationSetup setupEvaluation(const ArgParser &p, const MoeModel &model, const Tokenizer &tokenizer)
+{
+    EvaluationSetup s;
+    const auto spec = parseCorpusSpec(required(p, "eval", "SPEC"));
+    s.spec = spec.toString();
+    EvaluationOptions o;
+    o.task = p.has("task") ? experiments::parseEvalTask(p.get("task")) : experiments::defaultEvalTask(spec.format);
+    o.maxNewTokens = p.getInt("max-new-tokens");
+    if (o.maxNewTokens < 1)
+        throw UsageError("option --max-new-tokens must be at least 1");
+    o.batchSize = positiveOption(p, "batch-size");
+    o.maxBatchTokens = nonNegativeOption(p, "max-batch-tokens");
+    o.prompt = promptOptions(p, experiments::defaultEvalTemplate(o.task));
+    s.corpus = loadCorpus(spec);
+    s.evaluation = std::make_unique<Evaluation>(model, tokenizer, s.corpus, o);
+    return s;
+}
+
+// A trace used with a model must come from a model of the same type and shape.
+RoutingTrace loadTraceFor(const std::string &path, const ModelSummary &loaded)
+{
+    auto trace = readTrace(path);
+    const auto warning = experiments::requireTraceFitsModel(trace.model, loaded, path);
+    if (!warning.empty() && verbosity() != Verbosity::Quiet)
+        std::fprintf(stderr, "moescope: warning: %s\n", warning.c_str());
+    return trace;
+}
+
+int record(const std::vector<std::string> &args)
+{
+    ArgParser p("record", "--model DIR --corpus SPEC --out TRACE.h5 [options]",
+                "Routes every document of a corpus through the model and writes per-language\n"
+                "expert counts, gate sums and token totals into an HDF5 trace (docs/trace-format.md).\n"
+                "Documents are batched by length and committed batch by batch: Ctrl-C or a kill\n"
+                "leaves a valid trace holding every committed batch, and --resume continues it\n"
+                "to exactly the counts of an uninterrupted run (same settings required).\n"
+                "--shard i/N records one of N deterministic slices; `moescope merge` adds them up.");
+    p.option("model", "DIR", "model folder with tokenizer.json (required)")
+        .option("corpus", "SPEC", "corpus spec (required), e.g. 'udhr:en,zh?articles=1-24' (docs/corpora.md)")
+        .option("out", "TRACE.h5", "trace to write (required)")
+        .option("scope", "prompt|generated|all", "tokens counted: the prompt, a greedy continuation, or both", "prompt")
+        .option("max-new-tokens", "N", "continuation length for --scope generated|all", "32")
+        .flag("tokens", "also write token-level traces (/tokens/<label>)")
+        .option("shard", "i/N", "record only shard i of N")
+        .flag("resume", "continue an interrupted recording of the same settings (starts one if OUT is missing)")
+        .flag("overwrite", "replace an existing OUT")
+        .option("plan", "PLAN.json", "mask/steer plan applied while recording");
+    declarePromptOptions(p, "raw");
+    if (!parseCommon(p, args))
+        return 0;
+    const auto dir = required(p, "model", "DIR");
+    const auto corpusText = required(p, "corpus", "SPEC");
+    const auto out = required(p, "out", "TRACE.h5");
+    if (p.flagSet("resume") && p.flagSet("overwrite"))
+        throw UsageError("--resume and --overwrite exclude each other");
+    const auto mode = p.flagSet("resume") ? experiments::OutputMode::Resume
+        : p.flagSet("overwrite")          ? experiments::OutputMode::Overwrite
+                                          : experiments::OutputMode::CreateNew;
+
+    experiments::RecordingSettings settings;
+    settings.scope = experiments::parseTokenScope(p.get("scope"));
+    settings.maxNewTokens = p.getInt("max-new-tokens");
+    if (settings.scope != experiments::TokenScope::Prompt && settings.maxNewTokens < 1)
+        throw UsageError("option --max-new-tokens must be at least 1 with --scope " + p.get("scope"));
+    settings.tokenRecords = p.flagSet("tokens");
+    settings.batchSize = positiveOption(p, "batch-size");
+    settings.maxBatchTokens = nonNegativeOption(p, "max-batch-tokens");
+    settings.prompt = promptOptions(p, promptTemplate("raw"));
+    if (settings.prompt.targets.size() > 1)
+        throw UsageError("record takes one --target language");
+    settings.command = commandLine("record", args);
+    if (p.has("shard"))
+        settings.shard = parseShard(p.get("shard"));
+
+    // Cheap checks first: nothing is loaded for a run that cannot write.
+    requireWritableFile(out);
+    std::error_code ec;
+    if (mode == experiments::OutputMode::CreateNew && fs::exists(out, ec))
+        throw Error(out, "already exists; --resume continues that recording, --overwrite replaces it");
+    const auto spec = parseCorpusSpec(corpusText);
+    settings.corpusSpec = spec.toString();
+    auto corpus = loadCorpus(spec);
+    if (settings.shard)
+        corpus = shardCorpus(corpus, *settings.shard);
+    if (p.has("plan")) {
+        settings.planSource = p.get("plan");
+        settings.plan = routing::loadPlan(settings.planSource);
+    }
+    const auto tokenizer = loadModelTokenizer(dir);
+    const auto model = MoeModel::load(dir, {dtypeOption(p), 0});
+
+    ConsoleProgress progress("record");
+    JobContext job(progress.callback());
+    InterruptCancels interrupt(job);
+    const bool verbose = verbosity() == Verbosity::Verbose;
+    const auto report = experiments::recordRouting(
+        model, tokenizer, corpus, settings, out, mode, job,
+        [&](const std::string &label, std::size_t committed, std::size_t total) {
+            if (verbose)
+                std::fprintf(stderr, "committed %s %zu/%zu\n", label.c_str(), committed, total);
+        });
+    progress.finish();
+    if (verbosity() != Verbosity::Quiet) {
+        std::fprintf(stderr, "recorded %zu documents (%zu tokens) into %s", report.documentsRecorded,
+                     report.tokensRouted, out.c_str());
+        if (report.documentsSkipped)
+            std::fprintf(stderr, "; %zu were already there", report.documentsSkipped);
+        if (report.truncated)
+            std::fprintf(stderr, "; %zu prompts truncated", report.truncated);
+        std::fprintf(stderr, "\n");
+    }
+    return 0;
+}
+
+int plan(const std::vector<std::string> &args)
+{
+    ArgParser p("plan", "--trace TRACE.h5 --out PLAN.json (--mask-exclusive LANG | --steer A,B) [options]",
+                "Builds an intervention plan (ARCHITECTURE.md, PLAN.json) from a trace:\n"
+                "  --mask-exclusive LANG  mask the experts exclusive to LANG (share of the top-k-\n"
+                "                         filtered activation frequency > threshold), layer by layer\n"
+                "                         (defaults: k 15, threshold 0.4, every layer)\n"
+                "  --steer A,B            the study's steering set for the pair, each expert scaled\n"
+                "                         by lambda * share of A (defaults: k 20, threshold 0.7,\n"
+                "                         layers 10-39, lambda 0.022)\n"
+                "With --model the plan is checked against that model's layers and experts.");
+    p.option("trace", "TRACE.h5", "trace to derive the plan from (required)")
+        .option("out", "PLAN.json", "plan file to write (required)")
+        .option("mask-exclusive", "LANG", "mask the experts exclusive to LANG")
+        .option("steer", "A,B", "steer with the study's set for languages A and B")
+        .option("k", "N", "experts kept per language and layer")
+        .option("threshold", "T", "share above which an expert counts (exclusive / steering band)")
+        .option("layers", "A-B", "inclusive layer range")
+        .option("lambda", "X", "steering strength (scale = lambda * share of A)", "0.022")
+        .option("model", "DIR", "check the plan against this model (config.json only)");
+    if (!parseCommon(p, args))
+        return 0;
+    const auto tracePath = required(p, "trace", "TRACE.h5");
+    const auto out = required(p, "out", "PLAN.json");
+    if (p.has("mask-exclusive") == p.has("steer"))
+        throw UsageError("give exactly one of --mask-exclusive LANG and --steer A,B");
+    requireWritableFile(out);
+    const auto trace = readTrace(tracePath);
+    if (p.has("model")) {
+        const auto dir = p.get("model");
+        const auto spec = model::describeModelDirectory(dir);
+        const auto warning =
+            experiments::requireTraceFitsModel(trace.model, experiments::summariseModel(spec, dir), tracePath);
+        if (!warning.empty() && verbosity() != Verbosity::Quiet)
+            std::fprintf(stderr, "moescope plan: warning: %s\n", warning.c_str());
+    }
+    const bool mask = p.has("mask-exclusive");
+    const int k = p.has("k") ? p.getInt("k") : (mask ? 15 : 20);
+    const double threshold = p.has("threshold") ? p.getDouble("threshold") : (mask ? 0.4 : 0.7);
+    routing::LayerRange layers = mask ? routing::LayerRange {0, trace.model.numLayers - 1} : routing::LayerRange {10, 39};
+    if (p.has("layers"))
+        layers = singleRange(p.get("layers"), "layers");
+    routing::InterventionPlan result;
+    if (mask) {
+        result = experiments::maskExclusivePlan(trace, p.get("mask-exclusive"), k, threshold, layers.first, layers.last);
+    } else {
+        const auto pair = splitList(p.get("steer"));
+        if (pair.size() != 2)
+            throw UsageError("option --steer takes two languages A,B");
+        result = experiments::steeringPlan(trace, pair[0], pair[1], p.getDouble("lambda"), k, threshold,
+                                           layers.first, layers.last);
+    }
+    if (!result.empty())
+        routing::validatePlan(result, {trace.model.numLayers, trace.model.numExperts, trace.model.moeLayers}, out);
+    routing::savePlan(result, out);
+    if (verbosity() != Verbosity::Quiet) {
+        std::fprintf(stderr, "%s: %zu entries, %zu experts%s\n", out.c_str(), result.mask.size() + result.steer.size(),
+                     experiments::planExpertCount(result),
+                     result.empty() ? " (nothing matched: the plan changes nothing)" : "");
+    }
+    return 0;
+}
+
+int evaluate(const std::vector<std::string> &args)
+{
+    ArgParser p("evaluate", "--model DIR --eval SPEC --out RESULTS.json|.csv [options]",
+                "Evaluates the model on a corpus, per language, by task: perplexity and bits per\n"
+                "byte (text corpora), language consistency of greedy continuations (CLD2), math\n"
+                "answer accuracy (MGSM, PolyMath), XQuAD exact match / F1, Belebele accuracy by\n"
+                "answer log-likelihood. --plan applies a mask/steer plan. The JSON output carries\n"
+                "the model, plan, template and versions; .csv writes the bare table.");
+    p.option("model", "DIR", "model folder with tokenizer.json (required)")
+        .option("out", "FILE", "results: .json (table + run metadata) or .csv (required)")
+        .option("plan", "PLAN.json", "mask/steer plan applied in the router")
+        .option("languages", "A,B,...", "evaluate only these languages of the corpus")
+        .option("outputs", "FILE.jsonl", "also write every prompt's output (generated text or chosen answer)");
+    declareEvaluationOptions(p);
+    if (!parseCommon(p, args))
+        return 0;
+    const auto dir = required(p, "model", "DIR");
+    const auto out = required(p, "out", "FILE");
+    required(p, "eval", "SPEC");
+    requireWritableFile(out);
+    if (p.has("outputs"))
+        requireWritableFile(p.get("outputs"));
+    std::optional<routing::InterventionPlan> planned;
+    if (p.has("plan"))
+        planned = routing::loadPlan(p.get("plan"));
+    const auto tokenizer = loadModelTokenizer(dir);
+    const auto model = MoeModel::load(dir, {dtypeOption(p), 0});
+    if (planned)
+        routing::validatePlan(*planned, model.planTarget(), p.get("plan"));
+    auto setup = setupEvaluation(p, model, tokenizer);
+    if (p.has("languages"))
+        setup.evaluation->keepLabels(languageList(p, "languages"));
+
+    ConsoleProgress progress("evaluate");
+    JobContext job(progress.callback());
+    InterruptCancels interrupt(job);
+    std::unique_ptr<routing::PlanHook> hook;
+    if (planned && !planned->empty())
+        hook = std::make_unique<routing::PlanHook>(*planned);
+    const std::string condition = planned ? "plan:" + fs::path(p.get("plan")).stem().string() : "baseline";
+    MetricTable table({"condition", "language"});
+    std::vector<experiments::EvaluationOutput> outputs;
+    std::size_t done = 0;
+    const auto total = setup.evaluation->workTokens();
+    setup.evaluation->run(hook.get(), {condition}, table, job, [&](std::size_t tokens) {
+        done += tokens;
+        job.report(done, total, "tokens", condition);
+    }, p.has("outputs") ? &outputs : nullptr);
+    progress.finish();
+
+    auto run = runJson(commandLine("evaluate", args), model, *setup.evaluation, setup.spec);
+    run["plan"] = planned ? json::parse(routing::planToJson(*planned)) : json(nullptr);
+    run["plan_file"] = p.has("plan") ? json(p.get("plan")) : json(nullptr);
+    if (p.has("outputs")) {
+        std::string lines;
+        for (const auto &o : outputs)
+            lines += json({{"condition", condition}, {"language", o.label}, {"id", o.documentId},
+                           {"output", o.output}, {"score", o.score}})
+                         .dump(-1, ' ', false, json::error_handler_t::replace)
+                + "\n";
+        writeFileAtomically(p.get("outputs"), lines);
+    }
+    const bool csv = fs::path(out).extension() == ".csv";
+    experiments::writeResults(table, run.dump(), csv ? out : std::string(), csv ? std::string() : out);
+    if (verbosity() != Verbosity::Quiet)
+        std::fprintf(stderr, "%s: %zu rows (%s)\n", out.c_str(), table.rowCount(),
+                     setup.evaluation->primaryMetric().c_str());
+    return 0;
+}
+
+// Results of a grid: DIR/results.csv, DIR/results.json, DIR/plans/<cell>.json.
+void writeGrid(const std::string &outDir, const MetricTable &table, const json &run,
+               const std::vector<experiments::GridCell> &cells)
+{
+    const auto plans = (fs::path(outDir) / "plans").string();
+    requireWritableDirectory(plans);
+    for (const auto &cell : cells)
+        if (!cell.baseline)
+            routing::savePlan(cell.plan, (fs::path(plans) / (cell.name + ".json")).string());
+    experiments::writeResults(table, run.dump(), (fs::path(outDir) / "results.csv").string(),
+                              (fs::path(outDir) / "results.json").string());
+}
+
+int ablate(const std::vector<std::string> &args)
+{
+    ArgParser p("ablate", "--model DIR --trace TRACE.h5 --eval SPEC --languages A,B,... --blocks 0-4,... --out DIR",
+                "The study's ablation grid, with the model loaded once: for every layer block and\n"
+                "every language, mask the experts exclusive to that language (from the trace,\n"
+                "k / threshold) within the block and evaluate every language; plus the unmasked\n"
+                "baseline. Writes DIR/results.csv and DIR/results.json (rows: block, masked,\n"
+                "language; the task's metrics, 'experts' masked, '<metric>_delta' vs baseline)\n"
+                "and each cell's plan in DIR/plans/. `moescope figures` draws the heatmaps.");
+    p.option("model", "DIR", "model folder with tokenizer.json (required)")
+        .option("trace", "TRACE.h5", "routing trace of the same model (required)")
+        .option("languages", "A,B,...", "masked and evaluated languages (required)")
+        .option("blocks", "A-B,...", "layer blocks, e.g. 0-4,22-26,43-47 (required)")
+        .option("k", "N", "experts kept per language and layer", "15")
+        .option("threshold", "T", "share above which an expert is exclusive", "0.4")
+        .option("out", "DIR", "output folder (required)");
+    declareEvaluationOptions(p);
+    if (!parseCommon(p, args))
+        return 0;
+    const auto dir = required(p, "model", "DIR");
+    const auto tracePath = required(p, "trace", "TRACE.h5");
+    const auto outDir = required(p, "out", "DIR");
+    required(p, "eval", "SPEC");
+    experiments::AblationSettings settings;
+    settings.languages = languageList(p, "languages");
+    if (settings.languages.empty())
+        throw UsageError("--languages A,B,... is required");
+    for (const auto &[first, last] : parseRanges(required(p, "blocks", "A-B,..."), "--blocks"))
+        settings.blocks.push_back({first, last});
+    settings.k = p.getInt("k");
+    settings.threshold = p.getDouble("threshold");
+    requireWritableDirectory(outDir);
+    const auto specCheck = parseCorpusSpec(p.get("eval")); // bad specs fail before the model loads
+    (void)specCheck;
+
+    const auto tokenizer = loadModelTokenizer(dir);
+    const auto model = MoeModel::load(dir, {dtypeOption(p), 0});
+    const auto loaded = experiments::summariseModel(model);
+    const auto trace = loadTraceFor(tracePath, loaded);
+    auto cells = experiments::ablationCells(trace, settings);
+    for (const auto &cell : cells)
+        if (!cell.plan.empty())
+            routing::validatePlan(cell.plan, model.planTarget(), cell.name);
+    auto setup = setupEvaluation(p, model, tokenizer);
+    setup.evaluation->keepLabels(settings.languages);
+
+    ConsoleProgress progress("ablate");
+    JobContext job(progress.callback());
+    InterruptCancels interrupt(job);
+    const auto table = experiments::runGrid(*setup.evaluation, {"block", "masked"}, cells, job);
+    progress.finish();
+
+    auto run = runJson(commandLine("ablate", args), model, *setup.evaluation, setup.spec);
+    run["trace"] = tracePath;
+    run["k"] = settings.k;
+    run["threshold"] = settings.threshold;
+    run["languages"] = settings.languages;
+    json blocks = json::array();
+    for (const auto &b : settings.blocks)
+        blocks.push_back({b.first, b.last});
+    run["blocks"] = blocks;
+    writeGrid(outDir, table, run, cells);
+    if (verbosity() != Verbosity::Quiet)
+        std::fprintf(stderr, "%s: %zu cells x %zu languages (%s)\n", outDir.c_str(), cells.size(),
+                     settings.languages.size(), setup.evaluation->primaryMetric().c_str());
+    return 0;
+}
+
+int steer(const std::vector<std::string> &args)
+{
+    ArgParser p("steer", "--model DIR --trace TRACE.h5 --eval SPEC --pair A,B --lambda X[,Y...] --out DIR",
+                "The study's steering evaluation with the model loaded once: the baseline and,\n"
+                "for each lambda, the model steered with the pair's steering set (experts in both\n"
+                "languages' top-k with A's share in (1-thr, thr), each scaled by lambda * share of\n"
+                "A), evaluated per language. Writes DIR/results.csv, DIR/results.json (rows:\n"
+                "condition, language) and the plans in DIR/plans/.");
+    p.option("model", "DIR", "model folder with tokenizer.json (required)")
+        .option("trace", "TRACE.h5", "routing trace of the same model (required)")
+        .option("pair", "A,B", "language pair (required); scales follow A's share")
+        .option("lambda", "X[,Y...]", "steering strength(s) (study: 0.022 for en,zh; 0.034 for zh,en)", "0.022")
+        .option("k", "N", "experts kept per language and layer", "20")
+        .option("threshold", "T", "steering band (1 - T, T) for A's share", "0.7")
+        .option("layers", "A-B", "layers steered", "10-39")
+        .option("languages", "A,B,...", "evaluate only these languages of the corpus")
+        .option("out", "DIR", "output folder (required)");
+    declareEvaluationOptions(p);
+    if (!parseCommon(p, args))
+        return 0;
+    const auto dir = required(p, "model", "DIR");
+    const auto tracePath = required(p, "trace", "TRACE.h5");
+    const auto outDir = required(p, "out", "DIR");
+    required(p, "eval", "SPEC");
+    const auto pair = splitList(required(p, "pair", "A,B"));
+    if (pair.size() != 2)
+        throw UsageError("option --pair takes two languages A,B");
+    experiments::SteeringSettings settings;
+    settings.a = pair[0];
+    settings.b = pair[1];
+    settings.lambdas = numberList(p.get("lambda"), "lambda");
+    settings.k = p.getInt("k");
+    settings.threshold = p.getDouble("threshold");
+    const auto layers = singleRange(p.get("layers"), "layers");
+    settings.firstLayer = layers.first;
+    settings.lastLayer = layers.last;
+    requireWritableDirectory(outDir);
+    (void)parseCorpusSpec(p.get("eval"));
+
+    const auto tokenizer = loadModelTokenizer(dir);
+    const auto model = MoeModel::load(dir, {dtypeOption(p), 0});
+    const auto trace = loadTraceFor(tracePath, experiments::summariseModel(model));
+    auto cells = experiments::steeringCells(trace, settings);
+    for (const auto &cell : cells)
+        if (!cell.plan.empty())
+            routing::validatePlan(cell.plan, model.planTarget(), cell.name);
+    auto setup = setupEvaluation(p, model, tokenizer);
+    if (p.has("languages"))
+        setup.evaluation->keepLabels(languageList(p, "languages"));
+
+    ConsoleProgress progress("steer");
+    JobContext job(progress.callback());
+    InterruptCancels interrupt(job);
+    const auto table = experiments::runGrid(*setup.evaluation, {"condition"}, cells, job);
+    progress.finish();
+
+    auto run = runJson(commandLine("steer", args), model, *setup.evaluation, setup.spec);
+    run["trace"] = tracePath;
+    run["pair"] = pair;
+    run["lambdas"] = settings.lambdas;
+    run["k"] = settings.k;
+    run["threshold"] = settings.threshold;
+    run["layers"] = {settings.firstLayer, settings.lastLayer};
+    writeGrid(outDir, table, run, cells);
+    if (verbosity() != Verbosity::Quiet)
+        std::fprintf(stderr, "%s: baseline + %zu steered conditions (%s)\n", outDir.c_str(),
+                     settings.lambdas.size(), setup.evaluation->primaryMetric().c_str());
+    return 0;
+}
+
+} // namespace
+
+std::vector<Command> experimentCommands()
+{
+    return {
+        {"record", "record routing over a corpus into an HDF5 trace (batched, resumable, shardable)", record},
+        {"plan", "build a mask/steer plan from a trace (exclusive experts, steering set)", plan},
+        {"evaluate", "evaluate a model on a corpus, optionally under a plan", evaluate},
+        {"ablate", "the ablation grid: mask each language's exclusive experts per layer block", ablate},
+        {"steer", "the steering evaluation: baseline vs steered, per language", steer},
+    };
+}
+
+} // namespace moescope::cli
