@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 namespace moescope::model {
@@ -38,6 +39,72 @@ std::string humanBytes(std::uint64_t n)
     return buf;
 }
 
+std::string describeAttention(const ModelSpec &spec)
+{
+    const auto &att = spec.attention;
+    std::string out;
+    if (att.kind == AttentionKind::Latent) {
+        const auto &mla = att.latent;
+        out = "multi-head latent (q_lora_rank ";
+        out.append(mla.qLoraRank ? std::to_string(*mla.qLoraRank) : std::string("none"))
+            .append(", kv_lora_rank ")
+            .append(std::to_string(mla.kvLoraRank))
+            .append(", nope/rope/v head dims ")
+            .append(std::to_string(mla.qkNopeHeadDim))
+            .append("/")
+            .append(std::to_string(mla.qkRopeHeadDim))
+            .append("/")
+            .append(std::to_string(mla.vHeadDim))
+            .append(")");
+    } else {
+        out = "grouped-query";
+    }
+    if (att.sinks)
+        out += ", sinks";
+    std::string windowed;
+    for (int l = 0; l < spec.numLayers; ++l)
+        if (const auto w = spec.layers[static_cast<std::size_t>(l)].slidingWindow) {
+            if (!windowed.empty())
+                windowed += ',';
+            windowed.append(std::to_string(l)).append(":").append(std::to_string(*w));
+        }
+    if (!windowed.empty())
+        out += ", sliding window (layer:window) [" + windowed + "]";
+    return out;
+}
+
+std::string describeRouter(const MoeSpec &moe)
+{
+    std::string out;
+    switch (moe.rule) {
+    case RouterRule::SoftmaxTopK:
+        out = moe.renormalize ? "softmax, top-k, renormalised" : "softmax, top-k";
+        break;
+    case RouterRule::TopKSoftmax:
+        out = "top-k logits, softmax over k";
+        break;
+    case RouterRule::SigmoidGroupLimited:
+        out = "sigmoid + correction bias, top-";
+        out.append(std::to_string(moe.topkGroups))
+            .append(" of ")
+            .append(std::to_string(moe.numGroups))
+            .append(" groups")
+            .append(moe.renormalize ? ", renormalised" : "");
+        break;
+    case RouterRule::SparseMixer:
+        out = "sparsemixer (top-2)";
+        break;
+    }
+    if (moe.routedScalingFactor != 1.0) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, ", x%g", moe.routedScalingFactor);
+        out += buf;
+    }
+    if (moe.routerBias)
+        out += ", router bias";
+    return out;
+}
+
 } // namespace
 
 ModelInfo inspectModel(const std::string &dir)
@@ -53,6 +120,8 @@ ModelInfo inspectModel(const std::string &dir)
     info.numHeads = spec.attention.numHeads;
     info.numKvHeads = spec.attention.numKvHeads;
     info.headDim = spec.attention.headDim;
+    info.attention = describeAttention(spec);
+    info.router = describeRouter(spec.moe);
     info.moeLayers = spec.moeLayers();
     info.numExperts = spec.moe.numExperts;
     info.topK = spec.moe.topK;
@@ -65,17 +134,27 @@ ModelInfo inspectModel(const std::string &dir)
     info.storageDtype = dtypeName(ckpt->storageDType());
     info.configDtype = spec.torchDtype;
 
+    // Persistent buffers are stored but are not parameters (transformers'
+    // num_parameters): deepseek_v3's e_score_correction_bias.
+    std::set<std::string> buffers;
+    if (spec.moe.rule == RouterRule::SigmoidGroupLimited)
+        for (int l : info.moeLayers)
+            buffers.insert(ModelSpec::expand(spec.names.layer + spec.names.moe + spec.names.correctionBias, l));
     for (const auto &file : ckpt->files()) {
         info.files.emplace_back(std::filesystem::path(file->path()).filename().string(), file->fileSize());
         for (const auto &rec : file->tensors()) {
             // A tied checkpoint that still stores lm_head holds the matrix once in the model.
             if (spec.tieWordEmbeddings && rec.name == spec.names.lmHead)
                 continue;
+            if (buffers.count(rec.name))
+                continue;
             info.totalParameters += static_cast<std::uint64_t>(rec.numel());
         }
     }
     const std::uint64_t H = static_cast<std::uint64_t>(spec.hiddenSize);
     const std::uint64_t I = static_cast<std::uint64_t>(spec.moe.expertIntermediate);
+    // Every layout holds gate, up [I, H] and down [H, I] per expert (stacked
+    // or not); gpt_oss adds biases of 2I and H.
     std::uint64_t perExpert = 3 * H * I;
     if (spec.moe.expertBias)
         perExpert += 2 * I + H;
@@ -104,10 +183,10 @@ std::string formatModelInfo(const ModelInfo &info)
         << "layers:       " << info.numLayers << " (hidden " << info.hiddenSize << ", vocab " << info.vocabSize
         << ")\n"
         << "attention:    " << info.numHeads << " heads, " << info.numKvHeads << " kv heads, head dim "
-        << info.headDim << "\n"
+        << info.headDim << ", " << info.attention << "\n"
         << "moe layers:   " << info.moeLayers.size() << " [" << moeLayers << "]\n"
         << "experts:      " << info.numExperts << " (width " << info.expertIntermediate << "), top-k "
-        << info.topK << ", shared expert " << info.sharedExpert;
+        << info.topK << ", router " << info.router << ", shared expert " << info.sharedExpert;
     if (info.sharedExpert != "none")
         out << " (width " << info.sharedIntermediate << ")";
     out << "\n"
@@ -131,6 +210,8 @@ std::string modelInfoJson(const ModelInfo &info)
         {"num_heads", info.numHeads},
         {"num_kv_heads", info.numKvHeads},
         {"head_dim", info.headDim},
+        {"attention", info.attention},
+        {"router", info.router},
         {"moe_layers", info.moeLayers},
         {"num_experts", info.numExperts},
         {"top_k", info.topK},

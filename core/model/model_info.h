@@ -20,6 +20,8 @@ struct ModelInfo
     int numHeads = 0;
     int numKvHeads = 0;
     int headDim = 0;
+    std::string attention;         // e.g. "grouped-query", "multi-head latent (...)", with sinks / windows
+    std::string router;            // the routing rule, e.g. "softmax top-k, renormalised"
     std::vector<int> moeLayers;
     int numExperts = 0;
     int topK = 0;
