@@ -507,3 +507,51 @@ TEST(PhiMoe, LongRopeSwitchesFactorsAtTheOriginalLength)
     for (const auto &layer : describeModelConfig(config.dump(), "config.json").layers)
         EXPECT_EQ(layer.slidingWindow, 5);
 }
+
+// ------------------------------------------------------------ bf16 compute
+
+class Bf16Compute : public ::testing::TestWithParam<std::string>
+{
+};
+
+// Native bf16 arithmetic (the default for bf16 checkpoints) stays close to
+// the fp32 reference and routes (nearly) like it; it cannot match it exactly.
+TEST_P(Bf16Compute, StaysCloseToTheFp32Reference)
+{
+    const auto dir = fixtureDir(GetParam());
+    const auto model = MoeModel::load(dir);
+    ASSERT_EQ(model.computeDtypeName(), "bf16");
+    const auto ref = SafetensorsFile::open(dir + "/reference.safetensors");
+    RoutingCapture capture;
+    const auto logits = logitsOf(model, readTensor(*ref, "input_ids"), &capture);
+    EXPECT_EQ(logits.scalar_type(), at::kFloat);
+    EXPECT_TRUE(logits.isfinite().all().item<bool>());
+    const auto r = readTensor(*ref, "logits");
+    const auto diff = maxAbsDiff(logits, r);
+    // A flipped routing decision moves that token's logits a lot (sparsemixer's
+    // 2% threshold is fragile), so the bound is on the mean.
+    const double meanDiff = (logits - r).abs().mean().item<double>();
+    EXPECT_LE(meanDiff, 0.1 * r.std().item<double>());
+    long mismatched = 0, rows = 0;
+    for (const auto &[layer, c] : capture.layers) {
+        const auto name = std::to_string(layer);
+        mismatched += test::compareTopk(c.topkIdx, c.topkWeights, readTensor(*ref, "topk_idx." + name),
+                                        readTensor(*ref, "topk_w." + name))
+                          .mismatchedRows;
+        rows += c.topkIdx.size(0);
+    }
+    EXPECT_LE(mismatched * 10, rows) << "more than 10% of the routing decisions differ";
+    std::printf("[ bf16     ] %s: max |logit diff| %.4f mean %.4f (logit std %.3f), %ld of %ld top-k sets differ\n",
+                GetParam().c_str(), diff, meanDiff, r.std().item<double>(), mismatched, rows);
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyMoe, Bf16Compute,
+                         ::testing::Values("granitemoe-bf16", "gpt_oss-bf16", "phimoe-bf16", "deepseek_v3-bf16",
+                                           "deepseek_v3_yarn-bf16"),
+                         [](const auto &info) {
+                             std::string name = info.param;
+                             for (auto &ch : name)
+                                 if (ch == '-')
+                                     ch = '_';
+                             return name;
+                         });
