@@ -183,6 +183,20 @@ void writeScriptRoutedModel(const fs::path &dir, int layers)
     writeByteTokenizer(dir);
 }
 
+const ScriptModel &scriptModel()
+{
+    static TempFolder folder;
+    static const ScriptModel m = [] {
+        ScriptModel s;
+        s.dir = folder.str("script-model");
+        writeScriptRoutedModel(s.dir);
+        s.model = std::make_unique<model::MoeModel>(model::MoeModel::load(s.dir));
+        s.tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(s.dir));
+        return s;
+    }();
+    return m;
+}
+
 void copyFixtureWithTokenizer(const std::string &family, const fs::path &dir)
 {
     const fs::path from = fs::path(MOESCOPE_TEST_DATA) / "tiny-moe" / family;

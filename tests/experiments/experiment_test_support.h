@@ -12,7 +12,11 @@
 //   so masking English's exclusive experts sends English tokens to 2/3 and
 //   makes English text much less likely while Chinese text barely changes.
 
+#include "core/model/moe_model.h"
+#include "core/model/tokenizer/tokenizer.h"
+
 #include <filesystem>
+#include <memory>
 #include <string>
 
 namespace moescope::test {
@@ -39,6 +43,15 @@ void writeByteTokenizer(const std::filesystem::path &dir, const std::string &cha
 
 // The script-routed mixtral model with its tokenizer (see above).
 void writeScriptRoutedModel(const std::filesystem::path &dir, int layers = 3);
+
+// The script-routed model, written and loaded once per test binary.
+struct ScriptModel
+{
+    std::string dir;
+    std::unique_ptr<model::MoeModel> model;
+    std::unique_ptr<Tokenizer> tokenizer;
+};
+const ScriptModel &scriptModel();
 
 // A copy of tests/data/tiny-moe/<family> plus the byte-level tokenizer.
 void copyFixtureWithTokenizer(const std::string &family, const std::filesystem::path &dir);

@@ -27,28 +27,6 @@ using experiments::OutputMode;
 using experiments::RecordingSettings;
 using experiments::TokenScope;
 
-// One model for the whole binary: written once, loaded once.
-struct ScriptModel
-{
-    TempFolder folder;
-    std::string dir = folder.str("script-model");
-    std::unique_ptr<model::MoeModel> model;
-    std::unique_ptr<Tokenizer> tokenizer;
-
-    ScriptModel()
-    {
-        writeScriptRoutedModel(dir);
-        model = std::make_unique<model::MoeModel>(model::MoeModel::load(dir));
-        tokenizer = std::make_unique<Tokenizer>(Tokenizer::load(dir));
-    }
-};
-
-ScriptModel &scriptModel()
-{
-    static ScriptModel m;
-    return m;
-}
-
 const std::string kSpec = "udhr:en,zh?articles=1-5";
 
 RecordingSettings settingsFor(const std::string &spec, std::size_t batchSize = 2)
