@@ -3,11 +3,17 @@
 #include "resources/bundled_resources.h"
 #include "ui/figures_command.h"
 #include "ui/jobs/study_job_tracker.h"
+#include "ui/live/live_job_tracker.h"
+#include "ui/live/live_workbench.h"
 #include "ui/main_window.h"
+#include "ui/views/playground_panel.h"
 
 #include <QApplication>
 #include <QFileInfo>
 #include <QIcon>
+#include <QPlainTextEdit>
+#include <QSpinBox>
+#include <QTabWidget>
 #include <QTimer>
 
 #include <cstdio>
@@ -17,11 +23,16 @@ namespace moescope::ui {
 namespace {
 
 constexpr const char *kGuiUsage =
-    "usage: moescope [gui] [TRACE.h5 | JSON_DIR | FILE.json] [--screenshot FILE.png]\n\n"
+    "usage: moescope [gui] [TRACE.h5 | JSON_DIR | FILE.json | MODEL_DIR] [options]\n\n"
     "Opens the MoEScope window on the given routing data, or on the bundled\n"
-    "Qwen3-30B-A3B MGSM study data (arXiv 2601.14050) when none is given.\n\n"
+    "Qwen3-30B-A3B MGSM study data (arXiv 2601.14050) when none is given.\n"
+    "A model folder (config.json, *.safetensors) is loaded for the live panels\n"
+    "(model facts, playground) next to the bundled study.\n\n"
+    "  --prompt TEXT          with a model: generate from TEXT in the playground\n"
+    "  --max-new-tokens N     tokens to generate for --prompt (default 32)\n"
     "  --screenshot FILE.png  save an image of the window once the study is\n"
-    "                         analysed, then quit (used for the documentation)\n";
+    "                         analysed (and --prompt generated), then quit\n"
+    "                         (used for the documentation)\n";
 
 bool haveDisplay()
 {
@@ -35,7 +46,8 @@ int runGui(int argc, char **argv)
 {
     // Arguments before QApplication so that --help and bad arguments never
     // need a display.
-    QString path, screenshot;
+    QString path, screenshot, prompt;
+    int maxNewTokens = 32;
     int i = 1;
     if (i < argc && QLatin1String(argv[i]) == QLatin1String("gui"))
         ++i;
@@ -47,6 +59,15 @@ int runGui(int argc, char **argv)
         }
         if (arg == QLatin1String("--screenshot") && i + 1 < argc) {
             screenshot = QString::fromLocal8Bit(argv[++i]);
+        } else if (arg == QLatin1String("--prompt") && i + 1 < argc) {
+            prompt = QString::fromLocal8Bit(argv[++i]);
+        } else if (arg == QLatin1String("--max-new-tokens") && i + 1 < argc) {
+            bool ok = false;
+            maxNewTokens = QString::fromLocal8Bit(argv[++i]).toInt(&ok);
+            if (!ok || maxNewTokens < 1) {
+                std::fprintf(stderr, "moescope gui: error: --max-new-tokens needs a positive number\n");
+                return 2;
+            }
         } else if (arg.startsWith(QLatin1Char('-'))) {
             // Qt's own options (-platform, -style, ...) are left to QApplication.
             if (i + 1 < argc && !QString::fromLocal8Bit(argv[i + 1]).startsWith(QLatin1Char('-'))
@@ -78,12 +99,33 @@ int runGui(int argc, char **argv)
     resources::registerBundledResources();
     QApplication::setWindowIcon(QIcon(QString::fromLatin1(resources::kAppIcon)));
 
+    const bool modelFolder = LiveWorkbench::isModelFolder(path);
+    if (!prompt.isEmpty() && !modelFolder) {
+        std::fprintf(stderr, "moescope gui: error: --prompt needs a model folder\n");
+        return 2;
+    }
     MainWindow window;
     window.show();
-    window.openSource(path.isEmpty() ? StudySource::bundled() : StudySource::fromPath(path));
+    window.openSource(path.isEmpty() || modelFolder ? StudySource::bundled() : StudySource::fromPath(path));
+    PlaygroundPanel *playground = window.live()->playground();
+    if (modelFolder) {
+        window.openModel(path);
+        if (!prompt.isEmpty()) {
+            window.tabs()->setCurrentWidget(playground);
+            playground->promptEdit()->setPlainText(prompt);
+            playground->maxTokensBox()->setValue(maxNewTokens);
+            QObject::connect(window.live()->jobs(), &LiveJobTracker::modelLoaded, playground,
+                             [playground] { playground->generate(); }, Qt::SingleShotConnection);
+        }
+    }
 
     if (!screenshot.isEmpty()) {
-        auto grab = [&window, screenshot] {
+        // With --prompt, wait for the study and the generation; otherwise for
+        // the study only.
+        auto pending = std::make_shared<int>(prompt.isEmpty() ? 1 : 2);
+        auto grab = [&window, screenshot, pending] {
+            if (*pending <= 0 || --*pending > 0)
+                return;
             // Let the layout settle before grabbing.
             QTimer::singleShot(300, &window, [&window, screenshot] {
                 const bool ok = window.grab().save(screenshot);
@@ -92,8 +134,18 @@ int runGui(int argc, char **argv)
                 QCoreApplication::exit(ok ? 0 : 1);
             });
         };
-        QObject::connect(window.jobs(), &StudyJobTracker::snapshotReady, &window, grab);
-        QObject::connect(window.jobs(), &StudyJobTracker::failed, &window, grab);
+        QObject::connect(window.jobs(), &StudyJobTracker::snapshotReady, &window, grab, Qt::SingleShotConnection);
+        QObject::connect(window.jobs(), &StudyJobTracker::failed, &window, grab, Qt::SingleShotConnection);
+        if (!prompt.isEmpty()) {
+            auto *live = window.live()->jobs();
+            QObject::connect(live, &LiveJobTracker::generationUpdated, &window,
+                             [grab](quint64, const QString &, GenerationOutcomePtr outcome) {
+                                 if (outcome->complete)
+                                     grab();
+                             });
+            QObject::connect(live, &LiveJobTracker::generationFailed, &window, grab);
+            QObject::connect(live, &LiveJobTracker::modelFailed, &window, grab);
+        }
     }
     return app.exec();
 }

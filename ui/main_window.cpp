@@ -9,7 +9,12 @@
 #include "ui/figures/similarity_renderer.h"
 #include "ui/models/language_table_model.h"
 #include "ui/figures/study_figures.h"
+#include "ui/figures/token_routing_renderer.h"
 #include "ui/jobs/study_job_tracker.h"
+#include "ui/live/live_workbench.h"
+#include "ui/views/jobs_panel.h"
+#include "ui/views/model_panel.h"
+#include "ui/views/playground_panel.h"
 #include "ui/views/analysis_params_bar.h"
 #include "ui/views/figure_panel.h"
 #include "ui/views/heatmap_panel.h"
@@ -52,6 +57,7 @@ MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent),
       m_jobs(new StudyJobTracker(this)),
       m_figures(new StudyFigures(this)),
+      m_live(new LiveWorkbench(this)),
       m_tabs(new QTabWidget(this)),
       m_messageBar(new MessageBar(this)),
       m_params(new AnalysisParamsBar(this)),
@@ -71,6 +77,7 @@ MainWindow::MainWindow(QWidget *parent)
     m_tabs->addTab(new FigurePanel(m_figures->similarityByLayerFigure()), tr("Similarity by layer"));
     m_tabs->addTab(new FigurePanel(m_figures->entropyByLayerFigure()), tr("Entropy by layer"));
     m_tabs->addTab(new FigurePanel(m_figures->expertCountsFigure()), tr("Exclusive && shared"));
+    m_tabs->addTab(m_live->playground(), tr("Playground"));
 
     auto *central = new QWidget(this);
     auto *layout = new QVBoxLayout(central);
@@ -85,6 +92,7 @@ MainWindow::MainWindow(QWidget *parent)
 
     createActions();
     createDocks();
+    createLiveDocks();
 
     m_busyBar->setRange(0, 0);
     m_busyBar->setMaximumWidth(120);
@@ -98,6 +106,9 @@ MainWindow::MainWindow(QWidget *parent)
             [this](quint64, StudySnapshotPtr snapshot) { onSnapshot(std::move(snapshot)); });
     connect(m_jobs, &StudyJobTracker::failed, this, [this](quint64, const QString &m) { onFailed(m); });
     connect(m_jobs, &StudyJobTracker::busyChanged, this, &MainWindow::onBusy);
+    connect(m_live, &LiveWorkbench::errorOccurred, m_messageBar, &MessageBar::showError);
+    connect(m_live, &LiveWorkbench::statusMessage, this,
+            [this](const QString &message) { statusBar()->showMessage(message, 5000); });
 
     resize(1440, 900);
     QSettings settings;
@@ -115,6 +126,11 @@ void MainWindow::createActions()
     QAction *openFolder = file->addAction(tr("Open Study JSON &Folder…"), this, &MainWindow::openFolderDialog);
     openFolder->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
     file->addAction(tr("Open &Bundled Study"), this, &MainWindow::openBundled);
+    file->addSeparator();
+    file->addAction(m_live->openModelAction());
+    file->addAction(m_live->openPlanAction());
+    file->addAction(m_live->savePlanAction());
+    file->addAction(m_live->clearPlanAction());
     file->addSeparator();
     QAction *exportAction = file->addAction(tr("&Export Figure…"), this, &MainWindow::exportFigureDialog);
     exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
@@ -166,9 +182,38 @@ void MainWindow::createDocks()
     m_viewMenu->addAction(dock->toggleViewAction());
 }
 
+void MainWindow::createLiveDocks()
+{
+    auto *modelDock = new QDockWidget(tr("Model"), this);
+    modelDock->setObjectName(QStringLiteral("modelDock"));
+    modelDock->setWidget(m_live->modelPanel());
+    addDockWidget(Qt::RightDockWidgetArea, modelDock);
+    auto *jobsDock = new QDockWidget(tr("Jobs"), this);
+    jobsDock->setObjectName(QStringLiteral("jobsDock"));
+    jobsDock->setWidget(m_live->jobsPanel());
+    addDockWidget(Qt::RightDockWidgetArea, jobsDock);
+    resizeDocks({modelDock}, {320}, Qt::Horizontal);
+    m_viewMenu->addAction(modelDock->toggleViewAction());
+    m_viewMenu->addAction(jobsDock->toggleViewAction());
+}
+
 FigurePanel *MainWindow::currentPanel() const
 {
     return qobject_cast<FigurePanel *>(m_tabs->currentWidget());
+}
+
+FigureRenderer *MainWindow::currentFigure() const
+{
+    if (FigurePanel *panel = currentPanel())
+        return panel->figure();
+    if (m_tabs->currentWidget() == m_live->playground())
+        return m_live->playground()->routingFigure();
+    return nullptr;
+}
+
+void MainWindow::openModel(const QString &directory)
+{
+    m_live->openModel(directory);
 }
 
 void MainWindow::openSource(const StudySource &source)
@@ -205,13 +250,14 @@ void MainWindow::openBundled()
 
 bool MainWindow::exportCurrentFigure(const QString &path, const FigureExportOptions &options)
 {
-    FigurePanel *panel = currentPanel();
-    if (!panel || !panel->figure()->hasData()) {
-        m_messageBar->showError(tr("Nothing to export yet: no study is loaded."));
+    FigureRenderer *figure = currentFigure();
+    if (!figure || !figure->hasData()) {
+        m_messageBar->showError(figure ? tr("Nothing to export yet: %1").arg(figure->emptyMessage())
+                                       : tr("This tab has no figure to export."));
         return false;
     }
     try {
-        exportFigure(*panel->figure(), path, options);
+        exportFigure(*figure, path, options);
     } catch (const Error &e) {
         m_messageBar->showError(tr("Export failed: %1").arg(QString::fromStdString(e.what())));
         return false;
@@ -222,13 +268,13 @@ bool MainWindow::exportCurrentFigure(const QString &path, const FigureExportOpti
 
 void MainWindow::exportFigureDialog()
 {
-    FigurePanel *panel = currentPanel();
-    if (!panel)
+    FigureRenderer *figure = currentFigure();
+    if (!figure)
         return;
     const QString svg = tr("SVG vector image (*.svg)"), pdf = tr("PDF document (*.pdf)"),
                   png = tr("PNG image (*.png)");
     QString filter = png;
-    const QString suggested = QDir(lastDirectory()).filePath(panel->figure()->fileStem() + QStringLiteral(".png"));
+    const QString suggested = QDir(lastDirectory()).filePath(figure->fileStem() + QStringLiteral(".png"));
     QString path = QFileDialog::getSaveFileName(this, tr("Export figure"), suggested,
                                                 QStringList{png, svg, pdf}.join(QLatin1String(";;")), &filter);
     if (path.isEmpty())
@@ -279,6 +325,7 @@ void MainWindow::onSnapshot(StudySnapshotPtr snapshot)
 {
     m_messageBar->hide();
     m_figures->setSnapshot(snapshot);
+    m_live->setSnapshot(snapshot);
     m_params->setExpertCount(snapshot->expertCount());
     m_params->setParams(snapshot->analysis.params);
     m_languages->resizeColumnsToContents();

@@ -2,7 +2,8 @@
 
 // The main window only wires things together: the job tracker loads and
 // analyses studies, StudyFigures holds the models and figures, panels show
-// them, and the menus open files and export figures.
+// them, LiveWorkbench holds the model-backed side (worker thread, model,
+// jobs, playground), and the menus open files and export figures.
 
 #include "ui/figures/figure_export.h"
 #include "ui/study/study_snapshot.h"
@@ -20,6 +21,8 @@ namespace moescope::ui {
 
 class AnalysisParamsBar;
 class FigurePanel;
+class FigureRenderer;
+class LiveWorkbench;
 class MessageBar;
 class StudyFigures;
 class StudyJobTracker;
@@ -33,6 +36,8 @@ public:
 
     // What File → Open does after its dialog; errors go to the message bar.
     void openSource(const StudySource &source);
+    // Loads a model folder on the worker thread (File → Open Model…).
+    void openModel(const QString &directory);
     // What File → Export figure does after its dialogs; returns false (and
     // shows the reason in the message bar) on failure.
     bool exportCurrentFigure(const QString &path, const FigureExportOptions &options);
@@ -43,6 +48,9 @@ public:
     MessageBar *messageBar() const { return m_messageBar; }
     AnalysisParamsBar *paramsBar() const { return m_params; }
     FigurePanel *currentPanel() const;
+    // The figure of the current tab (study figures and the token routing).
+    FigureRenderer *currentFigure() const;
+    LiveWorkbench *live() const { return m_live; }
 
 public Q_SLOTS:
     void openFileDialog();
@@ -54,6 +62,7 @@ public Q_SLOTS:
 private:
     void createActions();
     void createDocks();
+    void createLiveDocks();
     void onSnapshot(StudySnapshotPtr snapshot);
     void onFailed(const QString &message);
     void onBusy(bool busy);
@@ -63,6 +72,7 @@ private:
 
     StudyJobTracker *m_jobs;
     StudyFigures *m_figures;
+    LiveWorkbench *m_live;
     QTabWidget *m_tabs;
     MessageBar *m_messageBar;
     AnalysisParamsBar *m_params;

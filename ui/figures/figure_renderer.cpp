@@ -67,9 +67,14 @@ void FigureRenderer::paint(QPainter *painter, const QRectF &rect)
     } else {
         painter->setPen(style::mutedTextColor());
         painter->setFont(style::font(style::kLabelPx));
-        painter->drawText(content, Qt::AlignCenter, tr("No study loaded (File → Open…, or File → Open Bundled Study)"));
+        painter->drawText(content, Qt::AlignCenter | Qt::TextWordWrap, emptyMessage());
     }
     painter->restore();
+}
+
+QString FigureRenderer::emptyMessage() const
+{
+    return tr("No study loaded (File → Open…, or File → Open Bundled Study)");
 }
 
 QString FigureRenderer::toolTipAt(const QPointF &pos, const QRectF &rect)

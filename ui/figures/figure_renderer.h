@@ -25,6 +25,8 @@ public:
     // Size used for exports, in logical pixels (1/96 inch).
     virtual QSizeF defaultSize() const { return {1000, 640}; }
     virtual bool hasData() const = 0;
+    // Drawn in place of the plot while hasData() is false.
+    virtual QString emptyMessage() const;
 
     // Provenance line drawn under the plot: data source and parameters.
     void setCaption(const QString &caption);

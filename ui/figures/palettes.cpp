@@ -63,6 +63,16 @@ int categoricalColorCount()
     return static_cast<int>(kOkabeIto.size());
 }
 
+QColor expertColor(int expert, int expertCount)
+{
+    if (expertCount <= categoricalColorCount())
+        return categoricalColor(expert);
+    const double hue = std::fmod(expert * 0.6180339887498949, 1.0);
+    const double saturation = 0.40 + 0.18 * (expert % 3);
+    const double value = expert % 2 ? 0.80 : 0.95;
+    return QColor::fromHsvF(static_cast<float>(hue), static_cast<float>(saturation), static_cast<float>(value));
+}
+
 QColor contrastingTextColor(const QColor &background)
 {
     // Relative luminance, ITU-R BT.709 weights on (approximately) linear RGB.

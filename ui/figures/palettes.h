@@ -21,6 +21,12 @@ QColor divergingColor(double t);
 QColor categoricalColor(int index);
 int categoricalColorCount();
 
+// A colour per expert (categorical, for the top-1 expert of a token): the
+// Okabe–Ito colours up to eight experts; beyond that, hues spaced by the
+// golden angle so that neighbouring expert indices differ clearly, with
+// alternating saturation and value (cells carry the number too).
+QColor expertColor(int expert, int expertCount);
+
 // Black or white, whichever reads better on top of background.
 QColor contrastingTextColor(const QColor &background);
 
