@@ -27,6 +27,7 @@ RouterDecision byDescendingWeight(const at::Tensor &idx, const at::Tensor &weigh
 // scores become 0.0 (not -inf, so such an expert can still win against
 // negative scores); top-k by choice; weights are the uncorrected scores,
 // renormalised (+1e-20) if norm_topk_prob, times routed_scaling_factor.
+// Masked experts are excluded from the final choice (below).
 RouterDecision sigmoidGroupLimited(
     const MoeSpec &moe, const at::Tensor &logits, const at::Tensor &correctionBias)
 {
@@ -40,6 +41,12 @@ RouterDecision sigmoidGroupLimited(
     const auto groupMask = at::zeros({ N, G }, at::kBool).scatter_(1, keptGroups, true);
     const auto expertMask = groupMask.unsqueeze(-1).expand({ N, G, E / G }).reshape({ N, E });
     choice = choice.masked_fill(expertMask.logical_not(), 0.0);
+    // A masked expert (logit -1e9, PLAN.json) has score 0 but keeps its
+    // correction bias, which could still win it a slot with weight 0. The plan
+    // contract says masked experts are never chosen, so the slot goes to the
+    // next expert, as under softmax routers. Only a score that underflows to
+    // exactly 0 (logit below about -88) is affected.
+    choice = choice.masked_fill(scores.eq(0), -std::numeric_limits<double>::infinity());
     const auto idx = std::get<1>(choice.topk(moe.topK, -1));
     auto weights = scores.gather(1, idx);
     if (moe.renormalize)

@@ -200,6 +200,17 @@ TEST(RouterRules, SigmoidGroupLimitedKeepsGroupsAndZeroesTheRest)
     EXPECT_EQ(d.topkIdx[0][0].item<std::int64_t>(), 0); // weight 2·s0 is the larger
     EXPECT_EQ(d.topkIdx[0][1].item<std::int64_t>(), 5);
     EXPECT_NEAR(d.topkWeights[0][1].item<double>(), 2.0 * s[0][5].item<double>(), 1e-6);
+
+    // A masked expert (PLAN.json: logit -1e9) is never chosen, even when its
+    // correction bias alone would beat the others; its slot goes to the next.
+    auto masked = logits.clone();
+    masked[0][0] = -1e9f;
+    d = selectExperts(moe, masked, bias);
+    EXPECT_EQ(d.topkIdx[0][0].item<std::int64_t>(), 2); // 2·s2 > 2·s5
+    EXPECT_EQ(d.topkIdx[0][1].item<std::int64_t>(), 5);
+    bias[0] = 5.0f;
+    d = selectExperts(moe, masked, bias);
+    EXPECT_FALSE(d.topkIdx.eq(0).any().item<bool>());
 }
 
 // ------------------------------------------------------------ deepseek_v3
