@@ -107,6 +107,32 @@ TEST(ModelCli, ForwardAppliesPlanAndDtype)
     EXPECT_LE(maxAbsDiff(readTensor(*file, "router_logits.1"), readTensor(*ref, "router_logits.1")), 1e-5);
 }
 
+// A family with a dense layer (deepseek_v3-bf16, fp32 compute): the output
+// holds routing tensors for the MoE layers only, with the reference values.
+TEST(ModelCli, ForwardOnDenseAndMoeLayersWritesRoutingForMoeLayersOnly)
+{
+    test::TempDir tmp;
+    const auto dir = fixtureDir("deepseek_v3-bf16");
+    const auto refPath = dir + "/reference.safetensors";
+    const auto out = tmp.str("out.safetensors");
+    const auto r = run("forward --model " + quoted(dir) + " --ids " + quoted(refPath) + " --out " + quoted(out)
+                           + " --dtype fp32",
+                       tmp);
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    const auto file = SafetensorsFile::open(out);
+    std::set<std::string> names;
+    for (const auto &rec : file->tensors())
+        names.insert(rec.name);
+    std::set<std::string> expected = {"logits", "final_norm", "hidden.0", "hidden.1", "hidden.2"};
+    for (const char *l : {"1", "2"})
+        for (const char *kind : {"router_logits.", "topk_idx.", "topk_w."})
+            expected.insert(std::string(kind) + l);
+    EXPECT_EQ(names, expected);
+    const auto ref = SafetensorsFile::open(refPath);
+    EXPECT_LE(maxAbsDiff(readTensor(*file, "logits"), readTensor(*ref, "logits")), 1e-4);
+    EXPECT_LE(maxAbsDiff(readTensor(*file, "router_logits.2"), readTensor(*ref, "router_logits.2")), 1e-5);
+}
+
 TEST(ModelCli, InfoReportsFamilySizesAndParameters)
 {
     test::TempDir tmp;
