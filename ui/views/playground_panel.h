@@ -48,6 +48,7 @@ public:
     QPlainTextEdit *promptEdit() const { return m_prompt; }
     QSpinBox *maxTokensBox() const { return m_maxTokens; }
     QCheckBox *applyPlanBox() const { return m_applyPlan; }
+    QCheckBox *stopAtEosBox() const { return m_stopAtEos; }
     QComboBox *colouringBox() const { return m_colouring; }
     QComboBox *udhrLanguageBox() const { return m_udhrLanguage; }
     QPushButton *generateButton() const { return m_generate; }

@@ -1,0 +1,336 @@
+// The live side of the main window on the tiny mixtral fixture: the model
+// dock's facts, load errors in the message bar, the playground end to end
+// (generate, stream, token routing grid, export), the jobs dock's Cancel,
+// plans (open, apply, save, bad files) and share colouring from a study of
+// the same shape.
+
+#include "live_test_model.h"
+
+#include "core/routing/intervention_plan.h"
+#include "ui/figures/figure_export.h"
+#include "ui/figures/token_routing_renderer.h"
+#include "ui/live/live_job_tracker.h"
+#include "ui/live/live_workbench.h"
+#include "ui/live/plan_document.h"
+#include "ui/main_window.h"
+#include "ui/models/job_list_model.h"
+#include "ui/models/token_routing_model.h"
+#include "ui/views/jobs_panel.h"
+#include "ui/views/message_bar.h"
+#include "ui/views/model_panel.h"
+#include "ui/views/playground_panel.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFile>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSet>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QToolButton>
+#include <QtTest>
+
+#include <cmath>
+
+using namespace moescope;
+using namespace moescope::ui;
+
+namespace {
+
+constexpr int kTimeoutMs = 30000;
+
+int distinctColors(const QImage &image)
+{
+    QSet<QRgb> colors;
+    for (int y = 0; y < image.height(); y += 2)
+        for (int x = 0; x < image.width(); x += 2)
+            colors.insert(image.pixel(x, y));
+    return static_cast<int>(colors.size());
+}
+
+// A study with the tiny model's shape (3 layers x 8 experts, top-2) where
+// "aa" uses experts 0-3 and "bb" experts 4-7 in every layer.
+std::shared_ptr<const RoutingTrace> matchingStudy()
+{
+    auto trace = std::make_shared<RoutingTrace>();
+    trace->model = {"tiny", "mixtral", 3, 8, 2, {0, 1, 2}};
+    for (const char *label : {"aa", "bb"}) {
+        LanguageRouting lang;
+        lang.label = label;
+        lang.counts.assign(24, 0);
+        lang.gateSum.assign(24, 0.0);
+        lang.tokens.assign(3, 100);
+        const int first = lang.label == "aa" ? 0 : 4;
+        for (int l = 0; l < 3; ++l)
+            for (int e = first; e < first + 4; ++e) {
+                lang.counts[static_cast<std::size_t>(l * 8 + e)] = 50;
+                lang.gateSum[static_cast<std::size_t>(l * 8 + e)] = 25.0;
+            }
+        trace->languages.push_back(lang);
+    }
+    return trace;
+}
+
+} // namespace
+
+class TestLivePanels : public QObject
+{
+    Q_OBJECT
+public:
+    static void initMain()
+    {
+        static QTemporaryDir config;
+        qputenv("XDG_CONFIG_HOME", config.path().toLocal8Bit());
+        QStandardPaths::setTestModeEnabled(true);
+        if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+            qputenv("QT_QPA_PLATFORM", "offscreen");
+    }
+
+private Q_SLOTS:
+    void initTestCase();
+    void cleanupTestCase();
+    void withoutModelAsksForOne();
+    void badModelFolderShowsMessage();
+    void modelDockShowsInfo();
+    void playgroundGeneratesAndExports();
+    void jobsDockCancels();
+    void plansOpenApplyAndSave();
+    void sharesColourTheGrid();
+
+private:
+    PlaygroundPanel *playground() const { return m_window->live()->playground(); }
+    // Generates from prompt in the playground and waits for the final result.
+    GenerationOutcomePtr generate(const QString &prompt, int maxNewTokens);
+
+    std::unique_ptr<test::LiveTestModel> m_model;
+    std::unique_ptr<MainWindow> m_window;
+    QTemporaryDir m_tmp;
+};
+
+void TestLivePanels::initTestCase()
+{
+    m_model = std::make_unique<test::LiveTestModel>();
+    QVERIFY(m_model->isValid());
+    m_window = std::make_unique<MainWindow>();
+    m_window->resize(1400, 900);
+    m_window->show();
+}
+
+void TestLivePanels::cleanupTestCase()
+{
+    m_window.reset();
+}
+
+GenerationOutcomePtr TestLivePanels::generate(const QString &prompt, int maxNewTokens)
+{
+    QSignalSpy updates(m_window->live()->jobs(), &LiveJobTracker::generationUpdated);
+    playground()->promptEdit()->setPlainText(prompt);
+    playground()->maxTokensBox()->setValue(maxNewTokens);
+    const quint64 tag = playground()->generate();
+    if (!tag || !m_window->live()->jobs()->waitForIdle(kTimeoutMs))
+        return nullptr;
+    for (const auto &args : updates) {
+        auto o = args.at(2).value<GenerationOutcomePtr>();
+        if (args.at(0).toULongLong() == tag && o->complete)
+            return o;
+    }
+    return nullptr;
+}
+
+void TestLivePanels::withoutModelAsksForOne()
+{
+    QVERIFY(m_window->live()->modelPanel()->statusText().contains(QLatin1String("Open a model folder")));
+    QVERIFY(!playground()->generateButton()->isEnabled());
+    QVERIFY(playground()->statusText().contains(QLatin1String("Open a model folder")));
+    QVERIFY(!playground()->routingFigure()->hasData());
+    // Generating anyway (e.g. by shortcut) says why not.
+    QSignalSpy errors(playground(), &PlaygroundPanel::errorOccurred);
+    QCOMPARE(playground()->generate(), quint64(0));
+    QCOMPARE(errors.count(), 1);
+    QVERIFY(m_window->messageBar()->isVisible());
+    m_window->messageBar()->hide();
+}
+
+void TestLivePanels::badModelFolderShowsMessage()
+{
+    QTemporaryDir notAModel;
+    QFile junk(notAModel.filePath(QStringLiteral("config.json")));
+    QVERIFY(junk.open(QIODevice::WriteOnly));
+    junk.write("{ this is not json");
+    junk.close();
+    QSignalSpy failed(m_window->live()->jobs(), &LiveJobTracker::modelFailed);
+    m_window->openModel(notAModel.path());
+    QVERIFY(failed.wait(kTimeoutMs));
+    QVERIFY(m_window->messageBar()->isVisible());
+    QVERIFY(m_window->messageBar()->isError());
+    QVERIFY2(m_window->messageBar()->text().contains(notAModel.path()), qPrintable(m_window->messageBar()->text()));
+    QVERIFY(m_window->live()->modelPanel()->statusText().contains(QLatin1String("Open a model folder")));
+    QVERIFY(!playground()->generateButton()->isEnabled());
+    m_window->messageBar()->hide();
+}
+
+void TestLivePanels::modelDockShowsInfo()
+{
+    QSignalSpy loaded(m_window->live()->jobs(), &LiveJobTracker::modelLoaded);
+    m_window->openModel(m_model->path());
+    QVERIFY(m_window->live()->modelPanel()->statusText().contains(QLatin1String("Loading")));
+    QVERIFY(loaded.wait(kTimeoutMs));
+    const ModelPanel *panel = m_window->live()->modelPanel();
+    QCOMPARE(panel->fact(QStringLiteral("Family")), QStringLiteral("mixtral"));
+    QCOMPARE(panel->fact(QStringLiteral("Layers")), QStringLiteral("3 (3 MoE)"));
+    QCOMPARE(panel->fact(QStringLiteral("Experts")), QStringLiteral("8 routed, top-2"));
+    QCOMPARE(panel->fact(QStringLiteral("Vocabulary")), QStringLiteral("512"));
+    const auto facts = m_window->live()->jobs()->model();
+    QCOMPARE(panel->fact(QStringLiteral("Parameters")),
+             QStringLiteral("%1 total, %2 active per token")
+                 .arg(ModelPanel::formatCount(facts->info.totalParameters),
+                      ModelPanel::formatCount(facts->info.activeParameters)));
+    QVERIFY(panel->fact(QStringLiteral("Weights")).contains(QLatin1String("1 file")));
+    QVERIFY(playground()->generateButton()->isEnabled());
+    QCOMPARE(ModelPanel::formatCount(46700000000ull), QStringLiteral("46.7 B"));
+    QCOMPARE(ModelPanel::formatBytes(3ull << 20), QStringLiteral("3.0 MiB"));
+}
+
+void TestLivePanels::playgroundGeneratesAndExports()
+{
+    m_window->tabs()->setCurrentWidget(playground());
+    const auto outcome = generate(QStringLiteral("Habari ya dunia"), 8);
+    QVERIFY(outcome);
+    QCOMPARE(outcome->generatedTokens(), 8);
+    QCOMPARE(playground()->generatedText(), outcome->generatedText);
+    QVERIFY(playground()->statusText().contains(QLatin1String("8 new tokens")));
+    TokenRoutingModel *grid = playground()->routingModel();
+    QCOMPARE(grid->columnCount(), static_cast<int>(outcome->tokens.size()));
+    QCOMPARE(grid->rowCount(), 3);
+    // The grid's values are the top-1 experts the worker found.
+    for (int t = 0; t < grid->columnCount(); ++t)
+        for (int l = 0; l < 3; ++l)
+            QCOMPARE(grid->topExpert(l, t), outcome->tokens[static_cast<std::size_t>(t)].experts[static_cast<std::size_t>(l * 2)]);
+    // Hover text names the token, layer, experts and weights.
+    const QString tip = grid->toolTip(1, outcome->promptTokens);
+    QVERIFY(tip.contains(QLatin1String("Generated")));
+    QVERIFY(tip.contains(QLatin1String("layer 1")));
+    QVERIFY(tip.contains(QStringLiteral("expert %1").arg(grid->topExpert(1, outcome->promptTokens))));
+    QVERIFY(tip.contains(QLatin1String("weight")));
+    QVERIFY(grid->toolTip(0, 0).contains(QLatin1String("Prompt")));
+
+    // File → Export Figure on the playground tab exports the routing grid.
+    QCOMPARE(m_window->currentFigure(), playground()->routingFigure());
+    const QString png = m_tmp.filePath(QStringLiteral("token-routing.png"));
+    const QString svg = m_tmp.filePath(QStringLiteral("token-routing.svg"));
+    QVERIFY(m_window->exportCurrentFigure(png, {FigureFormat::Png, 96, {}}));
+    QVERIFY(m_window->exportCurrentFigure(svg, {FigureFormat::Svg, 96, {}}));
+    QImage image;
+    QVERIFY(image.load(png));
+    QCOMPARE(image.size(), playground()->routingFigure()->defaultSize().toSize());
+    QVERIFY(distinctColors(image) > 8); // expert colours, text, axes
+    QFile svgFile(svg);
+    QVERIFY(svgFile.open(QIODevice::ReadOnly));
+    QVERIFY(svgFile.readAll().contains("<svg"));
+
+    // A UDHR sentence from the bundled corpus becomes the prompt.
+    playground()->useUdhrSentence(QStringLiteral("sw"));
+    QVERIFY(playground()->promptEdit()->toPlainText().startsWith(QLatin1String("Watu wote")));
+}
+
+void TestLivePanels::jobsDockCancels()
+{
+    LiveJobTracker *jobs = m_window->live()->jobs();
+    QSignalSpy updates(jobs, &LiveJobTracker::generationUpdated);
+    QSignalSpy cancelled(jobs, &LiveJobTracker::jobCancelled);
+    playground()->promptEdit()->setPlainText(QStringLiteral("long"));
+    playground()->maxTokensBox()->setValue(4096);
+    playground()->applyPlanBox()->setChecked(false);
+    // Stop at end of text off, so the job really runs long.
+    playground()->stopAtEosBox()->setChecked(false);
+    QVERIFY(playground()->generate() != 0);
+    QVERIFY(updates.wait(kTimeoutMs));
+    QCOMPARE(jobs->jobList()->rowCount(), 1);
+    JobsPanel *panel = m_window->live()->jobsPanel();
+    QVERIFY(panel->cancelButton(0));
+    QTRY_VERIFY(panel->progressBar(0)->value() > 0);
+    QVERIFY(playground()->stopButton()->isEnabled());
+    QTest::mouseClick(panel->cancelButton(0), Qt::LeftButton);
+    QVERIFY(cancelled.wait(2000));
+    QCOMPARE(jobs->jobList()->rowCount(), 0);
+    QVERIFY(!panel->cancelButton(0));
+    QCOMPARE(playground()->statusText(), QStringLiteral("Stopped."));
+    QVERIFY(!playground()->stopButton()->isEnabled());
+    playground()->stopAtEosBox()->setChecked(true);
+}
+
+void TestLivePanels::plansOpenApplyAndSave()
+{
+    LiveWorkbench *live = m_window->live();
+    const QString planPath = m_tmp.filePath(QStringLiteral("mask.json"));
+    QFile file(planPath);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(R"({"mask": [{"layers": [0, 2], "experts": [0, 1, 2, 3]}]})");
+    file.close();
+    QVERIFY(live->openPlan(planPath));
+    QCOMPARE(live->plan()->plan().mask.size(), std::size_t(1));
+    QVERIFY(playground()->applyPlanBox()->isEnabled());
+    QVERIFY(playground()->applyPlanBox()->text().contains(QLatin1String("mask 4 experts")));
+    playground()->applyPlanBox()->setChecked(true);
+
+    const auto outcome = generate(QStringLiteral("Hello"), 6);
+    QVERIFY(outcome);
+    QVERIFY(outcome->planApplied);
+    for (const auto &t : outcome->tokens)
+        for (int e : t.experts)
+            QVERIFY2(e >= 4, "a masked expert was chosen");
+    QVERIFY(playground()->routingFigure()->title().contains(QLatin1String("with plan")));
+
+    const QString saved = m_tmp.filePath(QStringLiteral("saved.json"));
+    QVERIFY(live->savePlan(saved));
+    const auto reread = routing::loadPlan(saved.toStdString());
+    QCOMPARE(reread.mask.size(), std::size_t(1));
+    QCOMPARE(reread.mask[0].experts, (std::vector<int>{0, 1, 2, 3}));
+
+    // A plan the model can't take (expert 99) is reported, not applied silently.
+    const QString bad = m_tmp.filePath(QStringLiteral("bad.json"));
+    QFile badFile(bad);
+    QVERIFY(badFile.open(QIODevice::WriteOnly));
+    badFile.write(R"({"mask": [{"layers": [0, 1], "experts": [99]}]})");
+    badFile.close();
+    QVERIFY(!live->openPlan(bad));
+    QVERIFY(m_window->messageBar()->text().contains(QLatin1String("99")));
+    m_window->messageBar()->hide();
+    live->plan()->clear();
+    QVERIFY(!playground()->applyPlanBox()->isEnabled());
+}
+
+void TestLivePanels::sharesColourTheGrid()
+{
+    const auto snapshot = analyzeStudy(matchingStudy(), AnalysisParams{4, 0.4, Linkage::Average, std::nullopt},
+                                       QStringLiteral("synthetic"), QStringLiteral("synthetic"));
+    playground()->setSnapshot(snapshot);
+    QVERIFY(generate(QStringLiteral("Hello"), 4));
+    TokenRoutingModel *grid = playground()->routingModel();
+    QVERIFY2(grid->sharesAvailable(), qPrintable(grid->sharesUnavailableReason()));
+    QComboBox *colouring = playground()->colouringBox();
+    QCOMPARE(colouring->count(), 3); // top-1 expert, share of aa, share of bb
+    colouring->setCurrentIndex(colouring->findData(1));
+    QCOMPARE(grid->colouring(), TokenRoutingModel::Colouring::LanguageShare);
+    QCOMPARE(grid->languageLabel(), QStringLiteral("bb"));
+    // bb owns experts 4-7 entirely.
+    for (int t = 0; t < grid->columnCount(); ++t)
+        for (int l = 0; l < 3; ++l) {
+            const int e = grid->topExpert(l, t);
+            QCOMPARE(grid->data(grid->index(l, t), ValueRole).toDouble(), e >= 4 ? 1.0 : 0.0);
+        }
+    QVERIFY(playground()->routingFigure()->title().contains(QLatin1String("share of bb")));
+
+    // A study of another shape offers no shares.
+    playground()->setSnapshot(nullptr);
+    QCOMPARE(colouring->count(), 1);
+    QCOMPARE(grid->colouring(), TokenRoutingModel::Colouring::TopExpert);
+}
+
+QTEST_MAIN(TestLivePanels)
+#include "test_live_panels.moc"
