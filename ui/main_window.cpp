@@ -193,6 +193,7 @@ void MainWindow::createLiveDocks()
     jobsDock->setWidget(m_live->jobsPanel());
     addDockWidget(Qt::RightDockWidgetArea, jobsDock);
     resizeDocks({modelDock}, {320}, Qt::Horizontal);
+    resizeDocks({jobsDock}, {150}, Qt::Vertical);
     m_viewMenu->addAction(modelDock->toggleViewAction());
     m_viewMenu->addAction(jobsDock->toggleViewAction());
 }
