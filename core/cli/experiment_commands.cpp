@@ -30,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace moescope::cli {
@@ -127,6 +128,19 @@ std::string commandLine(const std::string &name, const std::vector<std::string> 
     return line;
 }
 
+// Whether a file can be created in dir: tried rather than asked (access()
+// says yes to root on read-only folders and knows nothing of read-only mounts).
+bool canCreateFileIn(const fs::path &dir)
+{
+    auto probe = (dir / (".moescope-write-test-" + std::to_string(::getpid()))).string();
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return false;
+    ::close(fd);
+    ::unlink(probe.c_str());
+    return true;
+}
+
 // Output files are written at the end of long runs; refuse a path that
 // cannot be written before any work starts.
 void requireWritableFile(const std::string &path)
@@ -138,7 +152,7 @@ void requireWritableFile(const std::string &path)
     const auto dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
     if (!fs::is_directory(dir, ec))
         throw Error(path, "the folder " + dir.string() + " does not exist");
-    if (::access(dir.c_str(), W_OK) != 0)
+    if (!canCreateFileIn(dir))
         throw Error(path, "the folder " + dir.string() + " is not writable");
 }
 
@@ -152,7 +166,7 @@ void requireWritableDirectory(const std::string &path)
         if (ec)
             throw Error(path, "cannot create the folder: " + ec.message());
     }
-    if (::access(path.c_str(), W_OK) != 0)
+    if (!canCreateFileIn(path))
         throw Error(path, "the folder is not writable");
 }
 
@@ -370,12 +384,22 @@ int record(const std::vector<std::string> &args)
     JobContext job(progress.callback());
     InterruptCancels interrupt(job);
     const bool verbose = verbosity() == Verbosity::Verbose;
-    const auto report = experiments::recordRouting(
-        model, tokenizer, corpus, settings, out, mode, job,
-        [&](const std::string &label, std::size_t committed, std::size_t total) {
-            if (verbose)
-                std::fprintf(stderr, "committed %s %zu/%zu\n", label.c_str(), committed, total);
-        });
+    experiments::RecordingReport report;
+    try {
+        report = experiments::recordRouting(
+            model, tokenizer, corpus, settings, out, mode, job,
+            [&](const std::string &label, std::size_t committed, std::size_t total) {
+                if (verbose)
+                    std::fprintf(stderr, "committed %s %zu/%zu\n", label.c_str(), committed, total);
+            });
+    } catch (const Error &e) {
+        // HDF5's write errors quote ctime(), newline included: keep the CLI's one line.
+        std::string reason = e.reason();
+        for (auto &c : reason)
+            if (c == '\n' || c == '\r')
+                c = ' ';
+        throw Error(e.file(), reason);
+    }
     progress.finish();
     if (verbosity() != Verbosity::Quiet) {
         std::fprintf(stderr, "recorded %zu documents (%zu tokens) into %s", report.documentsRecorded,

@@ -255,8 +255,9 @@ TEST(Evaluation, GenerationTasksScoreEveryPrompt)
     math.run(nullptr, {"baseline"}, table, JobContext {}, {}, &outputs);
     ASSERT_EQ(outputs.size(), 3u);
     for (const auto &o : outputs) {
-        if (o.label == "en") // English continues in ASCII: 8 byte tokens, 8 characters (no eos)
+        if (o.label == "en") { // English continues in ASCII: 8 byte tokens, 8 characters (no eos)
             EXPECT_EQ(o.output.size(), 8u) << o.output;
+        }
     }
     EXPECT_EQ(cell(table, {"baseline", "en"}, "items"), 2.0);
     EXPECT_EQ(cell(table, {"baseline", "zh"}, "items"), 1.0);
