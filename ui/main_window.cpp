@@ -12,6 +12,7 @@
 #include "ui/figures/token_routing_renderer.h"
 #include "ui/jobs/study_job_tracker.h"
 #include "ui/live/live_workbench.h"
+#include "ui/views/ablation_panel.h"
 #include "ui/views/jobs_panel.h"
 #include "ui/views/model_panel.h"
 #include "ui/views/playground_panel.h"
@@ -78,6 +79,7 @@ MainWindow::MainWindow(QWidget *parent)
     m_tabs->addTab(new FigurePanel(m_figures->entropyByLayerFigure()), tr("Entropy by layer"));
     m_tabs->addTab(new FigurePanel(m_figures->expertCountsFigure()), tr("Exclusive && shared"));
     m_tabs->addTab(m_live->playground(), tr("Playground"));
+    m_tabs->addTab(m_live->ablation(), tr("Ablation"));
 
     auto *central = new QWidget(this);
     auto *layout = new QVBoxLayout(central);

@@ -12,6 +12,7 @@
 #include "ui/figures/heatmap_renderer.h"
 #include "ui/figures/study_figures.h"
 #include "ui/jobs/study_job_tracker.h"
+#include "ui/live/live_workbench.h"
 #include "ui/main_window.h"
 #include "ui/models/dendrogram_model.h"
 #include "ui/models/expert_counts_model.h"
@@ -26,6 +27,7 @@
 #include "ui/views/figure_view.h"
 #include "ui/views/heatmap_panel.h"
 #include "ui/views/message_bar.h"
+#include "ui/views/playground_panel.h"
 #include "ui/views/similarity_panel.h"
 
 #include <QCheckBox>
@@ -412,9 +414,9 @@ void TestGui::staleResultsAreDropped()
 void TestGui::everyViewShowsItsFigure()
 {
     QTabWidget *tabs = m_window->tabs();
-    // One tab per study figure, then the playground.
+    // One tab per study figure, then the playground and the ablation panel.
     const int studyTabs = static_cast<int>(m_window->figures()->figures().size());
-    QCOMPARE(tabs->count(), studyTabs + 1);
+    QCOMPARE(tabs->count(), studyTabs + 2);
     for (int i = 0; i < studyTabs; ++i) {
         tabs->setCurrentIndex(i);
         QCoreApplication::processEvents();
@@ -514,7 +516,7 @@ void TestGui::exportsEveryFigureInEveryFormat()
     m_window->messageBar()->hide();
     // The playground's token routing has nothing to export before a model
     // generated something: a message, no file.
-    tabs->setCurrentIndex(tabs->count() - 1);
+    tabs->setCurrentIndex(tabs->indexOf(m_window->live()->playground()));
     const QString empty = m_tmp.filePath(QStringLiteral("token-routing.png"));
     QVERIFY(!m_window->exportCurrentFigure(empty, {FigureFormat::Png, 100, {}}));
     QVERIFY(!QFile::exists(empty));

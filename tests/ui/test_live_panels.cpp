@@ -15,6 +15,7 @@
 #include "ui/main_window.h"
 #include "ui/models/job_list_model.h"
 #include "ui/models/token_routing_model.h"
+#include "ui/views/ablation_panel.h"
 #include "ui/views/jobs_panel.h"
 #include "ui/views/message_bar.h"
 #include "ui/views/model_panel.h"
@@ -101,6 +102,7 @@ private Q_SLOTS:
     void jobsDockCancels();
     void plansOpenApplyAndSave();
     void sharesColourTheGrid();
+    void ablationComparesDebounced();
 
 private:
     PlaygroundPanel *playground() const { return m_window->live()->playground(); }
@@ -330,6 +332,57 @@ void TestLivePanels::sharesColourTheGrid()
     playground()->setSnapshot(nullptr);
     QCOMPARE(colouring->count(), 1);
     QCOMPARE(grid->colouring(), TokenRoutingModel::Colouring::TopExpert);
+}
+
+// The ablation panel masks a language's exclusive experts from the loaded
+// study and re-runs baseline and ablated generations once the controls
+// settle.
+void TestLivePanels::ablationComparesDebounced()
+{
+    AblationPanel *panel = m_window->live()->ablation();
+    LiveJobTracker *jobs = m_window->live()->jobs();
+    panel->setSnapshot(nullptr);
+    QVERIFY(panel->unavailableReason().contains(QLatin1String("study")));
+    QVERIFY(panel->currentPlan().empty());
+
+    const auto snapshot = analyzeStudy(matchingStudy(), AnalysisParams{4, 0.4, Linkage::Average, std::nullopt},
+                                       QStringLiteral("synthetic"), QStringLiteral("synthetic"));
+    panel->setSnapshot(snapshot);
+    QVERIFY2(panel->unavailableReason().isEmpty(), qPrintable(panel->unavailableReason()));
+    panel->languageBox()->setCurrentIndex(panel->languageBox()->findText(QStringLiteral("aa")));
+    panel->kBox()->setValue(4);
+    panel->firstLayerBox()->setValue(1);
+    panel->lastLayerBox()->setValue(2);
+    // aa owns experts 0-3: masked in layers 1 and 2 only.
+    const auto plan = panel->currentPlan();
+    QCOMPARE(plan.mask.size(), std::size_t(2));
+    QCOMPARE(plan.mask[0].layers.first, 1);
+    QCOMPARE(plan.mask[1].layers.last, 2);
+    QCOMPARE(plan.mask[0].experts, (std::vector<int>{0, 1, 2, 3}));
+    QVERIFY(panel->summaryText().contains(QLatin1String("Masking 8")));
+
+    // Several quick edits make one pair of runs after the pause.
+    QSignalSpy updates(jobs, &LiveJobTracker::generationUpdated);
+    const quint64 before = jobs->latest(AblationPanel::ablatedChannel());
+    panel->maxTokensBox()->setValue(6);
+    panel->promptEdit()->setPlainText(QStringLiteral("Bonjour"));
+    panel->thresholdBox()->setValue(0.45);
+    QCOMPARE(jobs->latest(AblationPanel::ablatedChannel()), before); // nothing yet: debounced
+    QTRY_VERIFY_WITH_TIMEOUT(jobs->latest(AblationPanel::ablatedChannel()) != before, 5000);
+    const quint64 ablatedTag = jobs->latest(AblationPanel::ablatedChannel());
+    QVERIFY(jobs->waitForIdle(kTimeoutMs));
+    QCOMPARE(jobs->latest(AblationPanel::ablatedChannel()), ablatedTag); // one run, not three
+    QVERIFY(!panel->baselineText().isEmpty());
+    QVERIFY(!panel->ablatedText().isEmpty());
+
+    // The ablated text is what the engine gives with that plan.
+    GenerationOutcomePtr ablated;
+    for (const auto &args : updates)
+        if (args.at(0).toULongLong() == ablatedTag && args.at(2).value<GenerationOutcomePtr>()->complete)
+            ablated = args.at(2).value<GenerationOutcomePtr>();
+    QVERIFY(ablated);
+    QVERIFY(ablated->planApplied);
+    QCOMPARE(panel->ablatedText(), ablated->generatedText);
 }
 
 QTEST_MAIN(TestLivePanels)

@@ -2,6 +2,7 @@
 
 #include "ui/live/live_job_tracker.h"
 #include "ui/live/plan_document.h"
+#include "ui/views/ablation_panel.h"
 #include "ui/views/jobs_panel.h"
 #include "ui/views/model_panel.h"
 #include "ui/views/playground_panel.h"
@@ -34,6 +35,7 @@ LiveWorkbench::LiveWorkbench(QWidget *dialogParent)
       m_modelPanel(new ModelPanel),
       m_jobsPanel(new JobsPanel(m_jobs->jobList())),
       m_playground(new PlaygroundPanel(m_jobs, m_plan)),
+      m_ablation(new AblationPanel(m_jobs, m_plan)),
       m_openModel(new QAction(tr("Open &Model Folder…"), this)),
       m_openPlan(new QAction(tr("Open &Plan…"), this)),
       m_savePlan(new QAction(tr("&Save Plan As…"), this)),
@@ -51,6 +53,7 @@ LiveWorkbench::LiveWorkbench(QWidget *dialogParent)
     connect(m_modelPanel, &ModelPanel::clearPlanRequested, m_plan, &PlanDocument::clear);
     connect(m_jobsPanel, &JobsPanel::cancelRequested, m_jobs, &LiveJobTracker::cancel);
     connect(m_playground, &PlaygroundPanel::errorOccurred, this, &LiveWorkbench::errorOccurred);
+    connect(m_ablation, &AblationPanel::errorOccurred, this, &LiveWorkbench::errorOccurred);
     connect(m_plan, &PlanDocument::changed, this, &LiveWorkbench::updatePlanViews);
 
     connect(m_jobs, &LiveJobTracker::modelLoaded, this, [this](quint64, ModelFactsPtr facts) {
@@ -67,7 +70,8 @@ LiveWorkbench::LiveWorkbench(QWidget *dialogParent)
 // The tracker (a child) stops the worker thread.
 LiveWorkbench::~LiveWorkbench()
 {
-    for (QWidget *panel : {static_cast<QWidget *>(m_playground), static_cast<QWidget *>(m_jobsPanel),
+    for (QWidget *panel : {static_cast<QWidget *>(m_playground), static_cast<QWidget *>(m_ablation),
+                           static_cast<QWidget *>(m_jobsPanel),
                            static_cast<QWidget *>(m_modelPanel)})
         if (panel && !panel->parent())
             delete panel;
@@ -86,6 +90,11 @@ JobsPanel *LiveWorkbench::jobsPanel() const
 PlaygroundPanel *LiveWorkbench::playground() const
 {
     return m_playground;
+}
+
+AblationPanel *LiveWorkbench::ablation() const
+{
+    return m_ablation;
 }
 
 bool LiveWorkbench::isModelFolder(const QString &path)
@@ -162,7 +171,8 @@ void LiveWorkbench::savePlanDialog()
 
 void LiveWorkbench::setSnapshot(StudySnapshotPtr snapshot)
 {
-    m_playground->setSnapshot(std::move(snapshot));
+    m_playground->setSnapshot(snapshot);
+    m_ablation->setSnapshot(std::move(snapshot));
 }
 
 void LiveWorkbench::updatePlanViews()

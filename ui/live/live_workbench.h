@@ -15,6 +15,7 @@ class QWidget;
 
 namespace moescope::ui {
 
+class AblationPanel;
 class JobsPanel;
 class LiveJobTracker;
 class ModelPanel;
@@ -34,6 +35,7 @@ public:
     ModelPanel *modelPanel() const;
     JobsPanel *jobsPanel() const;
     PlaygroundPanel *playground() const;
+    AblationPanel *ablation() const;
 
     QAction *openModelAction() const { return m_openModel; }
     QAction *openPlanAction() const { return m_openPlan; }
@@ -70,6 +72,7 @@ private:
     QPointer<ModelPanel> m_modelPanel;
     QPointer<JobsPanel> m_jobsPanel;
     QPointer<PlaygroundPanel> m_playground;
+    QPointer<AblationPanel> m_ablation;
     QAction *m_openModel;
     QAction *m_openPlan;
     QAction *m_savePlan;
