@@ -20,7 +20,8 @@ QString byteLevelChar(int byte)
         return QString(QChar(byte));
     int shifted = 0;
     for (int b = 0; b < byte; ++b) {
-        const bool p = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+        const bool p
+            = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
         if (!p)
             ++shifted;
     }
@@ -29,9 +30,8 @@ QString byteLevelChar(int byte)
 
 QJsonObject addedToken(int id, const QString &content)
 {
-    return {{"id", id},          {"content", content},    {"special", true},
-            {"lstrip", false},   {"rstrip", false},       {"normalized", false},
-            {"single_word", false}};
+    return { { "id", id }, { "content", content }, { "special", true }, { "lstrip", false },
+        { "rstrip", false }, { "normalized", false }, { "single_word", false } };
 }
 
 } // namespace
@@ -41,7 +41,7 @@ LiveTestModel::LiveTestModel()
     if (!m_dir.isValid())
         return;
     const QString fixture = QStringLiteral(MOESCOPE_TEST_DATA "/tiny-moe/mixtral/");
-    for (const char *name : {"config.json", "generation_config.json", "model.safetensors"})
+    for (const char *name : { "config.json", "generation_config.json", "model.safetensors" })
         if (!QFile::copy(fixture + QLatin1String(name), m_dir.filePath(QLatin1String(name))))
             return;
 
@@ -53,14 +53,18 @@ LiveTestModel::LiveTestModel()
         vocab.insert(byteLevelChar(b), 3 + b);
     for (int id = 259; id < 512; ++id)
         vocab.insert(QStringLiteral("<t%1>").arg(id), id);
-    const QJsonObject tokenizer{
-        {"version", "1.0"},
-        {"added_tokens", QJsonArray{addedToken(0, "<pad>"), addedToken(1, "<s>"), addedToken(2, "</s>")}},
-        {"normalizer", QJsonValue::Null},
-        {"pre_tokenizer", QJsonObject{{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}},
-        {"post_processor", QJsonValue::Null},
-        {"decoder", QJsonObject{{"type", "ByteLevel"}}},
-        {"model", QJsonObject{{"type", "BPE"}, {"vocab", vocab}, {"merges", QJsonArray{}}}},
+    const QJsonObject tokenizer {
+        { "version", "1.0" },
+        { "added_tokens",
+            QJsonArray { addedToken(0, "<pad>"), addedToken(1, "<s>"), addedToken(2, "</s>") } },
+        { "normalizer", QJsonValue::Null },
+        { "pre_tokenizer",
+            QJsonObject {
+                { "type", "ByteLevel" }, { "add_prefix_space", false }, { "use_regex", false } } },
+        { "post_processor", QJsonValue::Null },
+        { "decoder", QJsonObject { { "type", "ByteLevel" } } },
+        { "model",
+            QJsonObject { { "type", "BPE" }, { "vocab", vocab }, { "merges", QJsonArray {} } } },
     };
     QFile out(m_dir.filePath(QStringLiteral("tokenizer.json")));
     if (!out.open(QIODevice::WriteOnly))

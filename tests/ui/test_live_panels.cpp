@@ -59,8 +59,8 @@ int distinctColors(const QImage &image)
 std::shared_ptr<const RoutingTrace> matchingStudy()
 {
     auto trace = std::make_shared<RoutingTrace>();
-    trace->model = {"tiny", "mixtral", 3, 8, 2, {0, 1, 2}};
-    for (const char *label : {"aa", "bb"}) {
+    trace->model = { "tiny", "mixtral", 3, 8, 2, { 0, 1, 2 } };
+    for (const char *label : { "aa", "bb" }) {
         LanguageRouting lang;
         lang.label = label;
         lang.counts.assign(24, 0);
@@ -146,7 +146,8 @@ GenerationOutcomePtr TestLivePanels::generate(const QString &prompt, int maxNewT
 
 void TestLivePanels::withoutModelAsksForOne()
 {
-    QVERIFY(m_window->live()->modelPanel()->statusText().contains(QLatin1String("Open a model folder")));
+    QVERIFY(m_window->live()->modelPanel()->statusText().contains(
+        QLatin1String("Open a model folder")));
     QVERIFY(!playground()->generateButton()->isEnabled());
     QVERIFY(playground()->statusText().contains(QLatin1String("Open a model folder")));
     QVERIFY(!playground()->routingFigure()->hasData());
@@ -170,8 +171,10 @@ void TestLivePanels::badModelFolderShowsMessage()
     QVERIFY(failed.wait(kTimeoutMs));
     QVERIFY(m_window->messageBar()->isVisible());
     QVERIFY(m_window->messageBar()->isError());
-    QVERIFY2(m_window->messageBar()->text().contains(notAModel.path()), qPrintable(m_window->messageBar()->text()));
-    QVERIFY(m_window->live()->modelPanel()->statusText().contains(QLatin1String("Open a model folder")));
+    QVERIFY2(m_window->messageBar()->text().contains(notAModel.path()),
+        qPrintable(m_window->messageBar()->text()));
+    QVERIFY(m_window->live()->modelPanel()->statusText().contains(
+        QLatin1String("Open a model folder")));
     QVERIFY(!playground()->generateButton()->isEnabled());
     m_window->messageBar()->hide();
 }
@@ -189,9 +192,9 @@ void TestLivePanels::modelDockShowsInfo()
     QCOMPARE(panel->fact(QStringLiteral("Vocabulary")), QStringLiteral("512"));
     const auto facts = m_window->live()->jobs()->model();
     QCOMPARE(panel->fact(QStringLiteral("Parameters")),
-             QStringLiteral("%1 total, %2 active per token")
-                 .arg(ModelPanel::formatCount(facts->info.totalParameters),
-                      ModelPanel::formatCount(facts->info.activeParameters)));
+        QStringLiteral("%1 total, %2 active per token")
+            .arg(ModelPanel::formatCount(facts->info.totalParameters),
+                ModelPanel::formatCount(facts->info.activeParameters)));
     QVERIFY(panel->fact(QStringLiteral("Weights")).contains(QLatin1String("1 file")));
     QVERIFY(playground()->generateButton()->isEnabled());
     QCOMPARE(ModelPanel::formatCount(46700000000ull), QStringLiteral("46.7 B"));
@@ -212,12 +215,15 @@ void TestLivePanels::playgroundGeneratesAndExports()
     // The grid's values are the top-1 experts the worker found.
     for (int t = 0; t < grid->columnCount(); ++t)
         for (int l = 0; l < 3; ++l)
-            QCOMPARE(grid->topExpert(l, t), outcome->tokens[static_cast<std::size_t>(t)].experts[static_cast<std::size_t>(l * 2)]);
+            QCOMPARE(grid->topExpert(l, t),
+                outcome->tokens[static_cast<std::size_t>(t)]
+                    .experts[static_cast<std::size_t>(l * 2)]);
     // Hover text names the token, layer, experts and weights.
     const QString tip = grid->toolTip(1, outcome->promptTokens);
     QVERIFY(tip.contains(QLatin1String("Generated")));
     QVERIFY(tip.contains(QLatin1String("layer 1")));
-    QVERIFY(tip.contains(QStringLiteral("expert %1").arg(grid->topExpert(1, outcome->promptTokens))));
+    QVERIFY(
+        tip.contains(QStringLiteral("expert %1").arg(grid->topExpert(1, outcome->promptTokens))));
     QVERIFY(tip.contains(QLatin1String("weight")));
     QVERIFY(grid->toolTip(0, 0).contains(QLatin1String("Prompt")));
 
@@ -225,8 +231,8 @@ void TestLivePanels::playgroundGeneratesAndExports()
     QCOMPARE(m_window->currentFigure(), playground()->routingFigure());
     const QString png = m_tmp.filePath(QStringLiteral("token-routing.png"));
     const QString svg = m_tmp.filePath(QStringLiteral("token-routing.svg"));
-    QVERIFY(m_window->exportCurrentFigure(png, {FigureFormat::Png, 96, {}}));
-    QVERIFY(m_window->exportCurrentFigure(svg, {FigureFormat::Svg, 96, {}}));
+    QVERIFY(m_window->exportCurrentFigure(png, { FigureFormat::Png, 96, {} }));
+    QVERIFY(m_window->exportCurrentFigure(svg, { FigureFormat::Svg, 96, {} }));
     QImage image;
     QVERIFY(image.load(png));
     QCOMPARE(image.size(), playground()->routingFigure()->defaultSize().toSize());
@@ -292,7 +298,7 @@ void TestLivePanels::plansOpenApplyAndSave()
     QVERIFY(live->savePlan(saved));
     const auto reread = routing::loadPlan(saved.toStdString());
     QCOMPARE(reread.mask.size(), std::size_t(1));
-    QCOMPARE(reread.mask[0].experts, (std::vector<int>{0, 1, 2, 3}));
+    QCOMPARE(reread.mask[0].experts, (std::vector<int> { 0, 1, 2, 3 }));
 
     // A plan the model can't take (expert 99) is reported, not applied silently.
     const QString bad = m_tmp.filePath(QStringLiteral("bad.json"));
@@ -309,8 +315,9 @@ void TestLivePanels::plansOpenApplyAndSave()
 
 void TestLivePanels::sharesColourTheGrid()
 {
-    const auto snapshot = analyzeStudy(matchingStudy(), AnalysisParams{4, 0.4, Linkage::Average, std::nullopt},
-                                       QStringLiteral("synthetic"), QStringLiteral("synthetic"));
+    const auto snapshot
+        = analyzeStudy(matchingStudy(), AnalysisParams { 4, 0.4, Linkage::Average, std::nullopt },
+            QStringLiteral("synthetic"), QStringLiteral("synthetic"));
     playground()->setSnapshot(snapshot);
     QVERIFY(generate(QStringLiteral("Hello"), 4));
     TokenRoutingModel *grid = playground()->routingModel();
@@ -345,8 +352,9 @@ void TestLivePanels::ablationComparesDebounced()
     QVERIFY(panel->unavailableReason().contains(QLatin1String("study")));
     QVERIFY(panel->currentPlan().empty());
 
-    const auto snapshot = analyzeStudy(matchingStudy(), AnalysisParams{4, 0.4, Linkage::Average, std::nullopt},
-                                       QStringLiteral("synthetic"), QStringLiteral("synthetic"));
+    const auto snapshot
+        = analyzeStudy(matchingStudy(), AnalysisParams { 4, 0.4, Linkage::Average, std::nullopt },
+            QStringLiteral("synthetic"), QStringLiteral("synthetic"));
     panel->setSnapshot(snapshot);
     QVERIFY2(panel->unavailableReason().isEmpty(), qPrintable(panel->unavailableReason()));
     panel->languageBox()->setCurrentIndex(panel->languageBox()->findText(QStringLiteral("aa")));
@@ -358,7 +366,7 @@ void TestLivePanels::ablationComparesDebounced()
     QCOMPARE(plan.mask.size(), std::size_t(2));
     QCOMPARE(plan.mask[0].layers.first, 1);
     QCOMPARE(plan.mask[1].layers.last, 2);
-    QCOMPARE(plan.mask[0].experts, (std::vector<int>{0, 1, 2, 3}));
+    QCOMPARE(plan.mask[0].experts, (std::vector<int> { 0, 1, 2, 3 }));
     QVERIFY(panel->summaryText().contains(QLatin1String("Masking 8")));
 
     // Several quick edits make one pair of runs after the pause.
@@ -378,7 +386,8 @@ void TestLivePanels::ablationComparesDebounced()
     // The ablated text is what the engine gives with that plan.
     GenerationOutcomePtr ablated;
     for (const auto &args : updates)
-        if (args.at(0).toULongLong() == ablatedTag && args.at(2).value<GenerationOutcomePtr>()->complete)
+        if (args.at(0).toULongLong() == ablatedTag
+            && args.at(2).value<GenerationOutcomePtr>()->complete)
             ablated = args.at(2).value<GenerationOutcomePtr>();
     QVERIFY(ablated);
     QVERIFY(ablated->planApplied);

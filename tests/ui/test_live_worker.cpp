@@ -133,7 +133,8 @@ void TestLiveWorker::badFolderFailsAndKeepsModel()
 
     // A folder whose weights are garbage: an error, not a crash.
     QTemporaryDir broken;
-    QFile::copy(m_model->path() + QStringLiteral("/config.json"), broken.filePath(QStringLiteral("config.json")));
+    QFile::copy(m_model->path() + QStringLiteral("/config.json"),
+        broken.filePath(QStringLiteral("config.json")));
     QFile weights(broken.filePath(QStringLiteral("model.safetensors")));
     QVERIFY(weights.open(QIODevice::WriteOnly));
     weights.write("not a safetensors file");
@@ -174,8 +175,8 @@ void TestLiveWorker::streamsGenerationAndRouting()
     const auto model = model::MoeModel::load(m_model->path().toStdString());
     model::GenerationOptions options;
     options.maxNewTokens = maxNew;
-    options.stopTokens = std::vector<std::int64_t>{};
-    const auto reference = model.generate({ids}, options);
+    options.stopTokens = std::vector<std::int64_t> {};
+    const auto reference = model.generate({ ids }, options);
     QCOMPARE(outcome->generatedTokens(), maxNew);
     std::vector<std::int32_t> generated;
     for (int i = 0; i < outcome->generatedTokens(); ++i) {
@@ -191,9 +192,11 @@ void TestLiveWorker::streamsGenerationAndRouting()
     for (const auto &t : outcome->tokens) {
         QCOMPARE(t.experts.size(), std::size_t(3 * 2));
         for (int l = 0; l < 3; ++l) {
-            const int a = t.experts[static_cast<std::size_t>(l * 2)], b = t.experts[static_cast<std::size_t>(l * 2 + 1)];
+            const int a = t.experts[static_cast<std::size_t>(l * 2)],
+                      b = t.experts[static_cast<std::size_t>(l * 2 + 1)];
             QVERIFY(a >= 0 && a < 8 && b >= 0 && b < 8 && a != b);
-            const float wa = t.weights[static_cast<std::size_t>(l * 2)], wb = t.weights[static_cast<std::size_t>(l * 2 + 1)];
+            const float wa = t.weights[static_cast<std::size_t>(l * 2)],
+                        wb = t.weights[static_cast<std::size_t>(l * 2 + 1)];
             QVERIFY(wa >= wb);
             QVERIFY(std::abs(wa + wb - 1.0f) < 1e-4f);
         }
@@ -209,7 +212,7 @@ void TestLiveWorker::routingMatchesForwardDump()
     loadTestModel(tracker);
     QSignalSpy updates(&tracker, &LiveJobTracker::generationUpdated);
     GenerationRequest request = textRequest(QStringLiteral("Bonjour le monde"), 12);
-    request.plan.steer.push_back({{1, 2}, {2, 3}, {0.5, 0.5}, false});
+    request.plan.steer.push_back({ { 1, 2 }, { 2, 3 }, { 0.5, 0.5 }, false });
     const quint64 tag = tracker.generate(QStringLiteral("p"), request);
     QVERIFY(tracker.waitForIdle(kTimeoutMs));
     const auto outcome = finalOutcome(updates, tag);
@@ -224,7 +227,8 @@ void TestLiveWorker::routingMatchesForwardDump()
     const std::string idsPath = tmp.filePath(QStringLiteral("ids.safetensors")).toStdString();
     const std::string outPath = tmp.filePath(QStringLiteral("out.safetensors")).toStdString();
     model::SafetensorsWriter writer;
-    writer.add("input_ids", model::DType::I64, {1, T}, ids.data(), ids.size() * sizeof(std::int64_t));
+    writer.add(
+        "input_ids", model::DType::I64, { 1, T }, ids.data(), ids.size() * sizeof(std::int64_t));
     writer.write(idsPath);
     const auto model = model::MoeModel::load(m_model->path().toStdString());
     model.forwardFile(idsPath, outPath, &request.plan);
@@ -237,8 +241,10 @@ void TestLiveWorker::routingMatchesForwardDump()
         for (std::int64_t p = 0; p < T; ++p)
             for (int j = 0; j < 2; ++j) {
                 const auto &t = outcome->tokens[static_cast<std::size_t>(p)];
-                QCOMPARE(t.experts[static_cast<std::size_t>(l * 2 + j)], static_cast<int>(idx[p * 2 + j]));
-                QVERIFY(std::abs(t.weights[static_cast<std::size_t>(l * 2 + j)] - w[p * 2 + j]) < 1e-5f);
+                QCOMPARE(t.experts[static_cast<std::size_t>(l * 2 + j)],
+                    static_cast<int>(idx[p * 2 + j]));
+                QVERIFY(std::abs(t.weights[static_cast<std::size_t>(l * 2 + j)] - w[p * 2 + j])
+                    < 1e-5f);
             }
     }
 }
@@ -248,9 +254,10 @@ void TestLiveWorker::planMasksExperts()
     LiveJobTracker tracker;
     loadTestModel(tracker);
     QSignalSpy updates(&tracker, &LiveJobTracker::generationUpdated);
-    const quint64 baseline = tracker.generate(QStringLiteral("a"), textRequest(QStringLiteral("Habari ya dunia"), 16));
+    const quint64 baseline
+        = tracker.generate(QStringLiteral("a"), textRequest(QStringLiteral("Habari ya dunia"), 16));
     GenerationRequest masked = textRequest(QStringLiteral("Habari ya dunia"), 16);
-    masked.plan.mask.push_back({{0, 2}, {0, 1, 2}});
+    masked.plan.mask.push_back({ { 0, 2 }, { 0, 1, 2 } });
     const quint64 ablated = tracker.generate(QStringLiteral("b"), masked);
     QVERIFY(tracker.waitForIdle(kTimeoutMs));
     const auto base = finalOutcome(updates, baseline), abl = finalOutcome(updates, ablated);
@@ -271,10 +278,11 @@ void TestLiveWorker::invalidPlanIsAnError()
     loadTestModel(tracker);
     QSignalSpy failed(&tracker, &LiveJobTracker::generationFailed);
     GenerationRequest request = textRequest(QStringLiteral("x"), 4);
-    request.plan.mask.push_back({{0, 1}, {99}});
+    request.plan.mask.push_back({ { 0, 1 }, { 99 } });
     tracker.generate(QStringLiteral("p"), request);
     QVERIFY(failed.wait(kTimeoutMs));
-    QVERIFY2(failed.first().at(2).toString().contains(QLatin1String("99")), qPrintable(failed.first().at(2).toString()));
+    QVERIFY2(failed.first().at(2).toString().contains(QLatin1String("99")),
+        qPrintable(failed.first().at(2).toString()));
 }
 
 void TestLiveWorker::cancelAnswersWithinASecond()
@@ -283,7 +291,8 @@ void TestLiveWorker::cancelAnswersWithinASecond()
     loadTestModel(tracker);
     QSignalSpy updates(&tracker, &LiveJobTracker::generationUpdated);
     QSignalSpy cancelled(&tracker, &LiveJobTracker::jobCancelled);
-    const quint64 tag = tracker.generate(QStringLiteral("p"), textRequest(QStringLiteral("long"), 100000));
+    const quint64 tag
+        = tracker.generate(QStringLiteral("p"), textRequest(QStringLiteral("long"), 100000));
     QVERIFY(updates.wait(kTimeoutMs)); // running and streaming
     QElapsedTimer clock;
     clock.start();
@@ -303,10 +312,13 @@ void TestLiveWorker::newerRequestSupersedesOlder()
     loadTestModel(tracker);
     QSignalSpy updates(&tracker, &LiveJobTracker::generationUpdated);
     QSignalSpy cancelled(&tracker, &LiveJobTracker::jobCancelled);
-    const quint64 older = tracker.generate(QStringLiteral("p"), textRequest(QStringLiteral("older"), 100000));
+    const quint64 older
+        = tracker.generate(QStringLiteral("p"), textRequest(QStringLiteral("older"), 100000));
     QVERIFY(updates.wait(kTimeoutMs)); // the older one is running
-    const quint64 other = tracker.generate(QStringLiteral("q"), textRequest(QStringLiteral("other"), 5));
-    const quint64 newer = tracker.generate(QStringLiteral("p"), textRequest(QStringLiteral("newer"), 5));
+    const quint64 other
+        = tracker.generate(QStringLiteral("q"), textRequest(QStringLiteral("other"), 5));
+    const quint64 newer
+        = tracker.generate(QStringLiteral("p"), textRequest(QStringLiteral("newer"), 5));
     QCOMPARE(tracker.latest(QStringLiteral("p")), newer);
     updates.clear();
     QVERIFY(tracker.waitForIdle(kTimeoutMs));
@@ -314,7 +326,7 @@ void TestLiveWorker::newerRequestSupersedesOlder()
         QVERIFY2(args.at(0).toULongLong() != older, "a superseded request's result was delivered");
     QVERIFY(finalOutcome(updates, newer));
     QVERIFY(finalOutcome(updates, other)); // other channels are not affected
-    QCOMPARE(cancelled.count(), 0);        // superseded, not cancelled by the user
+    QCOMPARE(cancelled.count(), 0); // superseded, not cancelled by the user
 }
 
 // The bar: no event-loop stall over 50 ms while a job runs. The
@@ -329,18 +341,21 @@ void TestLiveWorker::guiStaysResponsive()
     qint64 longestGap = 0;
     QTimer probe;
     probe.setInterval(10);
-    connect(&probe, &QTimer::timeout, this, [&] { longestGap = std::max(longestGap, sinceTick.restart()); });
+    connect(&probe, &QTimer::timeout, this,
+        [&] { longestGap = std::max(longestGap, sinceTick.restart()); });
     sinceTick.start();
     jobClock.start();
     probe.start();
-    const quint64 tag = tracker.generate(QStringLiteral("p"), textRequest(QStringLiteral("responsive"), 100000));
+    const quint64 tag
+        = tracker.generate(QStringLiteral("p"), textRequest(QStringLiteral("responsive"), 100000));
     QTimer::singleShot(1500, &tracker, [&tracker, tag] { tracker.cancel(tag); });
     QVERIFY(tracker.waitForIdle(kTimeoutMs));
     probe.stop();
     const qint64 jobMs = jobClock.elapsed();
     QVERIFY2(updates.count() >= 5, "the job should have streamed results while the probe ran");
     QVERIFY2(jobMs >= 1000, qPrintable(QStringLiteral("job took only %1 ms").arg(jobMs)));
-    QVERIFY2(longestGap < 50, qPrintable(QStringLiteral("GUI thread stalled %1 ms").arg(longestGap)));
+    QVERIFY2(
+        longestGap < 50, qPrintable(QStringLiteral("GUI thread stalled %1 ms").arg(longestGap)));
     qInfo("job %lld ms, longest event-loop gap %lld ms", jobMs, longestGap);
 }
 

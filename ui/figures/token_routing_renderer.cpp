@@ -25,7 +25,8 @@ constexpr int kMaxLegendExperts = 24;
 } // namespace
 
 TokenRoutingRenderer::TokenRoutingRenderer(TokenRoutingModel *model, QObject *parent)
-    : FigureRenderer(parent), m_model(model)
+    : FigureRenderer(parent)
+    , m_model(model)
 {
     connect(m_model, &QAbstractItemModel::modelReset, this, &FigureRenderer::changed);
 }
@@ -51,7 +52,8 @@ bool TokenRoutingRenderer::hasData() const
 
 QString TokenRoutingRenderer::emptyMessage() const
 {
-    return tr("Generate in the playground to see which experts each token is routed to, layer by layer.");
+    return tr(
+        "Generate in the playground to see which experts each token is routed to, layer by layer.");
 }
 
 TokenRoutingRenderer::Layout TokenRoutingRenderer::layout(const QRectF &content) const
@@ -61,7 +63,8 @@ TokenRoutingRenderer::Layout TokenRoutingRenderer::layout(const QRectF &content)
     const int tokens = m_model->tokenCount(), layers = m_model->layerCount();
     double labelHeight = 0;
     for (int t = 0; t < tokens; ++t)
-        labelHeight = std::max(labelHeight, tick.horizontalAdvance(TokenRoutingModel::visibleText(m_model->token(t).text)));
+        labelHeight = std::max(labelHeight,
+            tick.horizontalAdvance(TokenRoutingModel::visibleText(m_model->token(t).text)));
     labelHeight = std::min(kMaxLabelHeight, labelHeight + 8);
     const double left = label.height() + 8 + tick.horizontalAdvance(QStringLiteral("00")) + 10;
     const double legendWidth = m_model->colouring() == TokenRoutingModel::Colouring::LanguageShare
@@ -77,7 +80,8 @@ TokenRoutingRenderer::Layout TokenRoutingRenderer::layout(const QRectF &content)
     l.band = QRectF(content.left() + left, content.top(), l.cellWidth * tokens, bandHeight);
     l.plot = QRectF(l.band.left(), l.band.bottom(), l.cellWidth * tokens, l.cellHeight * layers);
     l.labels = QRectF(l.plot.left(), l.plot.bottom() + 4, l.plot.width(), labelHeight);
-    l.legend = QRectF(l.plot.right() + 16, l.plot.top(), legendWidth, std::max(l.plot.height(), 160.0));
+    l.legend
+        = QRectF(l.plot.right() + 16, l.plot.top(), legendWidth, std::max(l.plot.height(), 160.0));
     return l;
 }
 
@@ -90,7 +94,8 @@ QColor TokenRoutingRenderer::cellColor(int layer, int token) const
         return QColor(0xf2, 0xf2, 0xf2);
     if (m_model->colouring() == TokenRoutingModel::Colouring::LanguageShare) {
         const double share = m_model->share(layer, expert);
-        return std::isfinite(share) ? sequentialColor(SequentialPalette::Viridis, share) : style::gridColor();
+        return std::isfinite(share) ? sequentialColor(SequentialPalette::Viridis, share)
+                                    : style::gridColor();
     }
     return expertColor(expert, m_model->expertCount());
 }
@@ -105,7 +110,8 @@ void TokenRoutingRenderer::paintContent(QPainter *painter, const QRectF &content
     painter->setRenderHint(QPainter::Antialiasing, false);
     QFont cellFont = style::font(std::min(style::kCellPx, l.cellHeight * 0.62));
     const QFontMetricsF cellMetrics(cellFont);
-    const bool numbers = l.cellWidth >= cellMetrics.horizontalAdvance(QString::number(m_model->expertCount() - 1)) + 3
+    const bool numbers = l.cellWidth
+            >= cellMetrics.horizontalAdvance(QString::number(m_model->expertCount() - 1)) + 3
         && l.cellHeight >= cellMetrics.height() * 0.9;
     painter->setFont(cellFont);
     for (int layer = 0; layer < layers; ++layer) {
@@ -152,7 +158,8 @@ void TokenRoutingRenderer::paintContent(QPainter *painter, const QRectF &content
         if (x1 - x0 < 8)
             return;
         const QRectF r(x0 + 4, l.band.top(), x1 - x0 - 8, l.band.height());
-        painter->drawText(r, Qt::AlignLeft | Qt::AlignVCenter, lm.elidedText(text, Qt::ElideRight, r.width()));
+        painter->drawText(
+            r, Qt::AlignLeft | Qt::AlignVCenter, lm.elidedText(text, Qt::ElideRight, r.width()));
     };
     bandLabel(l.plot.left(), split, tr("prompt (%1)").arg(prompt));
     if (tokens > prompt)
@@ -162,39 +169,41 @@ void TokenRoutingRenderer::paintContent(QPainter *painter, const QRectF &content
     painter->setPen(style::axisColor());
     painter->setFont(style::font(style::kTickPx));
     const QFontMetricsF fm(painter->font());
-    const int layerStep = std::max(1, static_cast<int>(std::ceil(fm.height() / std::max(1.0, l.cellHeight))));
+    const int layerStep
+        = std::max(1, static_cast<int>(std::ceil(fm.height() / std::max(1.0, l.cellHeight))));
     for (int layer = 0; layer < layers; layer += layerStep) {
         const double y = l.plot.top() + (layer + 0.5) * l.cellHeight;
         painter->drawLine(QPointF(l.plot.left() - 4, y), QPointF(l.plot.left(), y));
         painter->drawText(QRectF(l.plot.left() - 60, y - fm.height() / 2, 54, fm.height()),
-                          Qt::AlignRight | Qt::AlignVCenter, QString::number(layer));
+            Qt::AlignRight | Qt::AlignVCenter, QString::number(layer));
     }
 
     // Token texts, rotated; every n-th one when the cells are narrow.
-    const int tokenStep = std::max(1, static_cast<int>(std::ceil(fm.height() / std::max(0.5, l.cellWidth))));
+    const int tokenStep
+        = std::max(1, static_cast<int>(std::ceil(fm.height() / std::max(0.5, l.cellWidth))));
     for (int t = 0; t < tokens; t += tokenStep) {
         const double x = l.plot.left() + (t + 0.5) * l.cellWidth;
-        const QString text = fm.elidedText(TokenRoutingModel::visibleText(m_model->token(t).text), Qt::ElideRight,
-                                           l.labels.height() - 4);
+        const QString text = fm.elidedText(TokenRoutingModel::visibleText(m_model->token(t).text),
+            Qt::ElideRight, l.labels.height() - 4);
         painter->save();
         painter->setPen(t < prompt ? style::mutedTextColor() : style::textColor());
         painter->translate(x, l.labels.top());
         painter->rotate(90);
         painter->drawText(QRectF(0, -fm.height() / 2, l.labels.height(), fm.height()),
-                          Qt::AlignLeft | Qt::AlignVCenter, text);
+            Qt::AlignLeft | Qt::AlignVCenter, text);
         painter->restore();
     }
 
     painter->setFont(style::font(style::kLabelPx));
     painter->translate(content.left(), l.plot.center().y());
     painter->rotate(-90);
-    painter->drawText(QRectF(-l.plot.height() / 2, 0, l.plot.height(), lm.height()), Qt::AlignHCenter | Qt::AlignTop,
-                      tr("layer"));
+    painter->drawText(QRectF(-l.plot.height() / 2, 0, l.plot.height(), lm.height()),
+        Qt::AlignHCenter | Qt::AlignTop, tr("layer"));
     painter->restore();
 
     if (m_model->colouring() == TokenRoutingModel::Colouring::LanguageShare) {
         ColorLegend legend;
-        legend.range = {0, 1};
+        legend.range = { 0, 1 };
         legend.title = tr("share of %1 (top-1 expert)").arg(m_model->languageLabel());
         legend.colorAt = [](double t) { return sequentialColor(SequentialPalette::Viridis, t); };
         legend.paint(painter, l.legend);
@@ -209,21 +218,23 @@ void TokenRoutingRenderer::paintExpertLegend(QPainter *painter, const QRectF &re
     painter->setFont(style::font(style::kTickPx));
     const QFontMetricsF fm(painter->font());
     painter->setPen(style::textColor());
-    painter->drawText(QRectF(rect.left(), rect.top(), rect.width(), fm.height()), Qt::AlignLeft, tr("top-1 expert"));
+    painter->drawText(QRectF(rect.left(), rect.top(), rect.width(), fm.height()), Qt::AlignLeft,
+        tr("top-1 expert"));
     const int experts = m_model->expertCount();
     const double row = fm.height() + 3;
     if (experts <= kMaxLegendExperts) {
         for (int e = 0; e < experts; ++e) {
             const double y = rect.top() + (e + 1.3) * row;
-            painter->fillRect(QRectF(rect.left(), y + 2, 14, fm.height() - 4), expertColor(e, experts));
-            painter->drawText(QRectF(rect.left() + 20, y, rect.width() - 20, fm.height()), Qt::AlignLeft | Qt::AlignVCenter,
-                              tr("expert %1").arg(e));
+            painter->fillRect(
+                QRectF(rect.left(), y + 2, 14, fm.height() - 4), expertColor(e, experts));
+            painter->drawText(QRectF(rect.left() + 20, y, rect.width() - 20, fm.height()),
+                Qt::AlignLeft | Qt::AlignVCenter, tr("expert %1").arg(e));
         }
     } else {
         painter->setPen(style::mutedTextColor());
         painter->drawText(QRectF(rect.left(), rect.top() + row * 1.3, rect.width(), row * 6),
-                          Qt::AlignLeft | Qt::TextWordWrap,
-                          tr("%1 experts: the number is in each cell; hover for the weights").arg(experts));
+            Qt::AlignLeft | Qt::TextWordWrap,
+            tr("%1 experts: the number is in each cell; hover for the weights").arg(experts));
     }
     painter->restore();
 }

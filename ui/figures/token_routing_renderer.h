@@ -18,7 +18,7 @@ public:
 
     QString fileStem() const override { return QStringLiteral("token-routing"); }
     QString title() const override;
-    QSizeF defaultSize() const override { return {1200, 560}; }
+    QSizeF defaultSize() const override { return { 1200, 560 }; }
     bool hasData() const override;
     QString emptyMessage() const override;
 
@@ -31,7 +31,7 @@ protected:
 private:
     struct Layout
     {
-        QRectF band;   // "prompt" / "generated" labels above the grid
+        QRectF band; // "prompt" / "generated" labels above the grid
         QRectF plot;
         QRectF labels; // token texts under the grid
         QRectF legend;

@@ -11,7 +11,10 @@
 namespace moescope::ui {
 
 LiveJobTracker::LiveJobTracker(QObject *parent)
-    : QObject(parent), m_thread(new QThread(this)), m_worker(new ModelWorker), m_jobList(new JobListModel(this))
+    : QObject(parent)
+    , m_thread(new QThread(this))
+    , m_worker(new ModelWorker)
+    , m_jobList(new JobListModel(this))
 {
     qRegisterMetaType<moescope::ui::ModelFactsPtr>();
     qRegisterMetaType<moescope::ui::GenerationOutcomePtr>();
@@ -51,7 +54,7 @@ quint64 LiveJobTracker::enqueue(const QString &channel, const QString &title)
     }
     m_latest.insert(channel, tag);
     const bool wasBusy = isBusy();
-    m_jobs.emplace(tag, Job{channel, JobContext()});
+    m_jobs.emplace(tag, Job { channel, JobContext() });
     m_jobList->addJob(tag, title);
     if (!wasBusy)
         Q_EMIT busyChanged(true);
@@ -62,7 +65,8 @@ quint64 LiveJobTracker::loadModel(const QString &directory)
 {
     for (auto &[tag, job] : m_jobs)
         job.context.requestCancel();
-    const quint64 tag = enqueue(modelChannel(), tr("Load model %1").arg(QFileInfo(directory).fileName()));
+    const quint64 tag
+        = enqueue(modelChannel(), tr("Load model %1").arg(QFileInfo(directory).fileName()));
     const JobContext context = m_jobs.at(tag).context;
     ModelWorker *worker = m_worker;
     QMetaObject::invokeMethod(
@@ -73,7 +77,8 @@ quint64 LiveJobTracker::loadModel(const QString &directory)
 
 quint64 LiveJobTracker::generate(const QString &channel, const GenerationRequest &request)
 {
-    const QString title = request.title.isEmpty() ? tr("Generate (%1)").arg(channel) : request.title;
+    const QString title
+        = request.title.isEmpty() ? tr("Generate (%1)").arg(channel) : request.title;
     const quint64 tag = enqueue(channel, title);
     const JobContext context = m_jobs.at(tag).context;
     ModelWorker *worker = m_worker;
@@ -100,7 +105,8 @@ void LiveJobTracker::cancelAll()
 bool LiveJobTracker::isCurrent(quint64 tag) const
 {
     auto it = m_jobs.find(tag);
-    return it != m_jobs.end() && !it->second.context.isCancelled() && m_latest.value(it->second.channel) == tag;
+    return it != m_jobs.end() && !it->second.context.isCancelled()
+        && m_latest.value(it->second.channel) == tag;
 }
 
 void LiveJobTracker::onStarted(quint64 tag)

@@ -56,7 +56,8 @@ Q_SIGNALS:
     void modelLoaded(quint64 tag, moescope::ui::ModelFactsPtr facts);
     void modelFailed(quint64 tag, const QString &message);
     // Streaming (outcome->complete == false) and final results.
-    void generationUpdated(quint64 tag, const QString &channel, moescope::ui::GenerationOutcomePtr outcome);
+    void generationUpdated(
+        quint64 tag, const QString &channel, moescope::ui::GenerationOutcomePtr outcome);
     void generationFailed(quint64 tag, const QString &channel, const QString &message);
     // The newest job of channel stopped before finishing (cancelled by the
     // user, or by a model load).

@@ -28,18 +28,18 @@ QString remembered(const char *key)
 } // namespace
 
 LiveWorkbench::LiveWorkbench(QWidget *dialogParent)
-    : QObject(dialogParent),
-      m_dialogParent(dialogParent),
-      m_jobs(new LiveJobTracker(this)),
-      m_plan(new PlanDocument(this)),
-      m_modelPanel(new ModelPanel),
-      m_jobsPanel(new JobsPanel(m_jobs->jobList())),
-      m_playground(new PlaygroundPanel(m_jobs, m_plan)),
-      m_ablation(new AblationPanel(m_jobs, m_plan)),
-      m_openModel(new QAction(tr("Open &Model Folder…"), this)),
-      m_openPlan(new QAction(tr("Open &Plan…"), this)),
-      m_savePlan(new QAction(tr("&Save Plan As…"), this)),
-      m_clearPlan(new QAction(tr("C&lear Plan"), this))
+    : QObject(dialogParent)
+    , m_dialogParent(dialogParent)
+    , m_jobs(new LiveJobTracker(this))
+    , m_plan(new PlanDocument(this))
+    , m_modelPanel(new ModelPanel)
+    , m_jobsPanel(new JobsPanel(m_jobs->jobList()))
+    , m_playground(new PlaygroundPanel(m_jobs, m_plan))
+    , m_ablation(new AblationPanel(m_jobs, m_plan))
+    , m_openModel(new QAction(tr("Open &Model Folder…"), this))
+    , m_openPlan(new QAction(tr("Open &Plan…"), this))
+    , m_savePlan(new QAction(tr("&Save Plan As…"), this))
+    , m_clearPlan(new QAction(tr("C&lear Plan"), this))
 {
     m_openModel->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
     connect(m_openModel, &QAction::triggered, this, &LiveWorkbench::openModelDialog);
@@ -70,9 +70,9 @@ LiveWorkbench::LiveWorkbench(QWidget *dialogParent)
 // The tracker (a child) stops the worker thread.
 LiveWorkbench::~LiveWorkbench()
 {
-    for (QWidget *panel : {static_cast<QWidget *>(m_playground), static_cast<QWidget *>(m_ablation),
-                           static_cast<QWidget *>(m_jobsPanel),
-                           static_cast<QWidget *>(m_modelPanel)})
+    for (QWidget *panel :
+        { static_cast<QWidget *>(m_playground), static_cast<QWidget *>(m_ablation),
+            static_cast<QWidget *>(m_jobsPanel), static_cast<QWidget *>(m_modelPanel) })
         if (panel && !panel->parent())
             delete panel;
 }
@@ -111,8 +111,8 @@ void LiveWorkbench::openModel(const QString &directory)
 
 void LiveWorkbench::openModelDialog()
 {
-    const QString dir = QFileDialog::getExistingDirectory(m_dialogParent, tr("Open model folder"),
-                                                          remembered(kModelDirectoryKey));
+    const QString dir = QFileDialog::getExistingDirectory(
+        m_dialogParent, tr("Open model folder"), remembered(kModelDirectoryKey));
     if (dir.isEmpty())
         return;
     QSettings().setValue(QLatin1String(kModelDirectoryKey), dir);
@@ -138,7 +138,8 @@ bool LiveWorkbench::savePlan(const QString &path)
     try {
         m_plan->save(path);
     } catch (const Error &e) {
-        Q_EMIT errorOccurred(tr("Could not save the plan: %1").arg(QString::fromStdString(e.what())));
+        Q_EMIT errorOccurred(
+            tr("Could not save the plan: %1").arg(QString::fromStdString(e.what())));
         return false;
     }
     Q_EMIT statusMessage(tr("Saved plan %1").arg(QDir::toNativeSeparators(path)));
@@ -148,8 +149,7 @@ bool LiveWorkbench::savePlan(const QString &path)
 void LiveWorkbench::openPlanDialog()
 {
     const QString path = QFileDialog::getOpenFileName(m_dialogParent, tr("Open intervention plan"),
-                                                      remembered(kPlanDirectoryKey),
-                                                      tr("Plans (*.json);;All files (*)"));
+        remembered(kPlanDirectoryKey), tr("Plans (*.json);;All files (*)"));
     if (path.isEmpty())
         return;
     QSettings().setValue(QLatin1String(kPlanDirectoryKey), QFileInfo(path).absolutePath());
@@ -159,8 +159,8 @@ void LiveWorkbench::openPlanDialog()
 void LiveWorkbench::savePlanDialog()
 {
     QString path = QFileDialog::getSaveFileName(m_dialogParent, tr("Save intervention plan"),
-                                                QDir(remembered(kPlanDirectoryKey)).filePath(QStringLiteral("plan.json")),
-                                                tr("Plans (*.json)"));
+        QDir(remembered(kPlanDirectoryKey)).filePath(QStringLiteral("plan.json")),
+        tr("Plans (*.json)"));
     if (path.isEmpty())
         return;
     if (QFileInfo(path).suffix().isEmpty())

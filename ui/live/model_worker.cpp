@@ -34,7 +34,7 @@ QString tokenPieceText(const std::optional<Tokenizer> &tokenizer, std::int64_t i
     if (!tokenizer)
         return QStringLiteral("#%1").arg(id);
     const auto id32 = static_cast<std::int32_t>(id);
-    const QString decoded = QString::fromStdString(tokenizer->decode({id32}, false));
+    const QString decoded = QString::fromStdString(tokenizer->decode({ id32 }, false));
     // A byte-fallback or partial UTF-8 piece decodes to U+FFFD; its raw
     // vocabulary string (e.g. <0xE4>) says more.
     if (decoded.isEmpty() || decoded.contains(QChar(0xFFFD)))
@@ -49,14 +49,16 @@ QString tokenPieceText(const std::optional<Tokenizer> &tokenizer, std::int64_t i
 class ModelWorker::Run
 {
 public:
-    Run(ModelWorker *worker, quint64 tag) : m_worker(worker), m_tag(tag)
+    Run(ModelWorker *worker, quint64 tag)
+        : m_worker(worker)
+        , m_tag(tag)
     {
         m_clock.start();
         Q_EMIT m_worker->jobStarted(tag);
     }
 
-    void progress(std::uint64_t done, std::uint64_t total, const QString &unit, const QString &message,
-                  bool force = false)
+    void progress(std::uint64_t done, std::uint64_t total, const QString &unit,
+        const QString &message, bool force = false)
     {
         if (!force && m_lastReport.isValid() && m_lastReport.elapsed() < kProgressIntervalMs)
             return;
@@ -81,7 +83,9 @@ private:
     QElapsedTimer m_lastReport;
 };
 
-ModelWorker::ModelWorker(QObject *parent) : QObject(parent) {}
+ModelWorker::ModelWorker(QObject *parent)
+    : QObject(parent)
+{ }
 
 ModelWorker::~ModelWorker() = default;
 
@@ -100,7 +104,8 @@ void ModelWorker::loadModel(quint64 tag, const JobContext &job, const QString &d
         // inspectModel reads headers only, so a folder that is not a model
         // fails here with a clear reason before any weights are mapped.
         facts->info = model::inspectModel(dir);
-        auto loaded = std::make_unique<Loaded>(Loaded{model::MoeModel::load(dir), std::nullopt, nullptr});
+        auto loaded = std::make_unique<Loaded>(
+            Loaded { model::MoeModel::load(dir), std::nullopt, nullptr });
         job.checkCancelled();
         if (std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json")) {
             try {
@@ -145,8 +150,9 @@ void ModelWorker::generate(quint64 tag, const JobContext &job, const GenerationR
         if (promptIds.empty()) {
             if (!tokenizer)
                 throw Error(m_loaded->facts->directory.toStdString(),
-                            m_loaded->facts->tokenizerProblem.toStdString());
-            const auto ids = tokenizer->encode(request.prompt.toStdString(), request.addSpecialTokens);
+                    m_loaded->facts->tokenizerProblem.toStdString());
+            const auto ids
+                = tokenizer->encode(request.prompt.toStdString(), request.addSpecialTokens);
             promptIds.assign(ids.begin(), ids.end());
         }
         if (promptIds.empty())
@@ -168,14 +174,15 @@ void ModelWorker::generate(quint64 tag, const JobContext &job, const GenerationR
         outcome->promptTokens = static_cast<int>(promptIds.size());
         outcome->planApplied = !request.plan.empty();
         for (const auto id : promptIds)
-            outcome->tokens.push_back({id, tokenPieceText(tokenizer, id), false, {}, {}});
+            outcome->tokens.push_back({ id, tokenPieceText(tokenizer, id), false, {}, {} });
 
         model::GenerationOptions options;
         options.maxNewTokens = std::max(0, request.maxNewTokens);
         if (!request.stopAtEos)
-            options.stopTokens = std::vector<std::int64_t>{};
+            options.stopTokens = std::vector<std::int64_t> {};
         else if (model.generationDefaults().eosTokenIds.empty() && tokenizer && tokenizer->eosId())
-            options.stopTokens = std::vector<std::int64_t>{*tokenizer->eosId()}; // as `moescope generate`
+            options.stopTokens
+                = std::vector<std::int64_t> { *tokenizer->eosId() }; // as `moescope generate`
 
         std::optional<routing::PlanHook> planHook;
         if (!request.plan.empty())
@@ -220,12 +227,13 @@ void ModelWorker::generate(quint64 tag, const JobContext &job, const GenerationR
                 }
             }
             generated.push_back(static_cast<std::int32_t>(token));
-            outcome->tokens.push_back({token, tokenPieceText(tokenizer, token), true, {}, {}});
+            outcome->tokens.push_back({ token, tokenPieceText(tokenizer, token), true, {}, {} });
             run.progress(generated.size(), total, tr("tokens"), tr("Generating"));
             if (sinceStream.elapsed() >= kStreamIntervalMs)
                 publish(false);
         };
-        const auto result = model.generate({promptIds}, options, chain.empty() ? nullptr : &chain, onToken, &job);
+        const auto result = model.generate(
+            { promptIds }, options, chain.empty() ? nullptr : &chain, onToken, &job);
         outcome->stopped = !result.stopped.empty() && result.stopped.front();
         publish(false);
 
@@ -234,21 +242,23 @@ void ModelWorker::generate(quint64 tag, const JobContext &job, const GenerationR
             sequence.reserve(outcome->tokens.size());
             for (const auto &t : outcome->tokens)
                 sequence.push_back(t.id);
-            auto store = [&](std::size_t position, std::vector<int> experts, std::vector<float> weights) {
-                auto &t = outcome->tokens[position];
-                t.experts = std::move(experts);
-                t.weights = std::move(weights);
-                const auto done = generated.size() + (position < promptIds.size() ? position + 1 : 0);
-                run.progress(done, total, tr("tokens"), tr("Routing the prompt"));
-                if (sinceStream.elapsed() >= kStreamIntervalMs)
-                    publish(false);
-            };
+            auto store
+                = [&](std::size_t position, std::vector<int> experts, std::vector<float> weights) {
+                      auto &t = outcome->tokens[position];
+                      t.experts = std::move(experts);
+                      t.weights = std::move(weights);
+                      const auto done
+                          = generated.size() + (position < promptIds.size() ? position + 1 : 0);
+                      run.progress(done, total, tr("tokens"), tr("Routing the prompt"));
+                      if (sinceStream.elapsed() >= kStreamIntervalMs)
+                          publish(false);
+                  };
             // The last generated token was never fed back to the model.
             if (!generated.empty())
-                routePositions(model, planHook ? &*planHook : nullptr, sequence, sequence.size() - 1,
-                               sequence.size(), topK, store, job);
-            routePositions(model, planHook ? &*planHook : nullptr, sequence, 0, promptIds.size(), topK, store,
-                           job);
+                routePositions(model, planHook ? &*planHook : nullptr, sequence,
+                    sequence.size() - 1, sequence.size(), topK, store, job);
+            routePositions(model, planHook ? &*planHook : nullptr, sequence, 0, promptIds.size(),
+                topK, store, job);
         }
         run.progress(total, total, tr("tokens"), tr("Done"), true);
         publish(true);

@@ -27,7 +27,8 @@ public:
     // Replaces the loaded model only when the new one loads; a failure keeps
     // the previous model.
     void loadModel(quint64 tag, const moescope::JobContext &job, const QString &directory);
-    void generate(quint64 tag, const moescope::JobContext &job, const moescope::ui::GenerationRequest &request);
+    void generate(quint64 tag, const moescope::JobContext &job,
+        const moescope::ui::GenerationRequest &request);
 
 Q_SIGNALS:
     void jobStarted(quint64 tag);

@@ -2,7 +2,9 @@
 
 namespace moescope::ui {
 
-PlanDocument::PlanDocument(QObject *parent) : QObject(parent) {}
+PlanDocument::PlanDocument(QObject *parent)
+    : QObject(parent)
+{ }
 
 void PlanDocument::load(const QString &path)
 {

@@ -8,8 +8,8 @@
 
 namespace moescope::ui {
 
-void singleTokenRouting(const routing::RoutingTotals &after, const routing::RoutingTotals *before, int topK,
-                        std::vector<int> &experts, std::vector<float> &weights)
+void singleTokenRouting(const routing::RoutingTotals &after, const routing::RoutingTotals *before,
+    int topK, std::vector<int> &experts, std::vector<float> &weights)
 {
     const int L = after.numLayers, E = after.numExperts;
     experts.assign(static_cast<std::size_t>(L) * topK, -1);
@@ -34,15 +34,17 @@ void singleTokenRouting(const routing::RoutingTotals &after, const routing::Rout
             return a.first != b.first ? a.first > b.first : a.second < b.second;
         });
         for (int j = 0; j < topK; ++j) {
-            experts[static_cast<std::size_t>(l) * topK + j] = chosen[static_cast<std::size_t>(j)].second;
-            weights[static_cast<std::size_t>(l) * topK + j] = static_cast<float>(chosen[static_cast<std::size_t>(j)].first);
+            experts[static_cast<std::size_t>(l) * topK + j]
+                = chosen[static_cast<std::size_t>(j)].second;
+            weights[static_cast<std::size_t>(l) * topK + j]
+                = static_cast<float>(chosen[static_cast<std::size_t>(j)].first);
         }
     }
 }
 
 void routePositions(const model::MoeModel &model, routing::RouterHook *plan,
-                    const std::vector<std::int64_t> &sequence, std::size_t first, std::size_t last,
-                    int topK, const PositionRoutingFn &onPosition, const JobContext &job)
+    const std::vector<std::int64_t> &sequence, std::size_t first, std::size_t last, int topK,
+    const PositionRoutingFn &onPosition, const JobContext &job)
 {
     last = std::min(last, sequence.size());
     if (first >= last)
@@ -54,8 +56,9 @@ void routePositions(const model::MoeModel &model, routing::RouterHook *plan,
     chain.add(&recorder);
     auto totalsOfPrefix = [&](std::size_t length) {
         recorder.reset();
-        model.route({std::vector<std::int64_t>(sequence.begin(), sequence.begin() + static_cast<std::ptrdiff_t>(length))},
-                    chain, &job);
+        model.route({ std::vector<std::int64_t>(
+                        sequence.begin(), sequence.begin() + static_cast<std::ptrdiff_t>(length)) },
+            chain, &job);
         return recorder.totals();
     };
     std::optional<routing::RoutingTotals> previous;

@@ -32,17 +32,17 @@ namespace moescope::ui {
 // after: experts [numLayers * topK] by descending weight, and weights. A
 // layer where the difference is not exactly topK experts counted once (dense
 // layers, or an unexpected tie flip) holds -1 / 0.
-void singleTokenRouting(const routing::RoutingTotals &after, const routing::RoutingTotals *before, int topK,
-                        std::vector<int> &experts, std::vector<float> &weights);
+void singleTokenRouting(const routing::RoutingTotals &after, const routing::RoutingTotals *before,
+    int topK, std::vector<int> &experts, std::vector<float> &weights);
 
-using PositionRoutingFn = std::function<void(std::size_t position, std::vector<int> experts,
-                                             std::vector<float> weights)>;
+using PositionRoutingFn = std::function<void(
+    std::size_t position, std::vector<int> experts, std::vector<float> weights)>;
 
 // Routing of sequence[first, last), one prefix per position, through plan
 // (may be null) then a recorder. Calls onPosition in order; checks job for
 // cancellation per prefix (and core checks it per layer).
 void routePositions(const model::MoeModel &model, routing::RouterHook *plan,
-                    const std::vector<std::int64_t> &sequence, std::size_t first, std::size_t last,
-                    int topK, const PositionRoutingFn &onPosition, const JobContext &job);
+    const std::vector<std::int64_t> &sequence, std::size_t first, std::size_t last, int topK,
+    const PositionRoutingFn &onPosition, const JobContext &job);
 
 } // namespace moescope::ui

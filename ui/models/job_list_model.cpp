@@ -4,7 +4,9 @@
 
 namespace moescope::ui {
 
-JobListModel::JobListModel(QObject *parent) : QAbstractTableModel(parent) {}
+JobListModel::JobListModel(QObject *parent)
+    : QAbstractTableModel(parent)
+{ }
 
 void JobListModel::addJob(quint64 tag, const QString &title)
 {
@@ -64,7 +66,8 @@ quint64 JobListModel::tagAt(int row) const
 
 JobProgress JobListModel::progress(int row) const
 {
-    return row >= 0 && row < rowCount() ? m_rows[static_cast<std::size_t>(row)].progress : JobProgress{};
+    return row >= 0 && row < rowCount() ? m_rows[static_cast<std::size_t>(row)].progress
+                                        : JobProgress {};
 }
 
 int JobListModel::rowCount(const QModelIndex &parent) const
@@ -89,7 +92,9 @@ QVariant JobListModel::data(const QModelIndex &index, int role) const
     case RunningRole:
         return r.running;
     case FractionRole:
-        return p.total > 0 ? std::min(1.0, static_cast<double>(p.done) / static_cast<double>(p.total)) : -1.0;
+        return p.total > 0
+            ? std::min(1.0, static_cast<double>(p.done) / static_cast<double>(p.total))
+            : -1.0;
     case Qt::DisplayRole:
         switch (index.column()) {
         case TitleColumn:

@@ -5,7 +5,9 @@
 
 namespace moescope::ui {
 
-TokenRoutingModel::TokenRoutingModel(QObject *parent) : QAbstractTableModel(parent) {}
+TokenRoutingModel::TokenRoutingModel(QObject *parent)
+    : QAbstractTableModel(parent)
+{ }
 
 void TokenRoutingModel::setOutcome(GenerationOutcomePtr outcome)
 {
@@ -43,7 +45,9 @@ void TokenRoutingModel::setDescription(const QString &modelName, const QString &
 
 QString TokenRoutingModel::languageLabel() const
 {
-    return m_snapshot && m_language < m_snapshot->languageCount() ? m_snapshot->languageLabel(m_language) : QString();
+    return m_snapshot && m_language < m_snapshot->languageCount()
+        ? m_snapshot->languageLabel(m_language)
+        : QString();
 }
 
 QString TokenRoutingModel::sharesUnavailableReason() const
@@ -52,7 +56,8 @@ QString TokenRoutingModel::sharesUnavailableReason() const
         return tr("no study is loaded");
     if (!m_outcome)
         return tr("nothing generated yet");
-    if (m_snapshot->layerCount() != m_outcome->numLayers || m_snapshot->expertCount() != m_outcome->numExperts)
+    if (m_snapshot->layerCount() != m_outcome->numLayers
+        || m_snapshot->expertCount() != m_outcome->numExperts)
         return tr("the loaded study's model has %1 layers × %2 experts, this model %3 × %4")
             .arg(m_snapshot->layerCount())
             .arg(m_snapshot->expertCount())
@@ -88,7 +93,8 @@ int TokenRoutingModel::promptTokens() const
 
 bool TokenRoutingModel::isMoeLayer(int layer) const
 {
-    return m_outcome && std::find(m_outcome->moeLayers.begin(), m_outcome->moeLayers.end(), layer)
+    return m_outcome
+        && std::find(m_outcome->moeLayers.begin(), m_outcome->moeLayers.end(), layer)
         != m_outcome->moeLayers.end();
 }
 
@@ -112,7 +118,8 @@ double TokenRoutingModel::share(int layer, int expert) const
     const auto &shares = m_snapshot->analysis.experts.share;
     if (m_language >= static_cast<int>(shares.size()))
         return std::numeric_limits<double>::quiet_NaN();
-    return shares[static_cast<std::size_t>(m_language)][static_cast<std::size_t>(layer) * expertCount() + expert];
+    return shares[static_cast<std::size_t>(m_language)]
+                 [static_cast<std::size_t>(layer) * expertCount() + expert];
 }
 
 QString TokenRoutingModel::visibleText(const QString &text)

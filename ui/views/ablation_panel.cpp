@@ -25,21 +25,21 @@
 namespace moescope::ui {
 
 AblationPanel::AblationPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *parent)
-    : QWidget(parent),
-      m_jobs(jobs),
-      m_plan(plan),
-      m_language(new QComboBox(this)),
-      m_k(new QSpinBox(this)),
-      m_threshold(new QDoubleSpinBox(this)),
-      m_firstLayer(new QSpinBox(this)),
-      m_lastLayer(new QSpinBox(this)),
-      m_prompt(new QPlainTextEdit(this)),
-      m_maxTokens(new QSpinBox(this)),
-      m_usePlan(new QPushButton(tr("Use as Plan"), this)),
-      m_summary(new QLabel(this)),
-      m_baseline(new QTextEdit(this)),
-      m_ablated(new QTextEdit(this)),
-      m_debounce(new QTimer(this))
+    : QWidget(parent)
+    , m_jobs(jobs)
+    , m_plan(plan)
+    , m_language(new QComboBox(this))
+    , m_k(new QSpinBox(this))
+    , m_threshold(new QDoubleSpinBox(this))
+    , m_firstLayer(new QSpinBox(this))
+    , m_lastLayer(new QSpinBox(this))
+    , m_prompt(new QPlainTextEdit(this))
+    , m_maxTokens(new QSpinBox(this))
+    , m_usePlan(new QPushButton(tr("Use as Plan"), this))
+    , m_summary(new QLabel(this))
+    , m_baseline(new QTextEdit(this))
+    , m_ablated(new QTextEdit(this))
+    , m_debounce(new QTimer(this))
 {
     m_k->setRange(1, 1024);
     m_k->setValue(15);
@@ -55,7 +55,7 @@ AblationPanel::AblationPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
     m_maxTokens->setRange(1, 1024);
     m_maxTokens->setValue(24);
     m_summary->setWordWrap(true);
-    for (QTextEdit *edit : {m_baseline, m_ablated}) {
+    for (QTextEdit *edit : { m_baseline, m_ablated }) {
         edit->setReadOnly(true);
     }
     m_baseline->setPlaceholderText(tr("Baseline: the model without a plan"));
@@ -103,13 +103,14 @@ AblationPanel::AblationPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
     m_debounce->setInterval(kDebounceMs);
     connect(m_debounce, &QTimer::timeout, this, &AblationPanel::runNow);
     connect(m_language, &QComboBox::currentIndexChanged, this, &AblationPanel::scheduleUpdate);
-    for (QSpinBox *box : {m_k, m_firstLayer, m_lastLayer, m_maxTokens})
+    for (QSpinBox *box : { m_k, m_firstLayer, m_lastLayer, m_maxTokens })
         connect(box, &QSpinBox::valueChanged, this, &AblationPanel::scheduleUpdate);
     connect(m_threshold, &QDoubleSpinBox::valueChanged, this, &AblationPanel::scheduleUpdate);
     connect(m_prompt, &QPlainTextEdit::textChanged, this, &AblationPanel::scheduleUpdate);
     connect(m_usePlan, &QPushButton::clicked, this, [this] { m_plan->setPlan(currentPlan()); });
 
-    connect(m_jobs, &LiveJobTracker::modelLoaded, this, [this](quint64, ModelFactsPtr f) { onModelLoaded(f); });
+    connect(m_jobs, &LiveJobTracker::modelLoaded, this,
+        [this](quint64, ModelFactsPtr f) { onModelLoaded(f); });
     connect(m_jobs, &LiveJobTracker::generationUpdated, this, &AblationPanel::onGeneration);
     connect(m_jobs, &LiveJobTracker::generationFailed, this, &AblationPanel::onFailed);
     onModelLoaded(m_jobs->model());
@@ -148,9 +149,11 @@ QString AblationPanel::unavailableReason() const
         return tr("Open a model folder first.");
     if (!m_snapshot || m_snapshot->languageCount() == 0)
         return tr("Open a study (trace) recorded on this model to pick a language's experts.");
-    if (m_snapshot->layerCount() != facts->info.numLayers || m_snapshot->expertCount() != facts->info.numExperts)
-        return tr("The loaded study is of a model with %1 layers × %2 experts; this model has %3 × %4. "
-                  "Record a trace on this model (or open one).")
+    if (m_snapshot->layerCount() != facts->info.numLayers
+        || m_snapshot->expertCount() != facts->info.numExperts)
+        return tr(
+            "The loaded study is of a model with %1 layers × %2 experts; this model has %3 × %4. "
+            "Record a trace on this model (or open one).")
             .arg(m_snapshot->layerCount())
             .arg(m_snapshot->expertCount())
             .arg(facts->info.numLayers)
@@ -166,7 +169,8 @@ routing::InterventionPlan AblationPanel::currentPlan() const
     if (!unavailableReason().isEmpty())
         return plan;
     // The study's exclusive experts (core/analysis), grouped by layer.
-    const auto experts = expertSpecialisation(*m_snapshot->trace, m_k->value(), m_threshold->value());
+    const auto experts
+        = expertSpecialisation(*m_snapshot->trace, m_k->value(), m_threshold->value());
     const auto it = experts.exclusive.find(m_language->currentText().toStdString());
     if (it == experts.exclusive.end())
         return plan;
@@ -175,7 +179,7 @@ routing::InterventionPlan AblationPanel::currentPlan() const
         if (layer >= m_firstLayer->value() && layer <= m_lastLayer->value())
             byLayer[layer].push_back(expert);
     for (auto &[layer, list] : byLayer)
-        plan.mask.push_back({{layer, layer}, std::move(list)});
+        plan.mask.push_back({ { layer, layer }, std::move(list) });
     return plan;
 }
 
@@ -188,16 +192,17 @@ void AblationPanel::updateSummary()
         return;
     }
     const auto plan = currentPlan();
-    m_summary->setText(plan.empty() ? tr("%1 has no exclusive experts in these layers with this k and threshold.")
-                                          .arg(m_language->currentText())
-                                    : tr("Masking %1 exclusive experts of %2: %3")
-                                          .arg([&] {
-                                              std::size_t n = 0;
-                                              for (const auto &e : plan.mask)
-                                                  n += e.experts.size();
-                                              return n;
-                                          }())
-                                          .arg(m_language->currentText(), PlanDocument::summarize(plan)));
+    m_summary->setText(plan.empty()
+            ? tr("%1 has no exclusive experts in these layers with this k and threshold.")
+                  .arg(m_language->currentText())
+            : tr("Masking %1 exclusive experts of %2: %3")
+                  .arg([&] {
+                      std::size_t n = 0;
+                      for (const auto &e : plan.mask)
+                          n += e.experts.size();
+                      return n;
+                  }())
+                  .arg(m_language->currentText(), PlanDocument::summarize(plan)));
     m_usePlan->setEnabled(!plan.empty());
 }
 

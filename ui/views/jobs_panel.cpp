@@ -12,7 +12,10 @@
 namespace moescope::ui {
 
 JobsPanel::JobsPanel(JobListModel *model, QWidget *parent)
-    : QWidget(parent), m_model(model), m_rowsLayout(new QVBoxLayout), m_empty(new QLabel(tr("No jobs running."), this))
+    : QWidget(parent)
+    , m_model(model)
+    , m_rowsLayout(new QVBoxLayout)
+    , m_empty(new QLabel(tr("No jobs running."), this))
 {
     m_empty->setEnabled(false);
     auto *layout = new QVBoxLayout(this);
@@ -23,23 +26,28 @@ JobsPanel::JobsPanel(JobListModel *model, QWidget *parent)
     layout->addStretch(1);
 
     connect(m_model, &QAbstractItemModel::rowsInserted, this,
-            [this](const QModelIndex &, int first, int last) { insertRows(first, last); });
+        [this](const QModelIndex &, int first, int last) { insertRows(first, last); });
     connect(m_model, &QAbstractItemModel::rowsAboutToBeRemoved, this,
-            [this](const QModelIndex &, int first, int last) { removeRows(first, last); });
+        [this](const QModelIndex &, int first, int last) { removeRows(first, last); });
     connect(m_model, &QAbstractItemModel::dataChanged, this,
-            [this](const QModelIndex &from, const QModelIndex &to) { updateRows(from.row(), to.row()); });
+        [this](
+            const QModelIndex &from, const QModelIndex &to) { updateRows(from.row(), to.row()); });
     if (m_model->rowCount() > 0)
         insertRows(0, m_model->rowCount() - 1);
 }
 
 QToolButton *JobsPanel::cancelButton(int row) const
 {
-    return row >= 0 && row < static_cast<int>(m_rows.size()) ? m_rows[static_cast<std::size_t>(row)].cancel : nullptr;
+    return row >= 0 && row < static_cast<int>(m_rows.size())
+        ? m_rows[static_cast<std::size_t>(row)].cancel
+        : nullptr;
 }
 
 QProgressBar *JobsPanel::progressBar(int row) const
 {
-    return row >= 0 && row < static_cast<int>(m_rows.size()) ? m_rows[static_cast<std::size_t>(row)].bar : nullptr;
+    return row >= 0 && row < static_cast<int>(m_rows.size())
+        ? m_rows[static_cast<std::size_t>(row)].bar
+        : nullptr;
 }
 
 void JobsPanel::insertRows(int first, int last)
@@ -88,7 +96,8 @@ void JobsPanel::removeRows(int first, int last)
 
 void JobsPanel::updateRows(int first, int last)
 {
-    for (int row = std::max(0, first); row <= last && row < static_cast<int>(m_rows.size()); ++row) {
+    for (int row = std::max(0, first); row <= last && row < static_cast<int>(m_rows.size());
+         ++row) {
         const Row &r = m_rows[static_cast<std::size_t>(row)];
         const auto title = m_model->index(row, JobListModel::TitleColumn);
         r.title->setText(title.data().toString());
@@ -99,7 +108,8 @@ void JobsPanel::updateRows(int first, int last)
             r.bar->setRange(0, 1000);
             r.bar->setValue(static_cast<int>(fraction * 1000));
         }
-        const QString progress = m_model->index(row, JobListModel::ProgressColumn).data().toString();
+        const QString progress
+            = m_model->index(row, JobListModel::ProgressColumn).data().toString();
         const QString eta = m_model->index(row, JobListModel::EtaColumn).data().toString();
         r.eta->setText(eta.isEmpty() ? QString() : tr("%1 left").arg(eta));
         r.bar->setToolTip(progress);

@@ -12,14 +12,14 @@
 namespace moescope::ui {
 
 ModelPanel::ModelPanel(QWidget *parent)
-    : QWidget(parent),
-      m_status(new QLabel(this)),
-      m_open(new QPushButton(tr("Open Model Folder…"), this)),
-      m_factsBox(new QWidget(this)),
-      m_facts(new QFormLayout(m_factsBox)),
-      m_plan(new QLabel(this)),
-      m_savePlan(new QPushButton(tr("Save…"), this)),
-      m_clearPlan(new QPushButton(tr("Clear"), this))
+    : QWidget(parent)
+    , m_status(new QLabel(this))
+    , m_open(new QPushButton(tr("Open Model Folder…"), this))
+    , m_factsBox(new QWidget(this))
+    , m_facts(new QFormLayout(m_factsBox))
+    , m_plan(new QLabel(this))
+    , m_savePlan(new QPushButton(tr("Save…"), this))
+    , m_clearPlan(new QPushButton(tr("Clear"), this))
 {
     m_status->setWordWrap(true);
     m_status->setTextFormat(Qt::RichText);
@@ -104,7 +104,8 @@ QString ModelPanel::statusText() const
 
 void ModelPanel::setLoading(const QString &directory)
 {
-    m_status->setText(tr("Loading <b>%1</b>…").arg(QFileInfo(directory).fileName().toHtmlEscaped()));
+    m_status->setText(
+        tr("Loading <b>%1</b>…").arg(QFileInfo(directory).fileName().toHtmlEscaped()));
     m_open->setEnabled(false);
 }
 
@@ -118,9 +119,10 @@ void ModelPanel::setFailed(const ModelFactsPtr &previous)
     while (m_facts->rowCount() > 0)
         m_facts->removeRow(0);
     m_factsBox->hide();
-    m_status->setText(tr("<b>Open a model folder</b> (a Hugging Face MoE checkpoint: config.json, "
-                         "*.safetensors, tokenizer.json) to generate, see per-token routing and apply "
-                         "plans. File → Open Model…, or <tt>moescope gui MODEL_DIR</tt>."));
+    m_status->setText(
+        tr("<b>Open a model folder</b> (a Hugging Face MoE checkpoint: config.json, "
+           "*.safetensors, tokenizer.json) to generate, see per-token routing and apply "
+           "plans. File → Open Model…, or <tt>moescope gui MODEL_DIR</tt>."));
 }
 
 void ModelPanel::setFacts(const ModelFactsPtr &facts)
@@ -137,18 +139,20 @@ void ModelPanel::setFacts(const ModelFactsPtr &facts)
     m_status->setToolTip(QDir::toNativeSeparators(facts->directory));
     setFact(tr("Family"), QString::fromStdString(info.modelType));
     setFact(tr("Parameters"),
-            tr("%1 total, %2 active per token").arg(formatCount(info.totalParameters), formatCount(info.activeParameters)),
-            tr("%1 total, %2 active").arg(info.totalParameters).arg(info.activeParameters));
+        tr("%1 total, %2 active per token")
+            .arg(formatCount(info.totalParameters), formatCount(info.activeParameters)),
+        tr("%1 total, %2 active").arg(info.totalParameters).arg(info.activeParameters));
     setFact(tr("Layers"), tr("%1 (%2 MoE)").arg(info.numLayers).arg(info.moeLayers.size()));
     QString experts = tr("%1 routed, top-%2").arg(info.numExperts).arg(info.topK);
     if (info.sharedExpert != "none" && !info.sharedExpert.empty())
         experts += tr(", shared expert (%1)").arg(QString::fromStdString(info.sharedExpert));
-    setFact(tr("Experts"), experts,
-            tr("expert MLP width %1").arg(info.expertIntermediate));
-    setFact(tr("Hidden size"), tr("%1, %2 heads (%3 kv)").arg(info.hiddenSize).arg(info.numHeads).arg(info.numKvHeads));
+    setFact(tr("Experts"), experts, tr("expert MLP width %1").arg(info.expertIntermediate));
+    setFact(tr("Hidden size"),
+        tr("%1, %2 heads (%3 kv)").arg(info.hiddenSize).arg(info.numHeads).arg(info.numKvHeads));
     setFact(tr("Vocabulary"), QString::number(info.vocabSize));
-    setFact(tr("dtype"), tr("%1 stored, computing in %2")
-                              .arg(QString::fromStdString(info.storageDtype), facts->computeDtype));
+    setFact(tr("dtype"),
+        tr("%1 stored, computing in %2")
+            .arg(QString::fromStdString(info.storageDtype), facts->computeDtype));
     std::uint64_t bytes = 0;
     QStringList files;
     for (const auto &[name, size] : info.files) {
@@ -156,7 +160,7 @@ void ModelPanel::setFacts(const ModelFactsPtr &facts)
         files << QStringLiteral("%1  %2").arg(QString::fromStdString(name), formatBytes(size));
     }
     setFact(tr("Weights"), tr("%1 in %2 file(s)").arg(formatBytes(bytes)).arg(info.files.size()),
-            files.join(QLatin1Char('\n')));
+        files.join(QLatin1Char('\n')));
     setFact(tr("Tokenizer"), facts->hasTokenizer ? tr("tokenizer.json") : facts->tokenizerProblem);
     setFact(tr("Loaded in"), tr("%1 s").arg(facts->loadSeconds, 0, 'f', 1));
     m_factsBox->show();
@@ -164,8 +168,8 @@ void ModelPanel::setFacts(const ModelFactsPtr &facts)
 
 void ModelPanel::setPlanSummary(const QString &summary, const QString &path, bool empty)
 {
-    m_plan->setText(path.isEmpty() ? summary
-                                   : tr("%1\n%2").arg(summary, QDir::toNativeSeparators(path)));
+    m_plan->setText(
+        path.isEmpty() ? summary : tr("%1\n%2").arg(summary, QDir::toNativeSeparators(path)));
     m_savePlan->setEnabled(!empty);
     m_clearPlan->setEnabled(!empty);
 }

@@ -27,38 +27,41 @@
 namespace moescope::ui {
 
 PlaygroundPanel::PlaygroundPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *parent)
-    : QWidget(parent),
-      m_jobs(jobs),
-      m_plan(plan),
-      m_routing(new TokenRoutingModel(this)),
-      m_figure(new TokenRoutingRenderer(m_routing, this)),
-      m_prompt(new QPlainTextEdit(this)),
-      m_udhrLanguage(new QComboBox(this)),
-      m_maxTokens(new QSpinBox(this)),
-      m_stopAtEos(new QCheckBox(tr("Stop at end of text"), this)),
-      m_applyPlan(new QCheckBox(tr("Apply plan"), this)),
-      m_generate(new QPushButton(tr("Generate"), this)),
-      m_stop(new QPushButton(tr("Stop"), this)),
-      m_output(new QTextEdit(this)),
-      m_status(new QLabel(this)),
-      m_colouring(new QComboBox(this)),
-      m_view(new FigureView(m_figure, this))
+    : QWidget(parent)
+    , m_jobs(jobs)
+    , m_plan(plan)
+    , m_routing(new TokenRoutingModel(this))
+    , m_figure(new TokenRoutingRenderer(m_routing, this))
+    , m_prompt(new QPlainTextEdit(this))
+    , m_udhrLanguage(new QComboBox(this))
+    , m_maxTokens(new QSpinBox(this))
+    , m_stopAtEos(new QCheckBox(tr("Stop at end of text"), this))
+    , m_applyPlan(new QCheckBox(tr("Apply plan"), this))
+    , m_generate(new QPushButton(tr("Generate"), this))
+    , m_stop(new QPushButton(tr("Stop"), this))
+    , m_output(new QTextEdit(this))
+    , m_status(new QLabel(this))
+    , m_colouring(new QComboBox(this))
+    , m_view(new FigureView(m_figure, this))
 {
-    m_prompt->setPlaceholderText(tr("Type a prompt in any language, or pick a UDHR sentence →   (Ctrl+Enter generates)"));
+    m_prompt->setPlaceholderText(
+        tr("Type a prompt in any language, or pick a UDHR sentence →   (Ctrl+Enter generates)"));
     m_prompt->setTabChangesFocus(true);
     m_prompt->setMaximumHeight(fontMetrics().lineSpacing() * 4 + 12);
 
     for (const auto &label : bundledUdhrLanguages()) {
         const QString code = QString::fromStdString(label);
-        m_udhrLanguage->addItem(QStringLiteral("%1 — %2").arg(code, QString::fromStdString(languageEnglishName(label))),
-                                code);
+        m_udhrLanguage->addItem(
+            QStringLiteral("%1 — %2").arg(code, QString::fromStdString(languageEnglishName(label))),
+            code);
     }
     m_udhrLanguage->setCurrentIndex(std::max(0, m_udhrLanguage->findData(QStringLiteral("en"))));
-    m_udhrLanguage->setToolTip(tr("Article 1 of the Universal Declaration of Human Rights, bundled in %1 languages")
-                                   .arg(m_udhrLanguage->count()));
+    m_udhrLanguage->setToolTip(
+        tr("Article 1 of the Universal Declaration of Human Rights, bundled in %1 languages")
+            .arg(m_udhrLanguage->count()));
     auto *useUdhr = new QPushButton(tr("Use UDHR sentence"), this);
     connect(useUdhr, &QPushButton::clicked, this,
-            [this] { useUdhrSentence(m_udhrLanguage->currentData().toString()); });
+        [this] { useUdhrSentence(m_udhrLanguage->currentData().toString()); });
 
     m_maxTokens->setRange(1, 4096);
     m_maxTokens->setValue(32);
@@ -82,7 +85,7 @@ PlaygroundPanel::PlaygroundPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidg
         const int language = m_colouring->itemData(index).toInt();
         m_routing->setColouring(language < 0 ? TokenRoutingModel::Colouring::TopExpert
                                              : TokenRoutingModel::Colouring::LanguageShare,
-                                std::max(0, language));
+            std::max(0, language));
     });
 
     auto *promptRow = new QHBoxLayout;
@@ -110,7 +113,8 @@ PlaygroundPanel::PlaygroundPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidg
     figureControls->addWidget(colourLabel);
     figureControls->addWidget(m_colouring);
     figureControls->addStretch(1);
-    figureControls->addWidget(new QLabel(tr("Hover a cell for the token, layer, experts and weights."), this));
+    figureControls->addWidget(
+        new QLabel(tr("Hover a cell for the token, layer, experts and weights."), this));
     auto *figureBox = new QWidget(this);
     auto *figureLayout = new QVBoxLayout(figureBox);
     figureLayout->setContentsMargins(0, 0, 0, 0);
@@ -131,7 +135,8 @@ PlaygroundPanel::PlaygroundPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidg
     layout->addWidget(m_status);
     layout->addWidget(splitter, 1);
 
-    connect(m_jobs, &LiveJobTracker::modelLoaded, this, [this](quint64, ModelFactsPtr f) { onModelLoaded(f); });
+    connect(m_jobs, &LiveJobTracker::modelLoaded, this,
+        [this](quint64, ModelFactsPtr f) { onModelLoaded(f); });
     connect(m_jobs, &LiveJobTracker::generationUpdated, this, &PlaygroundPanel::onGeneration);
     connect(m_jobs, &LiveJobTracker::generationFailed, this, &PlaygroundPanel::onFailed);
     connect(m_jobs, &LiveJobTracker::jobCancelled, this, &PlaygroundPanel::onCancelled);
@@ -183,12 +188,14 @@ quint64 PlaygroundPanel::generate()
     m_promptText = request.prompt;
     m_generatedText.clear();
     const auto facts = m_jobs->model();
-    m_routing->setDescription(QFileInfo(facts->directory).fileName(), PlanDocument::summarize(request.plan));
-    m_figure->setCaption(tr("Model: %1 (%2, %3) · plan: %4 · greedy, up to %5 new tokens · MoEScope %6")
-                             .arg(facts->directory, QString::fromStdString(facts->info.modelType), facts->computeDtype,
-                                  PlanDocument::summarize(request.plan))
-                             .arg(request.maxNewTokens)
-                             .arg(QStringLiteral(MOESCOPE_VERSION)));
+    m_routing->setDescription(
+        QFileInfo(facts->directory).fileName(), PlanDocument::summarize(request.plan));
+    m_figure->setCaption(
+        tr("Model: %1 (%2, %3) · plan: %4 · greedy, up to %5 new tokens · MoEScope %6")
+            .arg(facts->directory, QString::fromStdString(facts->info.modelType),
+                facts->computeDtype, PlanDocument::summarize(request.plan))
+            .arg(request.maxNewTokens)
+            .arg(QStringLiteral(MOESCOPE_VERSION)));
     m_tag = m_jobs->generate(channel(), request);
     m_status->setText(tr("Generating…"));
     setRunning(true);
@@ -221,13 +228,15 @@ void PlaygroundPanel::onModelLoaded(ModelFactsPtr facts)
     }
     if (!facts->hasTokenizer) {
         m_generate->setEnabled(false);
-        m_status->setText(tr("This model can't take typed prompts: %1").arg(facts->tokenizerProblem));
+        m_status->setText(
+            tr("This model can't take typed prompts: %1").arg(facts->tokenizerProblem));
         return;
     }
     m_status->setText(tr("Ready: %1").arg(QFileInfo(facts->directory).fileName()));
 }
 
-void PlaygroundPanel::onGeneration(quint64 tag, const QString &channel, GenerationOutcomePtr outcome)
+void PlaygroundPanel::onGeneration(
+    quint64 tag, const QString &channel, GenerationOutcomePtr outcome)
 {
     if (channel != this->channel() || tag != m_tag)
         return;
@@ -263,9 +272,10 @@ void PlaygroundPanel::onCancelled(quint64 tag, const QString &channel)
 void PlaygroundPanel::showOutcome(const GenerationOutcomePtr &outcome)
 {
     m_generatedText = outcome->generatedText;
-    m_output->setHtml(QStringLiteral("<p style=\"white-space: pre-wrap\"><span style=\"color:#777\">%1</span>"
-                                     "<span style=\"color:#111\"><b>%2</b></span></p>")
-                          .arg(m_promptText.toHtmlEscaped(), m_generatedText.toHtmlEscaped()));
+    m_output->setHtml(
+        QStringLiteral("<p style=\"white-space: pre-wrap\"><span style=\"color:#777\">%1</span>"
+                       "<span style=\"color:#111\"><b>%2</b></span></p>")
+            .arg(m_promptText.toHtmlEscaped(), m_generatedText.toHtmlEscaped()));
     m_routing->setOutcome(outcome);
 }
 
@@ -282,7 +292,8 @@ void PlaygroundPanel::rebuildColouringChoices()
     const auto snapshot = m_routing->snapshot();
     if (m_routing->sharesAvailable()) {
         for (int i = 0; i < snapshot->languageCount(); ++i)
-            m_colouring->addItem(tr("Share of %1 (loaded study)").arg(snapshot->languageLabel(i)), i);
+            m_colouring->addItem(
+                tr("Share of %1 (loaded study)").arg(snapshot->languageLabel(i)), i);
         m_colouring->setToolTip(tr("The top-1 expert's share for the language in the loaded study "
                                    "(top-k of the analysis parameters)."));
     } else {
@@ -290,7 +301,8 @@ void PlaygroundPanel::rebuildColouringChoices()
                                     .arg(m_routing->sharesUnavailableReason()));
     }
     const bool share = m_routing->colouring() == TokenRoutingModel::Colouring::LanguageShare;
-    m_colouring->setCurrentIndex(share ? std::max(0, m_colouring->findData(m_routing->language())) : 0);
+    m_colouring->setCurrentIndex(
+        share ? std::max(0, m_colouring->findData(m_routing->language())) : 0);
 }
 
 void PlaygroundPanel::updatePlanLabel()
