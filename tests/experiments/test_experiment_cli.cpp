@@ -123,7 +123,7 @@ void expectSameCounts(const RoutingTrace &a, const RoutingTrace &b)
     }
 }
 
-const std::string kCorpus = "udhr:en,zh,ru?articles=1-20";
+const std::string kCorpus = "udhr:en,zh?articles=1-8";
 
 TEST(ExperimentCli, KilledRecordingResumesToTheUninterruptedCounts)
 {
@@ -187,7 +187,7 @@ TEST(ExperimentCli, AFullDiskNeverDamagesAnExistingTrace)
 // Disabled until core/trace survives a failed write (reported to the lead):
 // when the file cannot grow in the middle of a recording, TraceWriter reports
 // the error, but (1) the trace left behind fails validation ("/languages has
-// 3 groups but the root 'languages' attribute lists 2": a metadata flush that
+// N groups but the root 'languages' attribute lists N-1": a metadata flush that
 // failed half-way) and (2) the process crashes at exit (SIGSEGV in HDF5's
 // H5F__close_cb, from H5_term_library) over the file the writer failed to
 // close, also when the trace could not be created at all. Enable with that fix.
@@ -205,11 +205,11 @@ TEST(ExperimentCli, DISABLED_AFullDiskMidRecordingLeavesAValidTrace)
     EXPECT_EQ(lineCount(full.err), 1u) << full.err;
     EXPECT_NE(full.err.find("moescope record: error:"), std::string::npos) << full.err;
     const auto partial = readTrace(out); // a valid trace with what was committed
-    EXPECT_EQ(partial.languages.size(), 3u);
+    EXPECT_EQ(partial.languages.size(), 2u);
     std::uint64_t docs = 0;
     for (const auto &l : partial.languages)
         docs += l.documents;
-    EXPECT_LT(docs, 60u);
+    EXPECT_LT(docs, 16u);
 
     // Failing to create the trace at all ends with exit code 1 too.
     const auto create = runChild({"record", "--model", model, "--corpus", "udhr:en?articles=1", "--out",
