@@ -123,12 +123,17 @@ std::string formatBenchReport(const BenchReport &r, const Targets &targets)
     const auto &p = r.peaks;
     const auto &c = r.cost;
     const auto &e = r.engine;
-    out << "machine:  " << p.cpu << " [" << p.cpuFlags << "], " << p.threads << " threads, load average "
-        << r.loadAverage << "\n";
-    out << "  bf16 matmul " << format("%.1f", p.bf16Gflops) << " GFLOP/s, fp32 matmul "
-        << format("%.1f", p.fp32Gflops) << " GFLOP/s (libtorch at::linear, best shape)\n";
-    out << "  memory read " << format("%.1f", p.readGBps) << " GB/s; torch matvec streaming: bf16 "
-        << format("%.2f", p.bf16MatvecGBps) << " GB/s, fp32 " << format("%.2f", p.fp32MatvecGBps) << " GB/s\n";
+    if (p.threads > 0) {
+        out << "machine:  " << p.cpu << " [" << p.cpuFlags << "], " << p.threads << " threads\n";
+        out << "  bf16 matmul " << format("%.1f", p.bf16Gflops) << " GFLOP/s, fp32 matmul "
+            << format("%.1f", p.fp32Gflops) << " GFLOP/s (libtorch at::linear, best shape)\n";
+        out << "  memory read " << format("%.1f", p.readGBps) << " GB/s; torch matvec streaming: bf16 "
+            << format("%.2f", p.bf16MatvecGBps) << " GB/s, fp32 " << format("%.2f", p.fp32MatvecGBps)
+            << " GB/s\n";
+    } else {
+        out << "machine:  peaks not measured (--no-peaks): no bounds\n";
+    }
+    out << "  load average (1/5/15 min): " << r.loadAverage << "\n";
     out << "model:    " << e.directory << " (" << c.modelType << ", " << c.numLayers << " layers, weights "
         << gib(c.weightBytes) << ", compute " << e.computeDtype << ")\n";
     out << "  per token: " << billions(c.linearPerToken) << " linear parameters (active " << billions(c.activeParameters)

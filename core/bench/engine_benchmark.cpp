@@ -46,6 +46,8 @@ model::GenerationOptions greedyWithoutStops(int newTokens)
 std::vector<PrefillShape> parsePrefillShapes(const std::string &text)
 {
     std::vector<PrefillShape> shapes;
+    if (text == "none")
+        return shapes;
     std::size_t start = 0;
     while (start <= text.size()) {
         const auto comma = text.find(',', start);
@@ -214,15 +216,19 @@ EngineBenchResult runEngineBenchmark(const std::string &dir, const EngineBenchOp
     for (const auto &shape : options.prefill) {
         // Warm-up (pages the experts in, sizes the allocator's pools), recorded
         // so that the routing spread is known even without --record.
-        runner.prefill(shape, true, job);
-        if (result.spread.numExperts == 0)
-            result.spread = spreadOf(runner.lastRouting(), runner.model().spec());
+        if (options.warmup) {
+            runner.prefill(shape, true, job);
+            if (result.spread.numExperts == 0)
+                result.spread = spreadOf(runner.lastRouting(), runner.model().spec());
+        }
         std::vector<std::vector<double>> seconds(modes.size());
         // Interleaved, so drift in the machine's load hits both modes alike.
         for (int r = 0; r < options.repeat; ++r)
             for (std::size_t m = 0; m < modes.size(); ++m) {
                 progress("prefill " + prefillShapeName(shape));
                 seconds[m].push_back(runner.prefill(shape, modes[m], job));
+                if (modes[m] && result.spread.numExperts == 0)
+                    result.spread = spreadOf(runner.lastRouting(), runner.model().spec());
             }
         for (std::size_t m = 0; m < modes.size(); ++m)
             result.scenarios.push_back({"prefill " + prefillShapeName(shape), false, shape, modes[m],

@@ -26,7 +26,7 @@ struct PrefillShape
     int batch = 1;
     int tokens = 512;
 };
-// "1x512,8x128" -> shapes; throws Error on anything else.
+// "1x512,8x128" -> shapes, "none" -> no shapes; throws Error on anything else.
 std::vector<PrefillShape> parsePrefillShapes(const std::string &text);
 std::string prefillShapeName(const PrefillShape &shape); // "1x512"
 
@@ -83,6 +83,7 @@ struct EngineBenchOptions
     bool record = false;    // also run every scenario with routing recording
     int repeat = 3;
     bool coldLoad = false;  // evict the checkpoint from the page cache before loading
+    bool warmup = true;     // one untimed run per prefill shape first (pages the experts in)
     model::LoadOptions load;
 };
 

@@ -58,7 +58,7 @@ int bench(const std::vector<std::string> &args)
         .option("make-olmoe", "DIR", "write the random OLMoE-shaped checkpoint into DIR and exit")
         .option("layers", "N", "decoder layers of the written checkpoint", "4")
         .option("olmoe", "LAYERS", "benchmark the cached OLMoE-shaped checkpoint with this many layers")
-        .option("prefill", "SHAPES", "prefill shapes BATCHxTOKENS, comma-separated", "1x512,8x128")
+        .option("prefill", "SHAPES", "prefill shapes BATCHxTOKENS, comma-separated, or none", "1x512,8x128")
         .option("decode", "N", "decode tokens after the decode prompt (0: skip)", "64")
         .option("decode-prompt", "N", "prompt tokens before decoding", "128")
         .flag("record", "also run every scenario with routing recording (RoutingRecorder)")
@@ -66,30 +66,14 @@ int bench(const std::vector<std::string> &args)
         .option("dtype", "fp32|bf16", "compute dtype (default: the checkpoint's own)")
         .option("threads", "N", "intra-op threads (default: hardware threads)", "0")
         .flag("cold", "evict the checkpoint from the page cache before loading")
+        .flag("no-warmup", "skip the untimed run before each prefill shape")
         .flag("no-peaks", "skip measuring the machine's peaks (bounds are then not shown)")
         .option("json", "FILE", "also write the results as JSON (atomically)");
     if (!parseCommon(p, args))
         return 0;
 
+    // Every option is checked before anything is written or loaded.
     const int layers = positiveOption(p, "layers", 1);
-    if (p.has("make-olmoe")) {
-        if (!p.positionals().empty() || p.has("olmoe"))
-            throw UsageError("--make-olmoe takes no MODEL_DIR or --olmoe");
-        ensureOlmoe(p.get("make-olmoe"), layers);
-        return 0;
-    }
-    std::string dir;
-    if (p.has("olmoe")) {
-        if (!p.positionals().empty())
-            throw UsageError("give either MODEL_DIR or --olmoe, not both");
-        const int olmoeLayers = positiveOption(p, "olmoe", 1);
-        dir = ensureOlmoe(bench::defaultOlmoeDir(olmoeLayers), olmoeLayers);
-    } else if (!p.positionals().empty()) {
-        dir = p.positionals().front();
-    } else {
-        throw UsageError("give MODEL_DIR, --olmoe LAYERS or --make-olmoe DIR");
-    }
-
     bench::EngineBenchOptions options;
     try {
         options.prefill = bench::parsePrefillShapes(p.get("prefill"));
@@ -101,18 +85,38 @@ int bench(const std::vector<std::string> &args)
     options.record = p.flagSet("record");
     options.repeat = positiveOption(p, "repeat", 1);
     options.coldLoad = p.flagSet("cold");
+    options.warmup = !p.flagSet("no-warmup");
     const auto dtype = p.get("dtype");
     if (!dtype.empty() && dtype != "fp32" && dtype != "bf16")
         throw UsageError("option --dtype must be fp32 or bf16");
     options.load = {model::parseComputeDtype(dtype), positiveOption(p, "threads", 0)};
+    const int olmoeLayers = p.has("olmoe") ? positiveOption(p, "olmoe", 1) : 0;
+
+    if (p.has("make-olmoe")) {
+        if (!p.positionals().empty() || p.has("olmoe"))
+            throw UsageError("--make-olmoe takes no MODEL_DIR or --olmoe");
+        ensureOlmoe(p.get("make-olmoe"), layers);
+        return 0;
+    }
+    std::string dir;
+    if (olmoeLayers > 0) {
+        if (!p.positionals().empty())
+            throw UsageError("give either MODEL_DIR or --olmoe, not both");
+        dir = ensureOlmoe(bench::defaultOlmoeDir(olmoeLayers), olmoeLayers);
+    } else if (!p.positionals().empty()) {
+        dir = p.positionals().front();
+    } else {
+        throw UsageError("give MODEL_DIR, --olmoe LAYERS or --make-olmoe DIR");
+    }
 
     bench::BenchReport report;
     report.cost = bench::modelCost(dir); // headers only: fails fast on a bad folder
     {
         ConsoleProgress progress("bench");
         JobContext job(progress.callback());
-        report.loadAverage = bench::currentLoadAverage();
+        const auto before = bench::currentLoadAverage();
         report.engine = bench::runEngineBenchmark(dir, options, &job);
+        report.loadAverage = before + " at the start, " + bench::currentLoadAverage() + " at the end";
         progress.finish();
     }
     // After the engine, so the probes' buffers do not count in its peak RSS.
