@@ -1,5 +1,6 @@
 #include "ui/gui_entry.h"
 
+#include "core/common/logging.h"
 #include "resources/bundled_resources.h"
 #include "ui/figures_command.h"
 #include "ui/jobs/study_job_tracker.h"
@@ -32,7 +33,9 @@ constexpr const char *kGuiUsage =
     "  --max-new-tokens N     tokens to generate for --prompt (default 32)\n"
     "  --screenshot FILE.png  save an image of the window once the study is\n"
     "                         analysed (and --prompt generated), then quit\n"
-    "                         (used for the documentation)\n";
+    "                         (used for the documentation)\n"
+    "  --verbose, --quiet     more or less logging on stderr; the full log is\n"
+    "                         always in $XDG_STATE_HOME/moescope/moescope-gui.log\n";
 
 bool haveDisplay()
 {
@@ -48,6 +51,7 @@ int runGui(int argc, char **argv)
     // need a display.
     QString path, screenshot, prompt;
     int maxNewTokens = 32;
+    Verbosity verbosity = Verbosity::Normal;
     int i = 1;
     if (i < argc && QLatin1String(argv[i]) == QLatin1String("gui"))
         ++i;
@@ -57,7 +61,11 @@ int runGui(int argc, char **argv)
             std::fputs(kGuiUsage, stdout);
             return 0;
         }
-        if (arg == QLatin1String("--screenshot") && i + 1 < argc) {
+        if (arg == QLatin1String("--verbose")) {
+            verbosity = Verbosity::Verbose;
+        } else if (arg == QLatin1String("--quiet")) {
+            verbosity = Verbosity::Quiet;
+        } else if (arg == QLatin1String("--screenshot") && i + 1 < argc) {
             screenshot = QString::fromLocal8Bit(argv[++i]);
         } else if (arg == QLatin1String("--prompt") && i + 1 < argc) {
             prompt = QString::fromLocal8Bit(argv[++i]);
@@ -91,6 +99,10 @@ int runGui(int argc, char **argv)
                              "use a command such as `moescope figures` for headless use\n");
         return 1;
     }
+
+    // The GUI's messages go to a bar on screen; the log file keeps the
+    // details (and anything logged by core) for bug reports.
+    setupLogging(verbosity, stateDirectory() + "/moescope-gui.log");
 
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("MoEScope"));
