@@ -4,6 +4,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${MOESCOPE_BUILD_DIR:-$root/build}
+# Paths under the checkout are hashed relative to it, so a fresh clone in
+# another folder (as CI makes) reuses the compiler cache of earlier builds.
+export CCACHE_BASEDIR="$root"
+export CCACHE_NOHASHDIR=1
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
