@@ -66,7 +66,13 @@ herr_t rememberInnermost(unsigned n, const H5E_error2_t *err, void *out)
 
 std::string withDetail(const std::string &what)
 {
-    const std::string detail = innermostError();
+    // HDF5's I/O errors quote ctime(), newline included; errors are one line.
+    std::string detail = innermostError();
+    for (char &c : detail)
+        if (c == '\n' || c == '\r')
+            c = ' ';
+    while (!detail.empty() && detail.back() == ' ')
+        detail.pop_back();
     H5Eclear2(H5E_DEFAULT);
     return detail.empty() ? what : what + " (HDF5: " + detail + ")";
 }

@@ -6,18 +6,18 @@ namespace moescope {
 
 std::vector<std::string> tokenTraceLabels(const std::string &path)
 {
-    return TraceFile::open(path, false).tokenLabels();
+    return TraceFile::open(path).tokenLabels();
 }
 
 TokenTraceSize tokenTraceSize(const std::string &path, const std::string &label)
 {
-    const auto [documents, tokens] = TraceFile::open(path, false).tokenExtent(label);
+    const auto [documents, tokens] = TraceFile::open(path).tokenExtent(label);
     return {documents, tokens};
 }
 
 TokenTrace readTokenTrace(const std::string &path, const std::string &label)
 {
-    return TraceFile::open(path, false).readTokens(label);
+    return TraceFile::open(path).readTokens(label);
 }
 
 } // namespace moescope

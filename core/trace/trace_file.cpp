@@ -28,27 +28,23 @@ std::string shapeText(const std::vector<hsize_t> &dims)
     return s + "]";
 }
 
-Handle fileAccess(const std::string &file)
+// Readers pass no status and use HDF5's own POSIX driver; writers pass one
+// and use the failure-latching driver (failure_latching_driver.h).
+Handle fileAccess(const std::string &file, h5::WriteStatus *status = nullptr)
 {
     Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), file, "cannot create file access list"));
-    // Version-1.8 file format on purpose: the 1.10 format (superblock v3)
-    // marks a file "open for write" until it is closed, so after a kill -9
-    // neither we nor h5py could open it without `h5clear -s`. The 1.8 format
-    // has no such flag and keeps every flushed batch readable.
+    // Version-1.8 file format: readable by every HDF5 >= 1.8 (and h5py), and
+    // free of the 1.10 format's "open for writing" flag, which would make a
+    // file left behind by a killed process unreadable without `h5clear -s`.
     checkStatus(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18), file,
                 "cannot select the file format version");
     // HDF5's own lock would keep readers out for as long as a recording has
-    // the file open, and within one process HDF5 refuses to open a file twice
+    // a file open, and within one process HDF5 refuses to open a file twice
     // with different locking settings. So nobody takes it; TraceWriter holds
     // its own lock against a second writer instead.
     checkStatus(H5Pset_file_locking(fapl, false, true), file, "cannot configure file locking");
-    // Every object starts on a 4 KiB page. A kill -9 can cut a write(2) short
-    // only between pages, so an object header or B-tree node (each smaller
-    // than a page) is then either fully old or fully new, never torn.
-    checkStatus(H5Pset_alignment(fapl, 1, 4096), file, "cannot set alignment");
-    // Without the sieve buffer every raw-data write reaches the file when it
-    // is issued, in program order, which the commit order relies on.
-    checkStatus(H5Pset_sieve_buf_size(fapl, 0), file, "cannot configure buffering");
+    if (status)
+        h5::useFailureLatchingDriver(fapl, status);
     return fapl;
 }
 
@@ -127,19 +123,59 @@ std::vector<double> readDoubles(hid_t group, const std::string &name,
     return out;
 }
 
-// Fixed-size datasets are contiguous and allocated when created, so later
-// batches overwrite bytes in place and never change the file's structure.
-Handle createFixedDataset(hid_t group, const std::string &name, hid_t type,
+constexpr const char *kJournal = "commit_journal";
+
+std::vector<hsize_t> rowShape(hsize_t rows, const std::vector<hsize_t> &perRow)
+{
+    std::vector<hsize_t> dims{rows};
+    dims.insert(dims.end(), perRow.begin(), perRow.end());
+    return dims;
+}
+
+// Contiguous datasets allocated when created, with their bytes written (zeros)
+// at once: later in-place writes then only overwrite existing blocks, which a
+// full disk cannot refuse.
+Handle createPreallocated(hid_t group, const std::string &name, hid_t type,
                           const std::vector<hsize_t> &shape, const std::string &file)
 {
     Handle space(check(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr),
                        file, "cannot create dataspace"));
     Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), file, "cannot create dataset properties"));
+    checkStatus(H5Pset_layout(dcpl, H5D_CONTIGUOUS), file, "cannot set the layout");
     checkStatus(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY), file,
                 "cannot set allocation time");
+    checkStatus(H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC), file, "cannot set fill time");
     return Handle(check(H5Dcreate2(group, name.c_str(), type, space, H5P_DEFAULT, dcpl,
                                    H5P_DEFAULT),
                         file, "cannot create dataset " + name));
+}
+
+// Exactly sized, chunked along the first axis, extendible (maxshape None) and
+// gzip-compressed when HDF5 has the filter: the finished form of token data.
+Handle createFinal(hid_t group, const std::string &name, hid_t type,
+                   const std::vector<hsize_t> &shape, hsize_t rowsPerChunk,
+                   const std::string &file)
+{
+    std::vector<hsize_t> maxDims = shape, chunk = shape;
+    maxDims[0] = H5S_UNLIMITED;
+    chunk[0] = std::max<hsize_t>(1, rowsPerChunk);
+    Handle space(check(H5Screate_simple(static_cast<int>(shape.size()), shape.data(),
+                                        maxDims.data()),
+                       file, "cannot create dataspace"));
+    Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), file, "cannot create dataset properties"));
+    checkStatus(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), file,
+                "cannot set chunking");
+    if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0)
+        checkStatus(H5Pset_deflate(dcpl, 4), file, "cannot set compression");
+    return Handle(check(H5Dcreate2(group, name.c_str(), type, space, H5P_DEFAULT, dcpl,
+                                   H5P_DEFAULT),
+                        file, "cannot create dataset " + name));
+}
+
+Handle createGroup(hid_t loc, const std::string &name, const std::string &file)
+{
+    return Handle(check(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                        file, "cannot create group " + name));
 }
 
 Handle openOrCreateGroup(hid_t loc, const std::string &name, const std::string &file)
@@ -147,8 +183,7 @@ Handle openOrCreateGroup(hid_t loc, const std::string &name, const std::string &
     if (h5::linkExists(loc, name))
         return Handle(check(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), file,
                             "cannot open group " + name));
-    return Handle(check(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                        file, "cannot create group " + name));
+    return createGroup(loc, name, file);
 }
 
 int checkedInt(std::int64_t v, const std::string &file, const std::string &what)
@@ -158,102 +193,59 @@ int checkedInt(std::int64_t v, const std::string &file, const std::string &what)
     return static_cast<int>(v);
 }
 
-// Extendible token-level datasets, chunked along the token axis and NOT
-// compressed: a compressed chunk is re-encoded (and often moved) whenever rows
-// are appended to it, so a kill during a commit could destroy rows committed
-// earlier in the same chunk. Uncompressed chunks are rewritten in place with
-// identical bytes for those rows. (`h5repack -f GZIP=4` compresses a finished
-// trace; the readers accept either.)
-Handle createExtendible(hid_t group, const std::string &name, hid_t type,
-                        const std::vector<hsize_t> &rowShape, hsize_t rowsPerChunk,
-                        const std::string &file)
+// Selects rows [first, first + rows) of a dataset, all of every other axis.
+Handle selectRows(hid_t ds, hsize_t first, hsize_t rows, const std::string &file,
+                  const std::string &what, std::vector<hsize_t> &count)
 {
-    std::vector<hsize_t> dims{0}, maxDims{H5S_UNLIMITED}, chunk{rowsPerChunk};
-    for (hsize_t d : rowShape) {
-        dims.push_back(d);
-        maxDims.push_back(d);
-        chunk.push_back(d);
-    }
-    Handle space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(),
-                                        maxDims.data()),
-                       file, "cannot create dataspace"));
-    Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), file, "cannot create dataset properties"));
-    checkStatus(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), file,
-                "cannot set chunking");
-    return Handle(check(H5Dcreate2(group, name.c_str(), type, space, H5P_DEFAULT, dcpl,
-                                   H5P_DEFAULT),
-                        file, "cannot create dataset " + name));
-}
-
-// Writes rows [first, first + rows) of an extendible dataset, growing it to
-// exactly first + rows rows.
-void writeRows(hid_t ds, hid_t memType, const void *data, hsize_t first, hsize_t rows,
-               const std::string &file, const std::string &what)
-{
-    auto dims = h5::datasetShape(ds, file, what);
-    dims[0] = first + rows;
-    checkStatus(H5Dset_extent(ds, dims.data()), file, "cannot extend " + what);
-    if (rows == 0)
-        return;
+    const auto dims = h5::datasetShape(ds, file, what);
+    if (dims.empty() || first + rows > dims[0])
+        throw Error(file, what + ": rows " + std::to_string(first) + ".."
+                              + std::to_string(first + rows) + " are outside shape "
+                              + shapeText(dims));
     Handle fileSpace(check(H5Dget_space(ds), file, "cannot select in " + what));
-    std::vector<hsize_t> start(dims.size(), 0), count = dims;
+    std::vector<hsize_t> start(dims.size(), 0);
+    count = dims;
     start[0] = first;
     count[0] = rows;
     checkStatus(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start.data(), nullptr,
                                     count.data(), nullptr),
                 file, "cannot select in " + what);
+    return fileSpace;
+}
+
+void writeRows(hid_t ds, hid_t memType, const void *data, hsize_t first, hsize_t rows,
+               const std::string &file, const std::string &what)
+{
+    if (rows == 0)
+        return;
+    std::vector<hsize_t> count;
+    Handle fileSpace = selectRows(ds, first, rows, file, what, count);
     Handle memSpace(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
                           file, "cannot create dataspace"));
     checkStatus(H5Dwrite(ds, memType, memSpace, fileSpace, H5P_DEFAULT, data), file,
                 "cannot write " + what);
 }
 
-void readRows(hid_t ds, hid_t memType, void *data, hsize_t rows, const std::string &file,
-              const std::string &what)
+void readRows(hid_t ds, hid_t memType, void *data, hsize_t first, hsize_t rows,
+              const std::string &file, const std::string &what)
 {
     if (rows == 0)
         return;
-    auto dims = h5::datasetShape(ds, file, what);
-    Handle fileSpace(check(H5Dget_space(ds), file, "cannot select in " + what));
-    std::vector<hsize_t> start(dims.size(), 0), count = dims;
-    count[0] = rows;
-    checkStatus(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start.data(), nullptr,
-                                    count.data(), nullptr),
-                file, "cannot select in " + what);
+    std::vector<hsize_t> count;
+    Handle fileSpace = selectRows(ds, first, rows, file, what, count);
     Handle memSpace(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
                           file, "cannot create dataspace"));
     checkStatus(H5Dread(ds, memType, memSpace, fileSpace, H5P_DEFAULT, data), file,
                 "cannot read " + what);
 }
 
-void shrinkRows(hid_t ds, hsize_t rows, const std::string &file, const std::string &what)
+std::uint64_t datasetOffset(hid_t group, const char *name, const std::string &file)
 {
-    auto dims = h5::datasetShape(ds, file, what);
-    if (dims.empty() || dims[0] <= rows)
-        return;
-    dims[0] = rows;
-    checkStatus(H5Dset_extent(ds, dims.data()), file, "cannot shrink " + what);
-}
-
-std::vector<std::int64_t> readOffsets(hid_t group, const std::string &file,
-                                      const std::string &what)
-{
-    Handle ds = openDataset(group, "doc_offsets", file, what + "doc_offsets");
-    if (h5::datasetTypeClass(ds, file, what) != H5T_INTEGER)
-        throw Error(file, what + "doc_offsets must hold integers");
-    const auto dims = h5::datasetShape(ds, file, what + "doc_offsets");
-    if (dims.size() != 1 || dims[0] == 0)
-        throw Error(file, what + "doc_offsets has shape " + shapeText(dims)
-                              + ", expected [documents + 1]");
-    std::vector<std::int64_t> offsets(static_cast<std::size_t>(dims[0]));
-    checkStatus(H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, offsets.data()),
-                file, "cannot read " + what + "doc_offsets");
-    if (offsets[0] != 0)
-        throw Error(file, what + "doc_offsets must start at 0");
-    for (std::size_t i = 1; i < offsets.size(); ++i)
-        if (offsets[i] < offsets[i - 1])
-            throw Error(file, what + "doc_offsets decreases at document " + std::to_string(i - 1));
-    return offsets;
+    Handle ds(check(H5Dopen2(group, name, H5P_DEFAULT), file,
+                    std::string("cannot open ") + name));
+    const haddr_t at = H5Dget_offset(ds);
+    H5Eclear2(H5E_DEFAULT);
+    return at == HADDR_UNDEF ? 0 : static_cast<std::uint64_t>(at);
 }
 
 herr_t collectLinkName(hid_t, const char *name, const H5L_info_t *, void *out)
@@ -264,42 +256,53 @@ herr_t collectLinkName(hid_t, const char *name, const H5L_info_t *, void *out)
 
 } // namespace
 
+const InPlaceLayout::TokenTrace *InPlaceLayout::find(const std::string &label) const
+{
+    for (const auto &t : tokenTraces)
+        if (t.label == label)
+            return &t;
+    return nullptr;
+}
+
 TraceFile TraceFile::create(const std::string &path, const std::string &displayName,
                             const RoutingTrace &header)
 {
     h5::QuietErrors quiet;
     TraceFile f;
     f.m_name = displayName;
+    f.m_status = std::make_unique<h5::WriteStatus>();
     f.m_header = header;
     f.m_header.languages.clear();
     f.m_header.toolVersion = MOESCOPE_VERSION;
     if (f.m_header.provenance.empty())
         f.m_header.provenance = "{}";
-    Handle fapl = fileAccess(displayName);
-    f.m_file = Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
-                            displayName, "cannot create the HDF5 file"));
-    const hid_t root = f.m_file;
-    const ModelSummary &m = f.m_header.model;
-    const std::string &name = f.m_name;
-    h5::writeStringAttribute(root, "format", kTraceFormat, name);
-    h5::writeInt64Attribute(root, "version", kTraceVersion, name);
-    h5::writeStringAttribute(root, "model_id", m.modelId, name);
-    h5::writeStringAttribute(root, "model_type", m.modelType, name);
-    h5::writeInt64Attribute(root, "num_layers", m.numLayers, name);
-    h5::writeInt64Attribute(root, "num_experts", m.numExperts, name);
-    h5::writeInt64Attribute(root, "top_k", m.topK, name);
-    h5::writeInt64ArrayAttribute(
-        root, "moe_layers", std::vector<std::int64_t>(m.moeLayers.begin(), m.moeLayers.end()),
-        name);
-    h5::writeStringAttribute(root, "created", f.m_header.created, name);
-    h5::writeStringAttribute(root, "tool_version", f.m_header.toolVersion, name);
-    h5::writeStringAttribute(root, "provenance", f.m_header.provenance, name);
-    h5::writeStringArrayAttribute(root, "languages", {}, name);
-    Handle languages = openOrCreateGroup(root, kLanguagesGroup, name);
+    f.writing([&] {
+        Handle fapl = fileAccess(displayName, f.m_status.get());
+        f.m_file = Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
+                                displayName, "cannot create the HDF5 file"));
+        const hid_t root = f.m_file;
+        const ModelSummary &m = f.m_header.model;
+        const std::string &name = f.m_name;
+        h5::writeStringAttribute(root, "format", kTraceFormat, name);
+        h5::writeInt64Attribute(root, "version", kTraceVersion, name);
+        h5::writeStringAttribute(root, "model_id", m.modelId, name);
+        h5::writeStringAttribute(root, "model_type", m.modelType, name);
+        h5::writeInt64Attribute(root, "num_layers", m.numLayers, name);
+        h5::writeInt64Attribute(root, "num_experts", m.numExperts, name);
+        h5::writeInt64Attribute(root, "top_k", m.topK, name);
+        h5::writeInt64ArrayAttribute(
+            root, "moe_layers",
+            std::vector<std::int64_t>(m.moeLayers.begin(), m.moeLayers.end()), name);
+        h5::writeStringAttribute(root, "created", f.m_header.created, name);
+        h5::writeStringAttribute(root, "tool_version", f.m_header.toolVersion, name);
+        h5::writeStringAttribute(root, "provenance", f.m_header.provenance, name);
+        h5::writeStringArrayAttribute(root, "languages", {}, name);
+        createGroup(root, kLanguagesGroup, name);
+    });
     return f;
 }
 
-TraceFile TraceFile::open(const std::string &path, bool writable)
+TraceFile TraceFile::open(const std::string &path)
 {
     namespace fs = std::filesystem;
     h5::QuietErrors quiet;
@@ -317,9 +320,10 @@ TraceFile TraceFile::open(const std::string &path, bool writable)
     TraceFile f;
     f.m_name = path;
     Handle fapl = fileAccess(path);
-    f.m_file = Handle(check(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl),
-                            path, "cannot open the HDF5 file (truncated or damaged?)"));
+    f.m_file = Handle(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), path,
+                            "cannot open the HDF5 file (truncated or damaged?)"));
     f.readHeader();
+    f.readCommitJournal();
     return f;
 }
 
@@ -375,6 +379,43 @@ void TraceFile::readHeader()
     }
 }
 
+void TraceFile::readCommitJournal()
+{
+    const std::string &name = m_name;
+    if (!h5::linkExists(m_file, kJournal))
+        return;
+    Handle ds = openDataset(m_file, kJournal, name, "/commit_journal");
+    const auto dims = h5::datasetShape(ds, name, "/commit_journal");
+    if (dims.size() != 2 || dims[0] != 2 || h5::datasetTypeClass(ds, name, "/commit_journal") != H5T_INTEGER)
+        throw Error(name, "/commit_journal has shape " + shapeText(dims)
+                              + ", expected two slots of bytes [2, n]");
+    const std::size_t slot = static_cast<std::size_t>(dims[1]);
+    std::vector<std::uint8_t> bytes(2 * slot);
+    if (!bytes.empty())
+        checkStatus(H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()),
+                    name, "cannot read /commit_journal");
+    const std::size_t L = static_cast<std::size_t>(m_header.model.numLayers);
+    const std::size_t E = static_cast<std::size_t>(m_header.model.numExperts);
+    for (int s = 0; s < 2; ++s) {
+        auto record = decodeCommitRecord(bytes.data() + s * slot, slot, L, E);
+        if (record && (!m_record || record->sequence > m_record->sequence)) {
+            m_record = std::move(record);
+            m_recordSlot = s;
+        }
+    }
+    if (!m_record)
+        return;
+    // Languages and token traces only change when a whole new file is
+    // written, so a valid record must describe exactly these.
+    std::vector<std::string> recordLanguages, recordTokens;
+    for (const auto &l : m_record->languages)
+        recordLanguages.push_back(l.label);
+    for (const auto &t : m_record->tokenTraces)
+        recordTokens.push_back(t.label);
+    if (recordLanguages != languageOrder() || recordTokens != tokenLabels())
+        throw Error(name, "the commit journal does not match the trace's languages (damaged file)");
+}
+
 std::vector<std::string> TraceFile::languageOrder() const
 {
     std::vector<std::string> out;
@@ -404,6 +445,14 @@ LanguageRouting TraceFile::readLanguage(const std::string &label) const
         h5::readStringAttribute(group, "token_scope", name, who + ": token_scope attribute");
     lang.templateName =
         h5::readStringAttribute(group, "template", name, who + ": template attribute");
+    // A recording's commits after the file was last written whole live in
+    // the commit record (docs/trace-format.md, "Crash safety").
+    if (const auto *committed = m_record ? m_record->findLanguage(label) : nullptr) {
+        lang.documents = committed->documents;
+        lang.tokens = committed->tokens;
+        lang.counts = committed->counts;
+        lang.gateSum = committed->gateSum;
+    }
     return lang;
 }
 
@@ -418,46 +467,39 @@ RoutingTrace TraceFile::readAll() const
 
 void TraceFile::writeLanguage(const LanguageRouting &lang)
 {
-    h5::QuietErrors quiet;
-    const std::string &name = m_name;
-    validateLabel(lang.label, name);
-    const hsize_t L = static_cast<hsize_t>(m_header.model.numLayers);
-    const hsize_t E = static_cast<hsize_t>(m_header.model.numExperts);
-    if (lang.counts.size() != L * E || lang.gateSum.size() != L * E || lang.tokens.size() != L)
-        throw Error(name, "language '" + lang.label + "' does not match the model's shape");
-    Handle languages = openOrCreateGroup(m_file, kLanguagesGroup, name);
-    const bool isNew = !h5::linkExists(languages, lang.label);
-    Handle group = openOrCreateGroup(languages, lang.label, name);
-    auto dataset = [&](const char *dsName, hid_t type, std::vector<hsize_t> shape) {
-        if (h5::linkExists(group, dsName))
-            return Handle(check(H5Dopen2(group, dsName, H5P_DEFAULT), name,
-                                std::string("cannot open ") + dsName));
-        return createFixedDataset(group, dsName, type, shape, name);
-    };
-    // Order matters for a kill in the middle of a commit: every prefix of
-    // tokens -> counts -> gate_sum still passes validateTrace (counts never
-    // exceed tokens, a gate sum never appears without its count).
-    Handle tokens = dataset("tokens", H5T_STD_U64LE, {L});
-    checkStatus(H5Dwrite(tokens, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                         lang.tokens.data()),
-                name, "cannot write tokens of '" + lang.label + "'");
-    Handle counts = dataset("counts", H5T_STD_U64LE, {L, E});
-    checkStatus(H5Dwrite(counts, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                         lang.counts.data()),
-                name, "cannot write counts of '" + lang.label + "'");
-    Handle gate = dataset("gate_sum", H5T_IEEE_F64LE, {L, E});
-    checkStatus(H5Dwrite(gate, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                         lang.gateSum.data()),
-                name, "cannot write gate_sum of '" + lang.label + "'");
-    h5::writeStringAttribute(group, "corpus", lang.corpus, name);
-    h5::writeUInt64Attribute(group, "documents", lang.documents, name);
-    h5::writeStringAttribute(group, "token_scope", lang.tokenScope, name);
-    h5::writeStringAttribute(group, "template", lang.templateName, name);
-    if (isNew) {
+    writing([&] {
+        h5::QuietErrors quiet;
+        const std::string &name = m_name;
+        validateLabel(lang.label, name);
+        const hsize_t L = static_cast<hsize_t>(m_header.model.numLayers);
+        const hsize_t E = static_cast<hsize_t>(m_header.model.numExperts);
+        if (lang.counts.size() != L * E || lang.gateSum.size() != L * E
+            || lang.tokens.size() != L)
+            throw Error(name, "language '" + lang.label + "' does not match the model's shape");
+        Handle languages = openGroup(m_file, kLanguagesGroup, name, "group /languages");
+        if (h5::linkExists(languages, lang.label))
+            throw Error(name, "duplicate language '" + lang.label + "'");
+        Handle group = createGroup(languages, lang.label, name);
+        Handle tokens = createPreallocated(group, "tokens", H5T_STD_U64LE, {L}, name);
+        checkStatus(H5Dwrite(tokens, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                             lang.tokens.data()),
+                    name, "cannot write tokens of '" + lang.label + "'");
+        Handle counts = createPreallocated(group, "counts", H5T_STD_U64LE, {L, E}, name);
+        checkStatus(H5Dwrite(counts, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                             lang.counts.data()),
+                    name, "cannot write counts of '" + lang.label + "'");
+        Handle gate = createPreallocated(group, "gate_sum", H5T_IEEE_F64LE, {L, E}, name);
+        checkStatus(H5Dwrite(gate, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                             lang.gateSum.data()),
+                    name, "cannot write gate_sum of '" + lang.label + "'");
+        h5::writeStringAttribute(group, "corpus", lang.corpus, name);
+        h5::writeUInt64Attribute(group, "documents", lang.documents, name);
+        h5::writeStringAttribute(group, "token_scope", lang.tokenScope, name);
+        h5::writeStringAttribute(group, "template", lang.templateName, name);
         m_header.languages.push_back(LanguageRouting{});
         m_header.languages.back().label = lang.label;
         h5::writeStringArrayAttribute(m_file, "languages", languageOrder(), name);
-    }
+    });
 }
 
 bool TraceFile::hasTokenTrace(const std::string &label) const
@@ -479,23 +521,72 @@ std::vector<std::string> TraceFile::tokenLabels() const
     return out;
 }
 
+Handle TraceFile::tokenGroup(const std::string &label) const
+{
+    if (!hasTokenTrace(label))
+        throw Error(m_name, "no token-level trace for '" + label + "'");
+    return Handle(check(H5Gopen2(m_file, (std::string(kTokensGroup) + "/" + label).c_str(),
+                                 H5P_DEFAULT),
+                        m_name, "cannot open the token trace of '" + label + "'"));
+}
+
+std::pair<std::uint64_t, std::uint64_t> TraceFile::tokenExtent(const std::string &label) const
+{
+    h5::QuietErrors quiet;
+    if (!hasTokenTrace(label))
+        return {0, 0};
+    if (const auto *committed = m_record ? m_record->findTokens(label) : nullptr)
+        return {committed->documents, committed->tokens};
+    const std::string &name = m_name;
+    const std::string who = "token trace '" + label + "': ";
+    Handle group = tokenGroup(label);
+    Handle ds = openDataset(group, "doc_offsets", name, who + "doc_offsets");
+    const auto dims = h5::datasetShape(ds, name, who + "doc_offsets");
+    if (dims.size() != 1 || dims[0] == 0)
+        throw Error(name, who + "doc_offsets has shape " + shapeText(dims)
+                              + ", expected [documents + 1]");
+    // Written whole, a file's `documents` says which doc_offsets entries are
+    // in use (the rest is a recording's spare room); files without it use all.
+    std::uint64_t documents = dims[0] - 1;
+    if (h5::attributeExists(group, "documents"))
+        documents = h5::readUInt64Attribute(group, "documents", name, who + "documents attribute");
+    if (documents + 1 > dims[0])
+        throw Error(name, who + "documents attribute says " + std::to_string(documents)
+                              + " but doc_offsets has room for " + std::to_string(dims[0] - 1));
+    std::int64_t end = 0;
+    readRows(ds, H5T_NATIVE_INT64, &end, documents, 1, name, who + "doc_offsets");
+    if (end < 0)
+        throw Error(name, who + "doc_offsets is negative");
+    return {documents, static_cast<std::uint64_t>(end)};
+}
+
 TokenTrace TraceFile::readTokens(const std::string &label) const
 {
     h5::QuietErrors quiet;
     const std::string &name = m_name;
     const std::string who = "token trace '" + label + "': ";
-    if (!hasTokenTrace(label))
-        throw Error(name, "no token-level trace for '" + label + "'");
-    Handle group(check(H5Gopen2(m_file, (std::string(kTokensGroup) + "/" + label).c_str(),
-                                H5P_DEFAULT),
-                       name, "cannot open the token trace of '" + label + "'"));
+    Handle group = tokenGroup(label);
+    const auto [documents, committed] = tokenExtent(label);
     TokenTrace t;
     t.label = label;
     t.numLayers = m_header.model.numLayers;
     t.topK = m_header.model.topK;
     const hsize_t L = static_cast<hsize_t>(t.numLayers), k = static_cast<hsize_t>(t.topK);
-    t.docOffsets = readOffsets(group, name, who);
-    const hsize_t committed = static_cast<hsize_t>(t.docOffsets.back());
+
+    Handle offsets = openDataset(group, "doc_offsets", name, who + "doc_offsets");
+    if (h5::datasetTypeClass(offsets, name, who) != H5T_INTEGER)
+        throw Error(name, who + "doc_offsets must hold integers");
+    t.docOffsets.resize(documents + 1);
+    readRows(offsets, H5T_NATIVE_INT64, t.docOffsets.data(), 0, documents + 1, name,
+             who + "doc_offsets");
+    if (t.docOffsets[0] != 0)
+        throw Error(name, who + "doc_offsets must start at 0");
+    for (std::size_t i = 1; i < t.docOffsets.size(); ++i)
+        if (t.docOffsets[i] < t.docOffsets[i - 1])
+            throw Error(name, who + "doc_offsets decreases at document " + std::to_string(i - 1));
+    if (static_cast<std::uint64_t>(t.docOffsets.back()) != committed)
+        throw Error(name, who + "doc_offsets ends at " + std::to_string(t.docOffsets.back())
+                              + " but " + std::to_string(committed) + " tokens are committed");
 
     Handle ids = openDataset(group, "token_ids", name, who + "token_ids");
     Handle idx = openDataset(group, "topk_idx", name, who + "topk_idx");
@@ -520,94 +611,188 @@ TokenTrace TraceFile::readTokens(const std::string &label) const
     t.tokenIds.resize(committed);
     t.topkIdx.resize(committed * L * k);
     t.topkWeights.resize(committed * L * k);
-    readRows(ids, H5T_NATIVE_INT32, t.tokenIds.data(), committed, name, who + "token_ids");
-    readRows(idx, H5T_NATIVE_INT16, t.topkIdx.data(), committed, name, who + "topk_idx");
-    readRows(w, H5T_NATIVE_FLOAT, t.topkWeights.data(), committed, name, who + "topk_w");
+    readRows(ids, H5T_NATIVE_INT32, t.tokenIds.data(), 0, committed, name, who + "token_ids");
+    readRows(idx, H5T_NATIVE_INT16, t.topkIdx.data(), 0, committed, name, who + "topk_idx");
+    readRows(w, H5T_NATIVE_FLOAT, t.topkWeights.data(), 0, committed, name, who + "topk_w");
     return t;
 }
 
-void TraceFile::appendTokens(const std::string &label, const TokenBatch &batch,
-                             std::uint64_t committedTokens, std::uint64_t committedDocs)
-{
-    h5::QuietErrors quiet;
-    const std::string &name = m_name;
-    validateLabel(label, name);
-    const hsize_t L = static_cast<hsize_t>(m_header.model.numLayers);
-    const hsize_t k = static_cast<hsize_t>(m_header.model.topK);
-    Handle tokens = openOrCreateGroup(m_file, kTokensGroup, name);
-    const bool isNew = !h5::linkExists(tokens, label);
-    Handle group = openOrCreateGroup(tokens, label, name);
-    if (isNew) {
-        const hsize_t rowsPerChunk = std::max<hsize_t>(1, (256 * 1024) / (L * k * 2));
-        Handle float16 = h5::float16Type();
-        createExtendible(group, "token_ids", H5T_STD_I32LE, {}, 16384, name);
-        createExtendible(group, "topk_idx", H5T_STD_I16LE, {L, k}, rowsPerChunk, name);
-        createExtendible(group, "topk_w", float16, {L, k}, rowsPerChunk, name);
-        Handle offsets = createExtendible(group, "doc_offsets", H5T_STD_I64LE, {}, 4096, name);
-        const std::int64_t zero = 0;
-        writeRows(offsets, H5T_NATIVE_INT64, &zero, 0, 1, name, "doc_offsets");
-    }
-    const hsize_t n = batch.tokenIds.size();
-    Handle ids(check(H5Dopen2(group, "token_ids", H5P_DEFAULT), name, "cannot open token_ids"));
-    Handle idx(check(H5Dopen2(group, "topk_idx", H5P_DEFAULT), name, "cannot open topk_idx"));
-    Handle w(check(H5Dopen2(group, "topk_w", H5P_DEFAULT), name, "cannot open topk_w"));
-    Handle offsets(check(H5Dopen2(group, "doc_offsets", H5P_DEFAULT), name,
-                         "cannot open doc_offsets"));
-    writeRows(ids, H5T_NATIVE_INT32, batch.tokenIds.data(), committedTokens, n, name, "token_ids");
-    writeRows(idx, H5T_NATIVE_INT16, batch.topkIdx.data(), committedTokens, n, name, "topk_idx");
-    writeRows(w, H5T_NATIVE_FLOAT, batch.topkWeights.data(), committedTokens, n, name, "topk_w");
-    // The rows must be on disk before the offsets that make them visible.
-    flush();
-    std::vector<std::int64_t> ends;
-    std::int64_t end = static_cast<std::int64_t>(committedTokens);
-    for (std::int64_t len : batch.documentLengths)
-        ends.push_back(end += len);
-    writeRows(offsets, H5T_NATIVE_INT64, ends.data(), committedDocs + 1, ends.size(), name,
-              "doc_offsets");
-}
-
-std::pair<std::uint64_t, std::uint64_t> TraceFile::tokenExtent(const std::string &label) const
-{
-    h5::QuietErrors quiet;
-    if (!hasTokenTrace(label))
-        return {0, 0};
-    Handle group(check(H5Gopen2(m_file, (std::string(kTokensGroup) + "/" + label).c_str(),
-                                H5P_DEFAULT),
-                       m_name, "cannot open the token trace of '" + label + "'"));
-    const auto offsets = readOffsets(group, m_name, "token trace '" + label + "': ");
-    return {offsets.size() - 1, static_cast<std::uint64_t>(offsets.back())};
-}
-
-void TraceFile::truncateTokens(const std::string &label, std::uint64_t documents)
+TokenBatch TraceFile::readTokenRows(const std::string &label, std::uint64_t first,
+                                    std::uint64_t count) const
 {
     h5::QuietErrors quiet;
     const std::string &name = m_name;
     const std::string who = "token trace '" + label + "': ";
-    Handle group(check(H5Gopen2(m_file, (std::string(kTokensGroup) + "/" + label).c_str(),
-                                H5P_DEFAULT),
-                       name, "cannot open the token trace of '" + label + "'"));
-    const auto offsets = readOffsets(group, name, who);
-    const std::uint64_t keepDocs = std::min<std::uint64_t>(documents, offsets.size() - 1);
-    const hsize_t keepTokens = static_cast<hsize_t>(offsets[keepDocs]);
-    for (const char *ds : {"token_ids", "topk_idx", "topk_w"}) {
-        Handle d(check(H5Dopen2(group, ds, H5P_DEFAULT), name, who + "cannot open " + ds));
-        shrinkRows(d, keepTokens, name, who + ds);
-    }
-    Handle d(check(H5Dopen2(group, "doc_offsets", H5P_DEFAULT), name, who + "cannot open offsets"));
-    shrinkRows(d, keepDocs + 1, name, who + "doc_offsets");
+    Handle group = tokenGroup(label);
+    const std::size_t perRow = static_cast<std::size_t>(m_header.model.numLayers)
+        * static_cast<std::size_t>(m_header.model.topK);
+    TokenBatch rows;
+    rows.tokenIds.resize(count);
+    rows.topkIdx.resize(count * perRow);
+    rows.topkWeights.resize(count * perRow);
+    Handle ids = openDataset(group, "token_ids", name, who + "token_ids");
+    Handle idx = openDataset(group, "topk_idx", name, who + "topk_idx");
+    Handle w = openDataset(group, "topk_w", name, who + "topk_w");
+    readRows(ids, H5T_NATIVE_INT32, rows.tokenIds.data(), first, count, name, who + "token_ids");
+    readRows(idx, H5T_NATIVE_INT16, rows.topkIdx.data(), first, count, name, who + "topk_idx");
+    readRows(w, H5T_NATIVE_FLOAT, rows.topkWeights.data(), first, count, name, who + "topk_w");
+    return rows;
 }
 
-void TraceFile::flush()
+std::vector<std::int64_t> TraceFile::readDocOffsets(const std::string &label, std::uint64_t first,
+                                                    std::uint64_t count) const
 {
     h5::QuietErrors quiet;
-    checkStatus(H5Fflush(m_file, H5F_SCOPE_LOCAL), m_name, "cannot flush the trace to disk");
+    Handle group = tokenGroup(label);
+    const std::string what = "token trace '" + label + "': doc_offsets";
+    Handle ds = openDataset(group, "doc_offsets", m_name, what);
+    std::vector<std::int64_t> out(count);
+    readRows(ds, H5T_NATIVE_INT64, out.data(), first, count, m_name, what);
+    return out;
+}
+
+std::optional<InPlaceLayout> TraceFile::inPlaceLayout() const
+{
+    h5::QuietErrors quiet;
+    if (!h5::linkExists(m_file, kJournal))
+        return std::nullopt;
+    InPlaceLayout layout;
+    Handle journal = openDataset(m_file, kJournal, m_name, "/commit_journal");
+    layout.journalAt = static_cast<std::uint64_t>(H5Dget_offset(journal));
+    layout.slotBytes = h5::datasetShape(journal, m_name, "/commit_journal").at(1);
+    if (layout.journalAt == HADDR_UNDEF)
+        return std::nullopt;
+    for (const auto &label : tokenLabels()) {
+        Handle group = tokenGroup(label);
+        InPlaceLayout::TokenTrace t;
+        t.label = label;
+        t.tokenIdsAt = datasetOffset(group, "token_ids", m_name);
+        t.topkIdxAt = datasetOffset(group, "topk_idx", m_name);
+        t.topkWeightsAt = datasetOffset(group, "topk_w", m_name);
+        t.docOffsetsAt = datasetOffset(group, "doc_offsets", m_name);
+        if (!t.tokenIdsAt || !t.topkIdxAt || !t.topkWeightsAt || !t.docOffsetsAt)
+            return std::nullopt; // chunked (finished) storage: not writable in place
+        Handle ids = openDataset(group, "token_ids", m_name, "token_ids");
+        Handle offsets = openDataset(group, "doc_offsets", m_name, "doc_offsets");
+        t.rowCapacity = h5::datasetShape(ids, m_name, "token_ids").at(0);
+        t.offsetCapacity = h5::datasetShape(offsets, m_name, "doc_offsets").at(0);
+        layout.tokenTraces.push_back(std::move(t));
+    }
+    return layout;
+}
+
+void TraceFile::createTokenTrace(const std::string &label, TokenStorage storage,
+                                 std::uint64_t rowCapacity, std::uint64_t offsetCapacity)
+{
+    writing([&] {
+        h5::QuietErrors quiet;
+        const std::string &name = m_name;
+        validateLabel(label, name);
+        const hsize_t L = static_cast<hsize_t>(m_header.model.numLayers);
+        const hsize_t k = static_cast<hsize_t>(m_header.model.topK);
+        Handle tokens = openOrCreateGroup(m_file, kTokensGroup, name);
+        Handle group = createGroup(tokens, label, name);
+        Handle float16 = h5::float16Type();
+        struct Spec
+        {
+            const char *name;
+            hid_t type;
+            std::vector<hsize_t> perRow;
+            hsize_t rows, rowsPerChunk;
+        };
+        const hsize_t perChunk = std::max<hsize_t>(1, (256 * 1024) / (L * k * 2));
+        const Spec specs[] = {
+            {"token_ids", H5T_STD_I32LE, {}, rowCapacity, 16384},
+            {"topk_idx", H5T_STD_I16LE, {L, k}, rowCapacity, perChunk},
+            {"topk_w", float16, {L, k}, rowCapacity, perChunk},
+            {"doc_offsets", H5T_STD_I64LE, {}, offsetCapacity, 4096},
+        };
+        for (const Spec &s : specs) {
+            const auto shape = rowShape(s.rows, s.perRow);
+            if (storage == TokenStorage::Growing)
+                createPreallocated(group, s.name, s.type, shape, name);
+            else
+                createFinal(group, s.name, s.type, shape, s.rowsPerChunk, name);
+        }
+    });
+}
+
+void TraceFile::writeTokenRows(const std::string &label, std::uint64_t first,
+                               const TokenBatch &rows)
+{
+    writing([&] {
+        h5::QuietErrors quiet;
+        const std::string &name = m_name;
+        Handle group = tokenGroup(label);
+        const hsize_t n = rows.tokenIds.size();
+        Handle ids = openDataset(group, "token_ids", name, "token_ids");
+        Handle idx = openDataset(group, "topk_idx", name, "topk_idx");
+        Handle w = openDataset(group, "topk_w", name, "topk_w");
+        writeRows(ids, H5T_NATIVE_INT32, rows.tokenIds.data(), first, n, name, "token_ids");
+        writeRows(idx, H5T_NATIVE_INT16, rows.topkIdx.data(), first, n, name, "topk_idx");
+        writeRows(w, H5T_NATIVE_FLOAT, rows.topkWeights.data(), first, n, name, "topk_w");
+    });
+}
+
+void TraceFile::writeDocOffsets(const std::string &label, std::uint64_t first,
+                                const std::vector<std::int64_t> &offsets)
+{
+    writing([&] {
+        h5::QuietErrors quiet;
+        Handle group = tokenGroup(label);
+        Handle ds = openDataset(group, "doc_offsets", m_name, "doc_offsets");
+        writeRows(ds, H5T_NATIVE_INT64, offsets.data(), first, offsets.size(), m_name,
+                  "doc_offsets");
+    });
+}
+
+void TraceFile::setTokenDocuments(const std::string &label, std::uint64_t documents)
+{
+    writing([&] {
+        h5::QuietErrors quiet;
+        Handle group = tokenGroup(label);
+        h5::writeUInt64Attribute(group, "documents", documents, m_name);
+    });
+}
+
+void TraceFile::createCommitJournal(std::uint64_t slotBytes)
+{
+    writing([&] {
+        h5::QuietErrors quiet;
+        createPreallocated(m_file, kJournal, H5T_STD_U8LE, {2, slotBytes}, m_name);
+    });
+}
+
+void TraceFile::throwIfWriteFailed() const
+{
+    if (m_status && m_status->failed)
+        throw Error(m_name, "cannot write: " + m_status->reason + " (is the disk full?)");
+}
+
+template <class F> void TraceFile::writing(F &&work)
+{
+    if (!m_status)
+        throw Error(m_name, "the trace is open for reading only");
+    try {
+        work();
+    } catch (const Error &) {
+        // After a failed write HDF5 may trip over the data it could not
+        // write; the write failure is the cause worth reporting.
+        throwIfWriteFailed();
+        throw;
+    }
+    throwIfWriteFailed();
 }
 
 void TraceFile::close()
 {
     h5::QuietErrors quiet;
-    if (m_file.valid() && !m_file.close())
-        throw Error(m_name, "cannot finish writing the trace (disk full?)");
+    if (!m_file.valid())
+        return;
+    const bool closed = m_file.close();
+    throwIfWriteFailed();
+    if (!closed)
+        throw Error(m_name, "cannot finish writing the trace");
 }
 
 } // namespace moescope

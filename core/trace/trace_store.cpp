@@ -22,7 +22,7 @@ std::string isoTimestampNow()
 
 RoutingTrace readTrace(const std::string &path)
 {
-    TraceFile file = TraceFile::open(path, false);
+    TraceFile file = TraceFile::open(path);
     RoutingTrace trace = file.readAll();
     validateTrace(trace, path);
     return trace;

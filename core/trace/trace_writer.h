@@ -1,9 +1,10 @@
 #pragma once
 
 // Incremental writing of a trace while a recording runs (issue "Record
-// routing"): batches are summed in memory and commit() writes them and
-// flushes the file, so a process killed with -9 leaves a readable trace that
-// holds every committed batch (docs/trace-format.md, "Crash safety").
+// routing"): batches are summed in memory and commit() makes them part of
+// the file all at once, so a process killed with -9 at any moment, or a full
+// disk, leaves a readable trace holding exactly the completed commits
+// (docs/trace-format.md, "Crash safety").
 
 #include "core/trace/routing_trace.h"
 #include "core/trace/token_trace.h"
@@ -27,8 +28,8 @@ public:
     // id and shape as header.model and loads the committed totals.
     // Throws Error(path, reason).
     TraceWriter(const std::string &path, const RoutingTrace &header, Mode mode = Mode::Create);
-    // Closes the file without committing pending batches: during unwinding
-    // (error, cancellation) they are incomplete and must not be written.
+    // Drops pending batches without writing them: during unwinding (error,
+    // cancellation) they are incomplete. The file keeps the last commit.
     ~TraceWriter();
     TraceWriter(const TraceWriter &) = delete;
     TraceWriter &operator=(const TraceWriter &) = delete;
@@ -40,11 +41,14 @@ public:
     // Appends token-level records of whole documents for label.
     void addTokens(const std::string &label, const TokenBatch &batch);
 
-    // Validates the totals, writes what was added since the last commit and
-    // flushes (H5Fflush). On failure the writer refuses further use; the file
-    // keeps the previous commit.
+    // Validates the totals and writes what was added since the last commit,
+    // all or nothing: a new file renamed over the trace, or (with token-level
+    // data) token rows in place followed by a commit record. On failure
+    // (Error naming the file, one line) the writer refuses further use; the
+    // file keeps the previous commit.
     void commit();
-    // commit() and close the file.
+    // commit(), then write the trace in its final form (token data exactly
+    // sized and compressed, no commit journal) and release it.
     void close();
 
     const std::string &path() const;

@@ -5,6 +5,7 @@
 #include "trace_test_support.h"
 
 #include <gtest/gtest.h>
+#include <hdf5.h>
 
 #include <cmath>
 #include <csignal>
@@ -230,31 +231,56 @@ TEST(TraceWriter, TokenLevelTraceRoundTripsWithFloat16Weights)
     EXPECT_THROW(w3.addTokens("en", expert), Error);
 }
 
-TEST(TraceWriter, ResumeDropsTokenDocumentsBeyondTheCountedOnes)
+TEST(TraceWriter, ResumeAppendsTokensAfterTheCommittedOnesAndCloseWritesTheFinalForm)
 {
     TempDir dir("tokresume");
     const std::string path = dir.file("rec.h5");
     const RoutingTrace h = header();
+    const int L = h.model.numLayers, k = h.model.topK;
     {
         TraceWriter w(path, h);
         LanguageRouting b = batchFor("en", 1);
         b.documents = 2;
         w.add(b);
-        w.addTokens("en", tokenBatch(0, h.model.numLayers, h.model.topK));
+        w.addTokens("en", tokenBatch(0, L, k));
         w.commit();
-        // Tokens of two more documents reach the file but the totals do not
-        // count them, as after a kill between the two writes of a commit.
-        w.addTokens("en", tokenBatch(10, h.model.numLayers, h.model.topK));
-        w.commit();
+        // Pending, never committed: gone with the writer.
+        w.addTokens("en", tokenBatch(50, L, k));
     }
-    EXPECT_EQ(readTokenTrace(path, "en").numDocuments(), 4u);
+    // Left without close(): the growing form, with spare rows and a journal.
+    EXPECT_EQ(readTokenTrace(path, "en").numDocuments(), 2u);
     {
         TraceWriter w(path, h, TraceWriter::Mode::Resume);
         EXPECT_EQ(w.committedDocuments("en"), 2u);
+        LanguageRouting b = batchFor("en", 2);
+        b.documents = 2;
+        w.add(b);
+        w.addTokens("en", tokenBatch(10, L, k));
+        w.close();
     }
     const TokenTrace t = readTokenTrace(path, "en");
-    EXPECT_EQ(t.numDocuments(), 2u);
-    EXPECT_EQ(t.numTokens(), 5u);
+    EXPECT_EQ(t.docOffsets, (std::vector<std::int64_t>{0, 3, 5, 8, 10}));
+    EXPECT_EQ(t.tokenIds, (std::vector<std::int32_t>{0, 1, 2, 3, 4, 10, 11, 12, 13, 14}));
+    EXPECT_EQ(readTrace(path).languages[0].documents, 4u);
+
+    // The final form is the schema exactly: datasets sized to the data,
+    // chunked and extendible, and no commit journal.
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    ASSERT_GE(file, 0);
+    EXPECT_LE(H5Lexists(file, "commit_journal", H5P_DEFAULT), 0);
+    for (const auto &[name, rows] : std::vector<std::pair<std::string, hsize_t>>{
+             {"token_ids", 10}, {"topk_idx", 10}, {"topk_w", 10}, {"doc_offsets", 5}}) {
+        const hid_t ds = H5Dopen2(file, ("tokens/en/" + name).c_str(), H5P_DEFAULT);
+        ASSERT_GE(ds, 0) << name;
+        const hid_t space = H5Dget_space(ds);
+        hsize_t dims[3] = {}, maxDims[3] = {};
+        H5Sget_simple_extent_dims(space, dims, maxDims);
+        EXPECT_EQ(dims[0], rows) << name;
+        EXPECT_EQ(maxDims[0], H5S_UNLIMITED) << name;
+        H5Sclose(space);
+        H5Dclose(ds);
+    }
+    H5Fclose(file);
 }
 
 namespace {
@@ -342,8 +368,8 @@ TEST(TraceWriter, KillNineAtAnArbitraryMomentLeavesAReadableTrace)
     ASSERT_GE(reported, 3);
     const RoutingTrace t = readTrace(path);
     ASSERT_EQ(t.languages.size(), 2u);
-    // Every reported commit is in the file; at most the one in flight may be
-    // partly there (its documents attribute is written last).
+    // Every reported commit is in the file, and the one in flight either
+    // completely or not at all.
     const std::uint64_t batches = t.languages[0].documents / 3;
     EXPECT_GE(batches, static_cast<std::uint64_t>(reported));
     EXPECT_LE(batches, static_cast<std::uint64_t>(reported) + 1);
