@@ -7,11 +7,11 @@ namespace moescope {
 
 // Records are stored little endian, as every other number in the trace.
 static_assert(std::endian::native == std::endian::little,
-              "commit records are written as little-endian memory images");
+    "commit records are written as little-endian memory images");
 
 namespace {
 
-constexpr char kMagic[8] = {'M', 'S', 'C', 'O', 'M', 'I', 'T', '1'};
+constexpr char kMagic[8] = { 'M', 'S', 'C', 'O', 'M', 'I', 'T', '1' };
 // magic, sequence, payload bytes, checksum
 constexpr std::size_t kHeaderBytes = 8 + 8 + 8 + 8;
 
@@ -56,7 +56,10 @@ public:
 class Reader
 {
 public:
-    Reader(const std::uint8_t *p, std::size_t n) : m_p(p), m_end(p + n) {}
+    Reader(const std::uint8_t *p, std::size_t n)
+        : m_p(p)
+        , m_end(p + n)
+    { }
     bool u64(std::uint64_t &v) { return raw(&v, 8); }
     bool text(std::string &s)
     {
@@ -106,8 +109,7 @@ const CommitRecord::TokenExtent *CommitRecord::findTokens(const std::string &lab
 }
 
 std::size_t commitRecordSize(const std::vector<std::string> &languages,
-                             const std::vector<std::string> &tokenTraces, std::size_t L,
-                             std::size_t E)
+    const std::vector<std::string> &tokenTraces, std::size_t L, std::size_t E)
 {
     std::size_t n = kHeaderBytes + 16;
     for (const auto &label : languages)
@@ -117,8 +119,8 @@ std::size_t commitRecordSize(const std::vector<std::string> &languages,
     return n;
 }
 
-std::vector<std::uint8_t> encodeCommitRecord(const CommitRecord &record, std::size_t L,
-                                             std::size_t E)
+std::vector<std::uint8_t> encodeCommitRecord(
+    const CommitRecord &record, std::size_t L, std::size_t E)
 {
     Writer payload;
     payload.u64(record.languages.size());
@@ -149,8 +151,8 @@ std::vector<std::uint8_t> encodeCommitRecord(const CommitRecord &record, std::si
     return std::move(out.out);
 }
 
-std::optional<CommitRecord> decodeCommitRecord(const std::uint8_t *bytes, std::size_t size,
-                                               std::size_t L, std::size_t E)
+std::optional<CommitRecord> decodeCommitRecord(
+    const std::uint8_t *bytes, std::size_t size, std::size_t L, std::size_t E)
 {
     if (size < kHeaderBytes || std::memcmp(bytes, kMagic, 8) != 0)
         return std::nullopt;

@@ -26,7 +26,7 @@ struct CommitRecord
         std::uint64_t documents = 0;
         std::vector<std::uint64_t> tokens; // [L]
         std::vector<std::uint64_t> counts; // [L * E]
-        std::vector<double> gateSum;       // [L * E]
+        std::vector<double> gateSum; // [L * E]
     };
     struct TokenExtent
     {
@@ -35,8 +35,8 @@ struct CommitRecord
         std::uint64_t tokens = 0;
     };
     std::uint64_t sequence = 0;
-    std::vector<Language> languages;       // the trace's language order
-    std::vector<TokenExtent> tokenTraces;  // sorted by label
+    std::vector<Language> languages; // the trace's language order
+    std::vector<TokenExtent> tokenTraces; // sorted by label
 
     const Language *findLanguage(const std::string &label) const;
     const TokenExtent *findTokens(const std::string &label) const;
@@ -44,15 +44,14 @@ struct CommitRecord
 
 // Bytes of a record with these labels for a model of L layers, E experts.
 std::size_t commitRecordSize(const std::vector<std::string> &languages,
-                             const std::vector<std::string> &tokenTraces, std::size_t L,
-                             std::size_t E);
+    const std::vector<std::string> &tokenTraces, std::size_t L, std::size_t E);
 
-std::vector<std::uint8_t> encodeCommitRecord(const CommitRecord &record, std::size_t L,
-                                             std::size_t E);
+std::vector<std::uint8_t> encodeCommitRecord(
+    const CommitRecord &record, std::size_t L, std::size_t E);
 
 // The record in bytes[0, size), or nothing when the slot is empty, cut short
 // or damaged (bad magic, length or checksum).
-std::optional<CommitRecord> decodeCommitRecord(const std::uint8_t *bytes, std::size_t size,
-                                               std::size_t L, std::size_t E);
+std::optional<CommitRecord> decodeCommitRecord(
+    const std::uint8_t *bytes, std::size_t size, std::size_t L, std::size_t E);
 
 } // namespace moescope

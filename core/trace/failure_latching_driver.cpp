@@ -40,7 +40,7 @@ const LatchingFile *self(const H5FD_t *f)
 herr_t fail(const char *function, hid_t minor, const std::string &reason)
 {
     H5Epush2(H5E_DEFAULT, __FILE__, function, __LINE__, H5E_ERR_CLS, H5E_VFL, minor, "%s",
-             reason.c_str());
+        reason.c_str());
     return -1;
 }
 
@@ -60,12 +60,16 @@ H5FD_t *openFile(const char *name, unsigned flags, hid_t fapl, haddr_t)
         oflags |= O_EXCL;
     const int fd = ::open(name, oflags | O_CLOEXEC, 0666);
     if (fd < 0) {
-        fail("openFile", H5E_CANTOPENFILE, std::string("cannot open file: ") + std::strerror(errno));
+        fail(
+            "openFile", H5E_CANTOPENFILE, std::string("cannot open file: ") + std::strerror(errno));
         return nullptr;
     }
-    struct stat st{};
+    struct stat st
+    {
+    };
     if (::fstat(fd, &st) != 0) {
-        fail("openFile", H5E_CANTOPENFILE, std::string("cannot stat file: ") + std::strerror(errno));
+        fail(
+            "openFile", H5E_CANTOPENFILE, std::string("cannot stat file: ") + std::strerror(errno));
         ::close(fd);
         return nullptr;
     }
@@ -140,7 +144,8 @@ herr_t readFile(H5FD_t *file, H5FD_mem_t, hid_t, haddr_t addr, size_t size, void
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return fail("readFile", H5E_READERROR, std::string("read failed: ") + std::strerror(errno));
+            return fail(
+                "readFile", H5E_READERROR, std::string("read failed: ") + std::strerror(errno));
         if (n == 0) { // past the end of the file: HDF5 expects zeros
             std::memset(p, 0, size);
             break;
@@ -157,7 +162,7 @@ herr_t writeFile(H5FD_t *file, H5FD_mem_t, hid_t, haddr_t addr, size_t size, con
     LatchingFile *f = self(file);
     if (f->status->failed)
         return 0; // the file is lost anyway; let HDF5 finish closing it
-    announceTraceWrite({f->fd, static_cast<std::uint64_t>(addr), buffer, size, false});
+    announceTraceWrite({ f->fd, static_cast<std::uint64_t>(addr), buffer, size, false });
     const char *p = static_cast<const char *>(buffer);
     haddr_t at = addr;
     while (size > 0) {

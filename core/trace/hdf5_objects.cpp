@@ -22,14 +22,30 @@ bool Handle::close()
         return true;
     herr_t status = -1;
     switch (H5Iget_type(m_id)) {
-    case H5I_FILE: status = H5Fclose(m_id); break;
-    case H5I_GROUP: status = H5Gclose(m_id); break;
-    case H5I_DATASET: status = H5Dclose(m_id); break;
-    case H5I_ATTR: status = H5Aclose(m_id); break;
-    case H5I_DATATYPE: status = H5Tclose(m_id); break;
-    case H5I_DATASPACE: status = H5Sclose(m_id); break;
-    case H5I_GENPROP_LST: status = H5Pclose(m_id); break;
-    default: status = H5Idec_ref(m_id) < 0 ? -1 : 0; break;
+    case H5I_FILE:
+        status = H5Fclose(m_id);
+        break;
+    case H5I_GROUP:
+        status = H5Gclose(m_id);
+        break;
+    case H5I_DATASET:
+        status = H5Dclose(m_id);
+        break;
+    case H5I_ATTR:
+        status = H5Aclose(m_id);
+        break;
+    case H5I_DATATYPE:
+        status = H5Tclose(m_id);
+        break;
+    case H5I_DATASPACE:
+        status = H5Sclose(m_id);
+        break;
+    case H5I_GENPROP_LST:
+        status = H5Pclose(m_id);
+        break;
+    default:
+        status = H5Idec_ref(m_id) < 0 ? -1 : 0;
+        break;
     }
     m_id = H5I_INVALID_HID;
     return status >= 0;
@@ -129,8 +145,8 @@ bool attributeExists(hid_t loc, const std::string &name)
 
 namespace {
 
-Handle createAttribute(hid_t loc, const std::string &name, hid_t type, hid_t space,
-                       const std::string &file)
+Handle createAttribute(
+    hid_t loc, const std::string &name, hid_t type, hid_t space, const std::string &file)
 {
     // Attributes are rewritten (documents, the language list) as traces grow.
     // Same type and shape: overwrite in place, so the object header keeps its
@@ -147,20 +163,20 @@ Handle createAttribute(hid_t loc, const std::string &name, hid_t type, hid_t spa
         existing.reset();
         checkStatus(H5Adelete(loc, name.c_str()), file, "cannot replace attribute " + name);
     }
-    return Handle(check(H5Acreate2(loc, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
-                        file, "cannot create attribute " + name));
+    return Handle(check(H5Acreate2(loc, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), file,
+        "cannot create attribute " + name));
 }
 
 void writeScalar(hid_t loc, const std::string &name, hid_t fileType, hid_t memType,
-                 const void *value, const std::string &file)
+    const void *value, const std::string &file)
 {
     Handle space(check(H5Screate(H5S_SCALAR), file, "cannot create dataspace"));
     Handle attr = createAttribute(loc, name, fileType, space, file);
     checkStatus(H5Awrite(attr, memType, value), file, "cannot write attribute " + name);
 }
 
-Handle openAttribute(hid_t loc, const std::string &name, const std::string &file,
-                     const std::string &what)
+Handle openAttribute(
+    hid_t loc, const std::string &name, const std::string &file, const std::string &what)
 {
     if (!attributeExists(loc, name))
         throw Error(file, what + " is missing (attribute '" + name + "')");
@@ -181,7 +197,7 @@ hssize_t attributeElements(hid_t attr, const std::string &file, const std::strin
 }
 
 void requireClass(hid_t attr, H5T_class_t expected, const std::string &file,
-                  const std::string &what, const char *description)
+    const std::string &what, const char *description)
 {
     Handle type(check(H5Aget_type(attr), file, "cannot read " + what));
     if (H5Tget_class(type) != expected)
@@ -190,8 +206,8 @@ void requireClass(hid_t attr, H5T_class_t expected, const std::string &file,
 
 } // namespace
 
-void writeStringAttribute(hid_t loc, const std::string &name, const std::string &value,
-                          const std::string &file)
+void writeStringAttribute(
+    hid_t loc, const std::string &name, const std::string &value, const std::string &file)
 {
     Handle type = utf8StringType();
     const char *ptr = value.c_str();
@@ -199,7 +215,7 @@ void writeStringAttribute(hid_t loc, const std::string &name, const std::string 
 }
 
 void writeStringArrayAttribute(hid_t loc, const std::string &name,
-                               const std::vector<std::string> &values, const std::string &file)
+    const std::vector<std::string> &values, const std::string &file)
 {
     Handle type = utf8StringType();
     const hsize_t n = values.size();
@@ -212,31 +228,31 @@ void writeStringArrayAttribute(hid_t loc, const std::string &name,
         checkStatus(H5Awrite(attr, type, ptrs.data()), file, "cannot write attribute " + name);
 }
 
-void writeInt64Attribute(hid_t loc, const std::string &name, std::int64_t value,
-                         const std::string &file)
+void writeInt64Attribute(
+    hid_t loc, const std::string &name, std::int64_t value, const std::string &file)
 {
     writeScalar(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, file);
 }
 
-void writeUInt64Attribute(hid_t loc, const std::string &name, std::uint64_t value,
-                          const std::string &file)
+void writeUInt64Attribute(
+    hid_t loc, const std::string &name, std::uint64_t value, const std::string &file)
 {
     writeScalar(loc, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &value, file);
 }
 
 void writeInt64ArrayAttribute(hid_t loc, const std::string &name,
-                              const std::vector<std::int64_t> &values, const std::string &file)
+    const std::vector<std::int64_t> &values, const std::string &file)
 {
     const hsize_t n = values.size();
     Handle space(check(H5Screate_simple(1, &n, nullptr), file, "cannot create dataspace"));
     Handle attr = createAttribute(loc, name, H5T_STD_I64LE, space, file);
     if (n > 0)
         checkStatus(H5Awrite(attr, H5T_NATIVE_INT64, values.data()), file,
-                    "cannot write attribute " + name);
+            "cannot write attribute " + name);
 }
 
-std::string readStringAttribute(hid_t loc, const std::string &name, const std::string &file,
-                                const std::string &what)
+std::string readStringAttribute(
+    hid_t loc, const std::string &name, const std::string &file, const std::string &what)
 {
     Handle attr = openAttribute(loc, name, file, what);
     requireClass(attr, H5T_STRING, file, what, "a string");
@@ -260,9 +276,8 @@ std::string readStringAttribute(hid_t loc, const std::string &name, const std::s
     return buffer;
 }
 
-std::vector<std::string> readStringArrayAttribute(hid_t loc, const std::string &name,
-                                                  const std::string &file,
-                                                  const std::string &what)
+std::vector<std::string> readStringArrayAttribute(
+    hid_t loc, const std::string &name, const std::string &file, const std::string &what)
 {
     Handle attr = openAttribute(loc, name, file, what);
     requireClass(attr, H5T_STRING, file, what, "a list of strings");
@@ -295,8 +310,8 @@ std::vector<std::string> readStringArrayAttribute(hid_t loc, const std::string &
     return out;
 }
 
-std::int64_t readInt64Attribute(hid_t loc, const std::string &name, const std::string &file,
-                                const std::string &what)
+std::int64_t readInt64Attribute(
+    hid_t loc, const std::string &name, const std::string &file, const std::string &what)
 {
     Handle attr = openAttribute(loc, name, file, what);
     requireClass(attr, H5T_INTEGER, file, what, "an integer");
@@ -307,8 +322,8 @@ std::int64_t readInt64Attribute(hid_t loc, const std::string &name, const std::s
     return value;
 }
 
-std::uint64_t readUInt64Attribute(hid_t loc, const std::string &name, const std::string &file,
-                                  const std::string &what)
+std::uint64_t readUInt64Attribute(
+    hid_t loc, const std::string &name, const std::string &file, const std::string &what)
 {
     Handle attr = openAttribute(loc, name, file, what);
     requireClass(attr, H5T_INTEGER, file, what, "an integer");
@@ -328,9 +343,8 @@ std::uint64_t readUInt64Attribute(hid_t loc, const std::string &name, const std:
     return value;
 }
 
-std::vector<std::int64_t> readInt64ArrayAttribute(hid_t loc, const std::string &name,
-                                                  const std::string &file,
-                                                  const std::string &what)
+std::vector<std::int64_t> readInt64ArrayAttribute(
+    hid_t loc, const std::string &name, const std::string &file, const std::string &what)
 {
     Handle attr = openAttribute(loc, name, file, what);
     requireClass(attr, H5T_INTEGER, file, what, "a list of integers");

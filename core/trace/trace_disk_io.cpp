@@ -29,19 +29,19 @@ void announceTraceWrite(const TraceDiskWrite &write)
         hook()(write);
 }
 
-void writeAt(int fd, std::uint64_t offset, const void *data, std::size_t size,
-             const std::string &file)
+void writeAt(
+    int fd, std::uint64_t offset, const void *data, std::size_t size, const std::string &file)
 {
-    announceTraceWrite({fd, offset, data, size, false});
+    announceTraceWrite({ fd, offset, data, size, false });
     const char *p = static_cast<const char *>(data);
     while (size > 0) {
         const ssize_t n = ::pwrite(fd, p, size, static_cast<off_t>(offset));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            throw Error(file, std::string("cannot write: ")
-                                  + (n < 0 ? std::strerror(errno) : "no progress")
-                                  + " (is the disk full?)");
+            throw Error(file,
+                std::string("cannot write: ") + (n < 0 ? std::strerror(errno) : "no progress")
+                    + " (is the disk full?)");
         p += n;
         offset += static_cast<std::uint64_t>(n);
         size -= static_cast<std::size_t>(n);

