@@ -31,6 +31,7 @@ std::vector<Command> analysisCommands(); // analyze
 std::vector<Command> tokenizerCommands(); // tokenize
 std::vector<Command> modelCommands();    // info, forward, generate
 std::vector<Command> corpusCommands();   // corpus
+std::vector<Command> benchCommands();    // bench
 std::vector<Command> experimentCommands(); // record, plan, evaluate, ablate, steer
 std::vector<Command> coreCommands();     // all of the above
 
