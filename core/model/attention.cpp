@@ -38,15 +38,28 @@ std::pair<at::Tensor, at::Tensor> LayerKvCache::append(const at::Tensor &k, cons
 
 namespace {
 
+// The projections' input: fp32 when the weights take the bf16 kernel path
+// (which computes in fp32), so q, k, v and the cache stay fp32 and nothing is
+// converted per projection. Either way the score and value matmuls run in
+// fp32: libtorch's CPU bf16 matmul is a scalar loop without AVX-512, and
+// fp32 is the more precise of the two.
+at::Tensor inputFor(const at::Tensor &x, const Projection &first)
+{
+    return x.scalar_type() != at::kFloat && !first.inputMajor && usesBf16Kernel(first.weight)
+        ? x.to(at::kFloat)
+        : x;
+}
+
 // softmax(scores) over the keys, scores [B, H, Tq, Tk] already masked.
 // sinks (gpt_oss eager_attention_forward): one learned logit per head joins
 // every row's softmax and is dropped afterwards, so a row's weights sum to
 // less than 1; as there, the softmax runs in the scores' dtype after
-// subtracting the row maximum. Otherwise the softmax is in float32.
+// subtracting the row maximum (fp32 here: scores are always fp32).
+// Otherwise the softmax is in float32.
 at::Tensor attentionWeights(const at::Tensor &scores, const at::Tensor &sinks)
 {
     if (!sinks.defined())
-        return at::softmax(scores, -1, at::kFloat).to(scores.scalar_type());
+        return at::softmax(scores, -1, at::kFloat);
     const auto sizes = scores.sizes();
     const auto sinkColumn = sinks.to(scores.scalar_type())
                                 .view({ 1, -1, 1, 1 })
@@ -88,7 +101,8 @@ public:
     {
         const auto B = x.size(0), T = x.size(1);
         const std::int64_t H = m_spec.numHeads, KV = m_spec.numKvHeads, D = m_spec.headDim;
-        auto q = m_q(x), k = m_k(x), v = m_v(x);
+        const auto xin = inputFor(x, m_q);
+        auto q = m_q(xin), k = m_k(xin), v = m_v(xin);
         if (m_spec.qkNorm == QkNormKind::Full) { // olmoe: over the whole projection
             q = m_qNorm(q);
             k = m_kNorm(k);
@@ -119,13 +133,13 @@ public:
         // Query head h uses kv head h / (H / KV) (repeat_kv); grouping the
         // queries of one kv head avoids materialising repeated keys.
         const auto groups = H / KV;
-        const auto qg = q.reshape({ B, KV, groups * T, D });
-        auto scores = at::matmul(qg, k.transpose(-2, -1)) * m_spec.scoreScale;
+        const auto qg = q.to(at::kFloat).reshape({ B, KV, groups * T, D });
+        auto scores = at::matmul(qg, k.to(at::kFloat).transpose(-2, -1)) * m_spec.scoreScale;
         scores = scores.view({ B, H, T, Tk }) + ctx.mask;
         const auto probs = attentionWeights(scores, m_sinks);
-        auto out = at::matmul(probs.reshape({ B, KV, groups * T, Tk }), v);
+        auto out = at::matmul(probs.reshape({ B, KV, groups * T, Tk }), v.to(at::kFloat));
         out = out.view({ B, H, T, D }).transpose(1, 2).reshape({ B, T, H * D });
-        return m_o(out);
+        return m_o(out.to(xin.scalar_type())).to(x.scalar_type());
     }
 
 private:
@@ -185,12 +199,13 @@ public:
         const std::int64_t H = m_spec.numHeads, D = m_spec.headDim;
         const std::int64_t nope = mla.qkNopeHeadDim, rope = mla.qkRopeHeadDim, dv = mla.vHeadDim;
 
-        const auto qStates = mla.qLoraRank ? m_qB(m_qANorm(m_qA(x))) : m_q(x);
+        const auto xin = inputFor(x, mla.qLoraRank ? m_qA : m_q);
+        const auto qStates = mla.qLoraRank ? m_qB(m_qANorm(m_qA(xin))) : m_q(xin);
         const auto q = qStates.view({ B, T, H, D }).transpose(1, 2);
         const auto qPass = q.narrow(-1, 0, nope);
         auto qRot = q.narrow(-1, nope, rope);
 
-        const auto compressed = m_kvA(x);
+        const auto compressed = m_kvA(xin);
         const auto kvLatent = compressed.narrow(-1, 0, mla.kvLoraRank);
         auto kRot = compressed.narrow(-1, mla.kvLoraRank, rope).reshape({ B, 1, T, rope });
         const auto kv = m_kvB(m_kvANorm(kvLatent)).view({ B, T, H, nope + dv }).transpose(1, 2);
@@ -204,10 +219,12 @@ public:
         if (cache)
             std::tie(key, value) = cache->append(key, value);
 
-        auto scores = at::matmul(query, key.transpose(-2, -1)) * m_spec.scoreScale + ctx.mask;
-        const auto probs = at::softmax(scores, -1, at::kFloat).to(query.scalar_type());
-        const auto out = at::matmul(probs, value).transpose(1, 2).reshape({ B, T, H * dv });
-        return m_o(out);
+        auto scores = at::matmul(query.to(at::kFloat), key.to(at::kFloat).transpose(-2, -1)) * m_spec.scoreScale
+                      + ctx.mask;
+        const auto probs = at::softmax(scores, -1, at::kFloat);
+        const auto out
+            = at::matmul(probs, value.to(at::kFloat)).transpose(1, 2).reshape({ B, T, H * dv });
+        return m_o(out.to(xin.scalar_type())).to(x.scalar_type());
     }
 
 private:

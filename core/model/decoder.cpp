@@ -279,7 +279,8 @@ at::Tensor Decoder::forward(const ForwardRequest &request) const
     // Left padding keeps every row's last real token in the last column.
     if (request.lastPositionOnly)
         normed = normed.narrow(1, T - 1, 1);
-    auto logits = at::linear(normed, m_lmHead, m_lmHeadBias).to(at::kFloat);
+    auto logits = linearLayer(usesBf16Kernel(m_lmHead) ? normed.to(at::kFloat) : normed, m_lmHead, m_lmHeadBias)
+                      .to(at::kFloat);
     if (spec.logitsDivisor != 1.0)
         logits = logits / spec.logitsDivisor;
     return logits;

@@ -41,6 +41,16 @@ private:
     at::ScalarType m_compute;
 };
 
+// y = x W^T + b for nn.Linear weights [out, in], the result in x's dtype.
+// bf16 weights go through the AVX2 kernel (bf16_gemm.h) when libtorch has no
+// fast bf16 GEMM on this CPU, with fp32 accumulation and no upcast copy of
+// the weights; everything else is at::linear.
+at::Tensor linearLayer(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias = {});
+// Whether linearLayer takes the kernel path for this weight. Callers then keep
+// activations in fp32 around it: the kernel reads and writes fp32 anyway, and
+// libtorch's bf16 matmuls and conversions are the slow part.
+bool usesBf16Kernel(const at::Tensor &weight);
+
 // y = x W^T + b for nn.Linear weights [out, in], or y = x W + b when the
 // checkpoint stores [in, out] (fused expert tensors); `weight` may be a
 // strided view into a stacked tensor.
@@ -153,7 +163,10 @@ struct GatedMlp
     Fused fused = Fused::None;
     Activation activation = Activation::SiLU;
     double limit = 7.0; // ClampedSwiGlu
+    // The result has x's dtype; with kernel-path bf16 weights
+    // (usesBf16Kernel) the MLP computes in fp32 whatever x's dtype.
     at::Tensor operator()(const at::Tensor &x) const;
+    bool runsInFloat32() const;
 };
 
 struct RouterDecision
@@ -188,6 +201,7 @@ private:
     Projection m_router;
     at::Tensor m_correctionBias;        // deepseek_v3 e_score_correction_bias (float32)
     std::vector<GatedMlp> m_experts;    // per-expert views, whatever the stored layout
+    bool m_expertsInFloat32 = false;    // kernel-path bf16 experts: gather, compute and accumulate in fp32
     std::optional<GatedMlp> m_shared;
     Projection m_sharedGate;
 };

@@ -5,16 +5,78 @@
 #include "core/model/decoder.h"
 
 #include "core/common/error.h"
+#include "core/model/bf16_gemm.h"
+
+#include <ATen/Parallel.h>
 
 #include <cmath>
 
 namespace moescope::model {
 
+// ------------------------------------------------------------ bf16 kernel
+
+namespace {
+
+// torch 1.13 runs bf16 GEMMs through oneDNN only on AVX-512 (BW/VL/DQ) CPUs;
+// elsewhere its bf16 linear is a scalar loop (~1 GFLOP/s, docs/performance.md).
+bool torchHasFastBf16Gemm()
+{
+    static const bool fast = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+               && __builtin_cpu_supports("avx512dq");
+    }();
+    return fast;
+}
+
+} // namespace
+
+bool usesBf16Kernel(const at::Tensor &weight)
+{
+    return weight.scalar_type() == at::kBFloat16 && weight.dim() == 2 && weight.stride(1) == 1
+           && weight.device().is_cpu() && !torchHasFastBf16Gemm() && kernels::bf16GemmSupported();
+}
+
+at::Tensor linearLayer(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias)
+{
+    if (!usesBf16Kernel(weight) || x.dim() == 0 || x.size(-1) != weight.size(1) || !x.is_floating_point()) {
+        // Callers may hand fp32 activations to bf16 weights (see usesBf16Kernel).
+        const bool convert = x.is_floating_point() && weight.is_floating_point()
+                             && x.scalar_type() != weight.scalar_type();
+        return at::linear(convert ? x.to(weight.scalar_type()) : x, weight, bias);
+    }
+    const auto K = weight.size(1), N = weight.size(0);
+    const auto rows = x.numel() / std::max<std::int64_t>(K, 1);
+    auto outSizes = x.sizes().vec();
+    outSizes.back() = N;
+    auto y = at::empty({rows, N}, x.options().dtype(at::kFloat));
+    if (rows > 0 && K > 0) {
+        const auto xf = x.reshape({rows, K}).to(at::kFloat).contiguous();
+        auto packed = at::empty({rows, K}, xf.options());
+        kernels::packBf16GemmInput(xf.data_ptr<float>(), K, rows, K, packed.data_ptr<float>());
+        const auto *w = reinterpret_cast<const std::uint16_t *>(weight.data_ptr());
+        const float *px = packed.data_ptr<float>();
+        float *out = y.data_ptr<float>();
+        // Each thread computes a slice of the output columns, i.e. streams its
+        // own weight rows once.
+        at::parallel_for(0, N, 16, [&](std::int64_t begin, std::int64_t end) {
+            kernels::bf16WeightGemm(px, rows, K, w, weight.stride(0), out, N, begin, end);
+        });
+    } else {
+        y.zero_();
+    }
+    if (bias.defined())
+        y.add_(bias);
+    return y.to(x.scalar_type()).view(outSizes);
+}
+
 // ---------------------------------------------------------------- Projection
 
 at::Tensor Projection::operator()(const at::Tensor &x) const
 {
-    at::Tensor y = inputMajor ? at::matmul(x, weight) : at::linear(x, weight);
+    if (!inputMajor)
+        return linearLayer(x, weight, bias);
+    at::Tensor y = at::matmul(x.scalar_type() == weight.scalar_type() ? x : x.to(weight.scalar_type()), weight);
     if (bias.defined())
         y = y + bias;
     return y;
@@ -236,8 +298,18 @@ at::Tensor applyRotary(const at::Tensor &x, const RopeTables &rope, bool interle
 
 // ------------------------------------------------------------------ Gated MLP
 
+bool GatedMlp::runsInFloat32() const
+{
+    const auto &first = fused == Fused::None ? gate : gateUp;
+    return !first.inputMajor && usesBf16Kernel(first.weight);
+}
+
 at::Tensor GatedMlp::operator()(const at::Tensor &x) const
 {
+    // Kernel-path weights: one conversion in and one out instead of one per
+    // projection and bf16 element-wise ops in between.
+    if (x.scalar_type() != at::kFloat && runsInFloat32())
+        return (*this)(x.to(at::kFloat)).to(x.scalar_type());
     at::Tensor g, u;
     switch (fused) {
     case Fused::None:

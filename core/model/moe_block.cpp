@@ -209,6 +209,7 @@ MoeBlock::MoeBlock(const ModelSpec &spec, const WeightStore &store, int layer)
             m_correctionBias = m_correctionBias.to(at::kFloat);
     }
     m_experts = loadExperts(spec, store, layer);
+    m_expertsInFloat32 = !m_experts.empty() && m_experts.front().runsInFloat32();
     if (m_spec.shared != SharedExpertKind::None) {
         GatedMlp shared;
         shared.gate = Projection::linear(store, prefix + n.sharedExpert + n.gateProj, false);
@@ -252,10 +253,14 @@ at::Tensor MoeBlock::forward(const at::Tensor &x, const MoeStepContext &ctx) con
     const auto order = std::get<1>(at::sort(bucket, /*stable=*/true, 0, false));
     const auto tokenOf = at::arange(N, x.options().dtype(at::kLong)).repeat_interleave(K);
     const auto sortedTokens = tokenOf.index_select(0, order);
+    // bf16 experts on the kernel path compute in fp32 anyway: convert the
+    // tokens once and accumulate the weighted outputs in fp32 (as
+    // transformers' deepseek_v3 does), rounding once at the end.
+    const auto xs = m_expertsInFloat32 ? x.to(at::kFloat) : x;
     const auto sortedWeights
-        = decision.topkWeights.reshape({ -1 }).index_select(0, order).to(x.scalar_type());
+        = decision.topkWeights.reshape({ -1 }).index_select(0, order).to(xs.scalar_type());
 
-    auto out = at::zeros_like(x);
+    auto out = at::zeros_like(xs);
     const auto *count = counts.data_ptr<std::int64_t>();
     std::int64_t offset = 0;
     for (std::int64_t e = 0; e < E; ++e) {
@@ -263,19 +268,19 @@ at::Tensor MoeBlock::forward(const at::Tensor &x, const MoeStepContext &ctx) con
         if (n == 0)
             continue;
         const auto tokens = sortedTokens.narrow(0, offset, n);
-        const auto y = m_experts[static_cast<std::size_t>(e)](x.index_select(0, tokens))
+        const auto y = m_experts[static_cast<std::size_t>(e)](xs.index_select(0, tokens))
             * sortedWeights.narrow(0, offset, n).unsqueeze(1);
         out.index_add_(0, tokens, y);
         offset += n;
     }
 
     if (m_shared) {
-        auto shared = (*m_shared)(x);
+        auto shared = (*m_shared)(xs);
         if (m_spec.shared == SharedExpertKind::SigmoidGated)
-            shared = at::sigmoid(m_sharedGate(x)) * shared;
+            shared = at::sigmoid(m_sharedGate(xs)) * shared;
         out = out + shared;
     }
-    return out;
+    return out.to(x.scalar_type());
 }
 
 } // namespace moescope::model

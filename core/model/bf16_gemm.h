@@ -1,0 +1,32 @@
+#pragma once
+
+// Matrix products with bf16 weights on CPUs where libtorch's own bf16 GEMM
+// is a scalar fallback (torch 1.13 only uses oneDNN's bf16 kernels with
+// AVX-512; on AVX2 machines at::linear in bf16 runs at ~1 GFLOP/s, against
+// ~150 GFLOP/s for fp32). The weights stay the mapped bf16 bytes: each
+// 16-value chunk of a row is widened to fp32 in registers (a bf16 value is
+// the upper half of an fp32 one), so nothing is upcast in memory. Products
+// accumulate in fp32. Torch-free; decoder_blocks.cpp wraps it for tensors
+// and splits the output rows over the intra-op threads.
+
+#include <cstdint>
+
+namespace moescope::model::kernels {
+
+// True when this CPU runs the AVX2 + FMA kernels (checked once at run time).
+bool bf16GemmSupported();
+
+// Rearranges fp32 activations x [m, k] (row stride ldx) into the layout the
+// kernel reads: per row, each full 16-value chunk as its 8 even then its 8
+// odd values (the order in which one 32-byte bf16 load widens), the k % 16
+// tail unchanged. packed holds m * k floats.
+void packBf16GemmInput(const float *x, std::int64_t ldx, std::int64_t m, std::int64_t k, float *packed);
+
+// y[i, n] = sum_j x[i, j] * w[n, j] for output columns n in [nBegin, nEnd):
+// x packed by packBf16GemmInput [m, k]; w bf16 bits, nn.Linear layout
+// [out, k] with row stride ldw; y fp32 [m, out] with row stride ldy. Column
+// ranges may run concurrently (they write disjoint columns).
+void bf16WeightGemm(const float *packedX, std::int64_t m, std::int64_t k, const std::uint16_t *w, std::int64_t ldw,
+                    float *y, std::int64_t ldy, std::int64_t nBegin, std::int64_t nEnd);
+
+} // namespace moescope::model::kernels
