@@ -196,6 +196,8 @@ public:
     at::Tensor forward(const at::Tensor &x, const MoeStepContext &ctx) const;
 
 private:
+    void runExpertsInParallel(const at::Tensor &xs, const std::int64_t *count, const at::Tensor &sortedTokens,
+                              const at::Tensor &sortedWeights, at::Tensor &out) const;
     int m_layer;
     MoeSpec m_spec;
     Projection m_router;

@@ -9,6 +9,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <atomic>
 #include <cmath>
 
 namespace moescope::model {
@@ -57,11 +58,18 @@ at::Tensor linearLayer(const at::Tensor &x, const at::Tensor &weight, const at::
         const auto *w = reinterpret_cast<const std::uint16_t *>(weight.data_ptr());
         const float *px = packed.data_ptr<float>();
         float *out = y.data_ptr<float>();
-        // Each thread computes a slice of the output columns, i.e. streams its
-        // own weight rows once.
-        at::parallel_for(0, N, 16, [&](std::int64_t begin, std::int64_t end) {
-            kernels::bf16WeightGemm(px, rows, K, w, weight.stride(0), out, N, begin, end);
-        });
+        // Threads take blocks of output columns (i.e. weight rows, each read
+        // once) from a shared counter rather than one static half each: on a
+        // busy machine a descheduled thread would otherwise hold everybody at
+        // the end-of-region barrier.
+        const std::int64_t block = 48, blocks = (N + block - 1) / block;
+        std::atomic<std::int64_t> next { 0 };
+        at::parallel_for(0, std::min<std::int64_t>(at::get_num_threads(), blocks), 1,
+            [&](std::int64_t, std::int64_t) {
+                for (auto b = next++; b < blocks; b = next++)
+                    kernels::bf16WeightGemm(px, rows, K, w, weight.stride(0), out, N, b * block,
+                        std::min(N, (b + 1) * block));
+            });
     } else {
         y.zero_();
     }

@@ -5,6 +5,10 @@
 
 #include "core/common/error.h"
 
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include <atomic>
 #include <limits>
 
 namespace moescope::model {
@@ -223,6 +227,44 @@ MoeBlock::MoeBlock(const ModelSpec &spec, const WeightStore &store, int layer)
     }
 }
 
+// Kernel-path experts: one parallel region per layer in which the threads
+// take whole experts from a shared counter (the kernels then run
+// single-threaded inside it), instead of a parallel region with a static
+// split per matmul and element-wise op. Each expert writes its weighted
+// outputs to its own rows of one buffer in the sorted (expert, token) order;
+// one index_add_ over that buffer then accumulates in the same order as the
+// sequential loop.
+void MoeBlock::runExpertsInParallel(const at::Tensor &xs, const std::int64_t *count,
+    const at::Tensor &sortedTokens, const at::Tensor &sortedWeights, at::Tensor &out) const
+{
+    const std::int64_t E = m_spec.numExperts;
+    std::vector<std::int64_t> active, start;
+    std::int64_t total = 0;
+    for (std::int64_t e = 0; e < E; ++e) {
+        if (count[e] > 0) {
+            active.push_back(e);
+            start.push_back(total);
+        }
+        total += count[e];
+    }
+    if (total == 0)
+        return;
+    auto weighted = at::empty({ total, xs.size(1) }, xs.options());
+    std::atomic<std::size_t> next { 0 };
+    const auto threads = std::min<std::int64_t>(at::get_num_threads(), static_cast<std::int64_t>(active.size()));
+    at::parallel_for(0, threads, 1, [&](std::int64_t, std::int64_t) {
+        c10::InferenceMode guard; // thread-local: worker threads do not inherit it
+        for (auto i = next++; i < active.size(); i = next++) {
+            const auto e = active[i];
+            const auto rows = sortedTokens.narrow(0, start[i], count[e]);
+            const auto y = m_experts[static_cast<std::size_t>(e)](xs.index_select(0, rows))
+                * sortedWeights.narrow(0, start[i], count[e]).unsqueeze(1);
+            weighted.narrow(0, start[i], count[e]).copy_(y);
+        }
+    });
+    out.index_add_(0, sortedTokens.narrow(0, 0, total), weighted);
+}
+
 at::Tensor MoeBlock::forward(const at::Tensor &x, const MoeStepContext &ctx) const
 {
     const auto N = x.size(0);
@@ -262,16 +304,20 @@ at::Tensor MoeBlock::forward(const at::Tensor &x, const MoeStepContext &ctx) con
 
     auto out = at::zeros_like(xs);
     const auto *count = counts.data_ptr<std::int64_t>();
-    std::int64_t offset = 0;
-    for (std::int64_t e = 0; e < E; ++e) {
-        const auto n = count[e];
-        if (n == 0)
-            continue;
-        const auto tokens = sortedTokens.narrow(0, offset, n);
-        const auto y = m_experts[static_cast<std::size_t>(e)](xs.index_select(0, tokens))
-            * sortedWeights.narrow(0, offset, n).unsqueeze(1);
-        out.index_add_(0, tokens, y);
-        offset += n;
+    if (m_expertsInFloat32) {
+        runExpertsInParallel(xs, count, sortedTokens, sortedWeights, out);
+    } else {
+        std::int64_t offset = 0;
+        for (std::int64_t e = 0; e < E; ++e) {
+            const auto n = count[e];
+            if (n == 0)
+                continue;
+            const auto tokens = sortedTokens.narrow(0, offset, n);
+            const auto y = m_experts[static_cast<std::size_t>(e)](xs.index_select(0, tokens))
+                * sortedWeights.narrow(0, offset, n).unsqueeze(1);
+            out.index_add_(0, tokens, y);
+            offset += n;
+        }
     }
 
     if (m_shared) {
