@@ -1,0 +1,84 @@
+// The bf16-weight kernel behind linearLayer (core/model/bf16_gemm.h) against
+// an fp64 product of the same bf16 values: tile edges (rows and columns not
+// multiples of 3, k not a multiple of 16), strided weight rows, bias, batch
+// dimensions and the dtype of the result.
+#include "core/model/decoder.h"
+
+#include <gtest/gtest.h>
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+using namespace moescope::model;
+
+namespace {
+
+// fp64 reference of x W^T (+ b) over the exact bf16 values.
+at::Tensor reference(const at::Tensor &x, const at::Tensor &w, const at::Tensor &b = {})
+{
+    auto y = at::linear(x.to(at::kDouble), w.to(at::kDouble));
+    return b.defined() ? y + b.to(at::kDouble) : y;
+}
+
+double maxRelativeError(const at::Tensor &y, const at::Tensor &ref)
+{
+    return ((y.to(at::kDouble) - ref).abs().max() / ref.abs().max()).item<double>();
+}
+
+} // namespace
+
+TEST(Bf16Kernel, MatchesAnFp64ProductAtEveryTileEdge)
+{
+    if (!usesBf16Kernel(at::empty({ 1, 1 }, at::kBFloat16)))
+        GTEST_SKIP() << "linearLayer uses libtorch's bf16 GEMM on this CPU";
+    c10::InferenceMode guard;
+    at::manual_seed(3);
+    for (const auto &[m, n, k] : std::vector<std::tuple<int, int, int>> {
+             { 1, 1, 1 }, { 1, 130, 2048 }, { 2, 7, 33 }, { 5, 100, 530 }, { 64, 97, 1040 }, { 9, 256, 15 } }) {
+        const auto x = at::randn({ m, k });
+        const auto w = at::randn({ n, k }).to(at::kBFloat16);
+        const auto y = linearLayer(x, w);
+        EXPECT_EQ(y.scalar_type(), at::kFloat);
+        EXPECT_EQ(y.sizes(), (std::vector<std::int64_t> { m, n }));
+        // fp32 accumulation over k products: relative error far below bf16's 2^-8.
+        EXPECT_LE(maxRelativeError(y, reference(x, w)), 1e-5) << m << "x" << n << "x" << k;
+    }
+}
+
+TEST(Bf16Kernel, StridedRowsBiasBatchDimsAndBf16Activations)
+{
+    if (!usesBf16Kernel(at::empty({ 1, 1 }, at::kBFloat16)))
+        GTEST_SKIP() << "linearLayer uses libtorch's bf16 GEMM on this CPU";
+    c10::InferenceMode guard;
+    at::manual_seed(4);
+    // A per-expert view into a stacked tensor: rows 40..89 of [120, 64].
+    const auto stacked = at::randn({ 120, 64 }).to(at::kBFloat16);
+    const auto w = stacked.narrow(0, 40, 50);
+    const auto bias = at::randn({ 50 }).to(at::kBFloat16);
+    const auto x = at::randn({ 2, 3, 64 }).to(at::kBFloat16);
+    const auto y = linearLayer(x, w, bias);
+    EXPECT_EQ(y.scalar_type(), at::kBFloat16);
+    EXPECT_EQ(y.sizes(), (std::vector<std::int64_t> { 2, 3, 50 }));
+    // One bf16 rounding of the result.
+    EXPECT_LE(maxRelativeError(y, reference(x, w, bias)), 1.0 / 128);
+    // A column-sliced weight (rows not contiguous) is not for the kernel.
+    EXPECT_FALSE(usesBf16Kernel(stacked.narrow(1, 0, 32).t()));
+    EXPECT_FALSE(usesBf16Kernel(at::randn({ 4, 4 })));
+}
+
+TEST(Bf16Kernel, SameResultWithOneThreadAndWithAll)
+{
+    if (!usesBf16Kernel(at::empty({ 1, 1 }, at::kBFloat16)))
+        GTEST_SKIP() << "linearLayer uses libtorch's bf16 GEMM on this CPU";
+    c10::InferenceMode guard;
+    at::manual_seed(5);
+    const auto x = at::randn({ 37, 300 });
+    const auto w = at::randn({ 1000, 300 }).to(at::kBFloat16);
+    const int threads = at::get_num_threads();
+    const auto all = linearLayer(x, w);
+    at::set_num_threads(1);
+    const auto one = linearLayer(x, w);
+    at::set_num_threads(threads);
+    // Each output is one dot product computed the same way whoever owns it.
+    EXPECT_TRUE(at::equal(all, one));
+}
