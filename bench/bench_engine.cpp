@@ -41,7 +41,7 @@ std::string modelDir()
 
 moescope::model::LoadOptions loadOptions()
 {
-    return {moescope::model::parseComputeDtype(environment("MOESCOPE_BENCH_DTYPE", "")), 0};
+    return { moescope::model::parseComputeDtype(environment("MOESCOPE_BENCH_DTYPE", "")), 0 };
 }
 
 EngineRunner &runner()
@@ -53,14 +53,14 @@ EngineRunner &runner()
 // Args: batch, tokens, record.
 void BM_Prefill(benchmark::State &state)
 {
-    const PrefillShape shape{static_cast<int>(state.range(0)), static_cast<int>(state.range(1))};
+    const PrefillShape shape { static_cast<int>(state.range(0)), static_cast<int>(state.range(1)) };
     const bool record = state.range(2) != 0;
     auto &engine = runner();
     engine.prefill(shape, record);
     for (auto _ : state)
         state.SetIterationTime(engine.prefill(shape, record));
     state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(shape.batch) * shape.tokens,
-                                                    benchmark::Counter::kIsIterationInvariantRate);
+        benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // Args: prompt tokens, decode tokens, record.
@@ -71,7 +71,8 @@ void BM_Decode(benchmark::State &state)
     auto &engine = runner();
     for (auto _ : state)
         state.SetIterationTime(engine.decode(prompt, tokens, record).decodeSeconds);
-    state.counters["tokens/s"] = benchmark::Counter(tokens, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["tokens/s"]
+        = benchmark::Counter(tokens, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // A fresh load plus a 16-token prompt's first token (page cache warm after
@@ -81,22 +82,22 @@ void BM_LoadToFirstToken(benchmark::State &state)
     const auto dir = modelDir();
     for (auto _ : state) {
         EngineRunner fresh(dir, loadOptions());
-        fresh.prefill({1, 16}, false);
+        fresh.prefill({ 1, 16 }, false);
     }
 }
 
 BENCHMARK(BM_Prefill)
-    ->ArgNames({"batch", "tokens", "record"})
-    ->Args({1, 512, 0})
-    ->Args({1, 512, 1})
-    ->Args({8, 128, 0})
-    ->Args({8, 128, 1})
+    ->ArgNames({ "batch", "tokens", "record" })
+    ->Args({ 1, 512, 0 })
+    ->Args({ 1, 512, 1 })
+    ->Args({ 8, 128, 0 })
+    ->Args({ 8, 128, 1 })
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Decode)
-    ->ArgNames({"prompt", "tokens", "record"})
-    ->Args({128, 64, 0})
-    ->Args({128, 64, 1})
+    ->ArgNames({ "prompt", "tokens", "record" })
+    ->Args({ 128, 64, 0 })
+    ->Args({ 128, 64, 1 })
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LoadToFirstToken)->Unit(benchmark::kMillisecond)->UseRealTime();

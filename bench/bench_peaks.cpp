@@ -21,15 +21,15 @@ void useAllCores()
     at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 }
 
-template <ProbeDtype dtype>
-void BM_Matmul(benchmark::State &state)
+template <ProbeDtype dtype> void BM_Matmul(benchmark::State &state)
 {
     useAllCores();
     MatmulProbe probe(dtype, state.range(0), state.range(1), state.range(2));
     probe.run();
     for (auto _ : state)
         probe.run();
-    state.counters["GFLOP/s"] = benchmark::Counter(probe.flops() / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["GFLOP/s"]
+        = benchmark::Counter(probe.flops() / 1e9, benchmark::Counter::kIsIterationInvariantRate);
     state.SetLabel(probe.label());
 }
 
@@ -44,8 +44,7 @@ void BM_Read(benchmark::State &state)
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * probe.bytes()));
 }
 
-template <ProbeDtype dtype>
-void BM_Matvec(benchmark::State &state)
+template <ProbeDtype dtype> void BM_Matvec(benchmark::State &state)
 {
     useAllCores();
     MatvecProbe probe(dtype, state.range(0), state.range(1), static_cast<std::size_t>(512) << 20);
@@ -56,12 +55,28 @@ void BM_Matvec(benchmark::State &state)
     state.SetLabel(probe.label());
 }
 
-#define MATMUL_SHAPES Args({2048, 2048, 2048})->Args({512, 2048, 2048})->Args({64, 1024, 2048})->Args({64, 2048, 1024})
-BENCHMARK_TEMPLATE(BM_Matmul, ProbeDtype::BF16)->MATMUL_SHAPES->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Matmul, ProbeDtype::F32)->MATMUL_SHAPES->Unit(benchmark::kMillisecond)->UseRealTime();
+#define MATMUL_SHAPES                                                                              \
+    Args({ 2048, 2048, 2048 })                                                                     \
+        ->Args({ 512, 2048, 2048 })                                                                \
+        ->Args({ 64, 1024, 2048 })                                                                 \
+        ->Args({ 64, 2048, 1024 })
+BENCHMARK_TEMPLATE(BM_Matmul, ProbeDtype::BF16)
+    ->MATMUL_SHAPES->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Matmul, ProbeDtype::F32)
+    ->MATMUL_SHAPES->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_Read)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Matvec, ProbeDtype::BF16)->Args({1024, 2048})->Args({2048, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_Matvec, ProbeDtype::F32)->Args({1024, 2048})->Args({2048, 1024})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Matvec, ProbeDtype::BF16)
+    ->Args({ 1024, 2048 })
+    ->Args({ 2048, 1024 })
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_TEMPLATE(BM_Matvec, ProbeDtype::F32)
+    ->Args({ 1024, 2048 })
+    ->Args({ 2048, 1024 })
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 } // namespace
 

@@ -5,7 +5,10 @@
 // peaks imply, and the issue's targets. Torch-free.
 //
 // Bounds (issue "Native MoE inference engine (2/2)"):
-//   prefill tokens/s <= peak GFLOP/s / (2 x linear parameters per token)
+//   prefill tokens/s <= peak GFLOP/s / (2 x linear parameters per token),
+//                       peak = the better of the measured bf16 and fp32 matmul
+//                       throughput (the engine need not use torch's kernel
+//                       for its compute dtype)
 //   decode  tokens/s <= read GB/s / (active weight bytes per token)
 // "Linear parameters per token" are model_info's active parameters minus what
 // is not a matmul per token: the embedding (a row lookup), norm weights and
@@ -25,13 +28,13 @@ struct ModelCost
 {
     std::string modelType;
     int numLayers = 0;
-    std::uint64_t weightBytes = 0;        // every stored tensor
-    std::uint64_t activeParameters = 0;   // model_info
+    std::uint64_t weightBytes = 0; // every stored tensor
+    std::uint64_t activeParameters = 0; // model_info
     std::uint64_t embeddingParameters = 0;
-    std::uint64_t lmHeadParameters = 0;   // 0 when tied (then the embedding matrix is the head)
-    std::uint64_t vectorParameters = 0;   // 1-D tensors: norms, biases
-    std::uint64_t linearPerToken = 0;     // active matmul parameters per token, without lm_head
-    int bytesPerParameter = 2;            // storage dtype
+    std::uint64_t lmHeadParameters = 0; // 0 when tied (then the embedding matrix is the head)
+    std::uint64_t vectorParameters = 0; // 1-D tensors: norms, biases
+    std::uint64_t linearPerToken = 0; // active matmul parameters per token, without lm_head
+    int bytesPerParameter = 2; // storage dtype
 };
 ModelCost modelCost(const std::string &dir);
 
@@ -42,8 +45,8 @@ double decodeBytesPerToken(const ModelCost &cost);
 
 struct Targets
 {
-    double prefillFraction = 0.85;  // of the matmul bound
-    double decodeFraction = 0.75;   // of the memory-read bound
+    double prefillFraction = 0.85; // of the matmul bound
+    double decodeFraction = 0.75; // of the memory-read bound
     double firstTokenSeconds = 3.0; // 13 GB checkpoint, load to first token
     double rssOverWeights = 1.1;
     double recordingOverhead = 0.02;

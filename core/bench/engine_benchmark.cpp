@@ -37,7 +37,7 @@ model::GenerationOptions greedyWithoutStops(int newTokens)
 {
     model::GenerationOptions options;
     options.maxNewTokens = newTokens;
-    options.stopTokens = std::vector<std::int64_t>{}; // never stop: every run does the same work
+    options.stopTokens = std::vector<std::int64_t> {}; // never stop: every run does the same work
     return options;
 }
 
@@ -51,11 +51,14 @@ std::vector<PrefillShape> parsePrefillShapes(const std::string &text)
     std::size_t start = 0;
     while (start <= text.size()) {
         const auto comma = text.find(',', start);
-        const auto item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        const auto item
+            = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         const auto x = item.find('x');
         if (x == std::string::npos)
-            throw Error("bad prefill shape '" + item + "' (expected BATCHxTOKENS, e.g. 1x512,8x128)");
-        shapes.push_back({positiveInt(item.substr(0, x), item), positiveInt(item.substr(x + 1), item)});
+            throw Error(
+                "bad prefill shape '" + item + "' (expected BATCHxTOKENS, e.g. 1x512,8x128)");
+        shapes.push_back(
+            { positiveInt(item.substr(0, x), item), positiveInt(item.substr(x + 1), item) });
         if (comma == std::string::npos)
             break;
         start = comma + 1;
@@ -68,7 +71,8 @@ std::string prefillShapeName(const PrefillShape &shape)
     return std::to_string(shape.batch) + "x" + std::to_string(shape.tokens);
 }
 
-std::vector<std::vector<std::int64_t>> randomPrompts(int batch, int tokens, int vocab, std::uint64_t seed)
+std::vector<std::vector<std::int64_t>> randomPrompts(
+    int batch, int tokens, int vocab, std::uint64_t seed)
 {
     std::mt19937_64 rng(seed);
     std::uniform_int_distribution<std::int64_t> id(0, vocab - 1);
@@ -98,11 +102,11 @@ Timing summarise(std::vector<double> seconds)
 
 EngineRunner::EngineRunner(const std::string &dir, const model::LoadOptions &options)
     : m_model([&] {
-          const auto start = Clock::now();
-          auto loaded = model::MoeModel::load(dir, options);
-          m_loadSeconds = secondsSince(start);
-          return loaded;
-      }())
+        const auto start = Clock::now();
+        auto loaded = model::MoeModel::load(dir, options);
+        m_loadSeconds = secondsSince(start);
+        return loaded;
+    }())
 {
     const auto &spec = m_model.spec();
     m_recorder = std::make_unique<routing::RoutingRecorder>(spec.numLayers, spec.moe.numExperts);
@@ -111,7 +115,7 @@ EngineRunner::EngineRunner(const std::string &dir, const model::LoadOptions &opt
 double EngineRunner::prefill(const PrefillShape &shape, bool record, const JobContext *job)
 {
     const auto prompts = randomPrompts(shape.batch, shape.tokens, m_model.spec().vocabSize,
-                                       0x5eed0000u + static_cast<unsigned>(shape.batch * 100003 + shape.tokens));
+        0x5eed0000u + static_cast<unsigned>(shape.batch * 100003 + shape.tokens));
     if (record)
         m_recorder->reset();
     const auto start = Clock::now();
@@ -122,12 +126,14 @@ double EngineRunner::prefill(const PrefillShape &shape, bool record, const JobCo
     return seconds;
 }
 
-EngineRunner::DecodeTiming EngineRunner::decode(int promptTokens, int tokens, bool record, const JobContext *job)
+EngineRunner::DecodeTiming EngineRunner::decode(
+    int promptTokens, int tokens, bool record, const JobContext *job)
 {
-    const auto prompts = randomPrompts(1, promptTokens, m_model.spec().vocabSize, 0xdec0de00u + promptTokens);
+    const auto prompts
+        = randomPrompts(1, promptTokens, m_model.spec().vocabSize, 0xdec0de00u + promptTokens);
     if (record)
         m_recorder->reset();
-    Clock::time_point first{}, last{};
+    Clock::time_point first {}, last {};
     int seen = 0;
     const auto start = Clock::now();
     m_model.generate(
@@ -167,21 +173,24 @@ RoutingSpread spreadOf(const routing::RoutingTotals &totals, const model::ModelS
         most = std::max(most, c);
     }
     spread.numExperts = totals.numExperts;
-    spread.maxOverMean = sum ? static_cast<double>(most) * static_cast<double>(E) / static_cast<double>(sum) : 0.0;
+    spread.maxOverMean
+        = sum ? static_cast<double>(most) * static_cast<double>(E) / static_cast<double>(sum) : 0.0;
     return spread;
 }
 
 std::vector<std::string> weightFiles(const std::string &dir)
 {
+    const auto checkpoint = model::Checkpoint::open(dir); // kept alive while its files are listed
     std::vector<std::string> paths;
-    for (const auto &file : model::Checkpoint::open(dir)->files())
+    for (const auto &file : checkpoint->files())
         paths.push_back(file->path());
     return paths;
 }
 
 } // namespace
 
-EngineBenchResult runEngineBenchmark(const std::string &dir, const EngineBenchOptions &options, const JobContext *job)
+EngineBenchResult runEngineBenchmark(
+    const std::string &dir, const EngineBenchOptions &options, const JobContext *job)
 {
     if (options.repeat < 1)
         throw Error("--repeat must be at least 1");
@@ -195,7 +204,7 @@ EngineBenchResult runEngineBenchmark(const std::string &dir, const EngineBenchOp
     // Load to first token: what a user waits for after `moescope generate`.
     const auto start = Clock::now();
     EngineRunner runner(dir, options.load);
-    runner.prefill({1, options.firstTokenPrompt}, false, job);
+    runner.prefill({ 1, options.firstTokenPrompt }, false, job);
     result.firstTokenSeconds = secondsSince(start);
     result.loadSeconds = runner.loadSeconds();
     result.computeDtype = runner.model().computeDtypeName();
@@ -206,12 +215,13 @@ EngineBenchResult runEngineBenchmark(const std::string &dir, const EngineBenchOp
 
     std::size_t step = 0;
     const std::size_t steps = (options.prefill.size() + (options.decodeTokens > 0 ? 1 : 0))
-                              * static_cast<std::size_t>(options.repeat) * (options.record ? 2 : 1);
+        * static_cast<std::size_t>(options.repeat) * (options.record ? 2 : 1);
     auto progress = [&](const std::string &what) {
         if (job)
             job->report(step++, steps, "runs", what);
     };
-    const std::vector<bool> modes = options.record ? std::vector<bool>{false, true} : std::vector<bool>{false};
+    const std::vector<bool> modes
+        = options.record ? std::vector<bool> { false, true } : std::vector<bool> { false };
 
     for (const auto &shape : options.prefill) {
         // Warm-up (pages the experts in, sizes the allocator's pools), recorded
@@ -231,21 +241,24 @@ EngineBenchResult runEngineBenchmark(const std::string &dir, const EngineBenchOp
                     result.spread = spreadOf(runner.lastRouting(), runner.model().spec());
             }
         for (std::size_t m = 0; m < modes.size(); ++m)
-            result.scenarios.push_back({"prefill " + prefillShapeName(shape), false, shape, modes[m],
-                                        static_cast<std::int64_t>(shape.batch) * shape.tokens,
-                                        summarise(seconds[m])});
+            result.scenarios.push_back(
+                { "prefill " + prefillShapeName(shape), false, shape, modes[m],
+                    static_cast<std::int64_t>(shape.batch) * shape.tokens, summarise(seconds[m]) });
     }
     if (options.decodeTokens > 0) {
         std::vector<std::vector<double>> seconds(modes.size());
         for (int r = 0; r < options.repeat; ++r)
             for (std::size_t m = 0; m < modes.size(); ++m) {
                 progress("decode");
-                seconds[m].push_back(runner.decode(options.decodePrompt, options.decodeTokens, modes[m], job).decodeSeconds);
+                seconds[m].push_back(
+                    runner.decode(options.decodePrompt, options.decodeTokens, modes[m], job)
+                        .decodeSeconds);
             }
         for (std::size_t m = 0; m < modes.size(); ++m)
-            result.scenarios.push_back({"decode " + std::to_string(options.decodeTokens) + " after "
-                                            + std::to_string(options.decodePrompt),
-                                        true, {1, options.decodePrompt}, modes[m], options.decodeTokens, summarise(seconds[m])});
+            result.scenarios.push_back({ "decode " + std::to_string(options.decodeTokens)
+                    + " after " + std::to_string(options.decodePrompt),
+                true, { 1, options.decodePrompt }, modes[m], options.decodeTokens,
+                summarise(seconds[m]) });
     }
     result.memory = currentMemoryUsage();
     return result;

@@ -32,7 +32,8 @@ std::string prefillShapeName(const PrefillShape &shape); // "1x512"
 
 // Random token ids (uniform over the vocabulary, fixed by the seed): a
 // random-weight model routes them as varied text would.
-std::vector<std::vector<std::int64_t>> randomPrompts(int batch, int tokens, int vocab, std::uint64_t seed);
+std::vector<std::vector<std::int64_t>> randomPrompts(
+    int batch, int tokens, int vocab, std::uint64_t seed);
 
 // A loaded model plus one reusable recorder. Each call runs the same
 // prompts for the same arguments, so with/without-recording runs compare
@@ -50,7 +51,7 @@ public:
     struct DecodeTiming
     {
         double prefillSeconds = 0.0; // prompt up to the first token
-        double decodeSeconds = 0.0;  // the `tokens` tokens after it
+        double decodeSeconds = 0.0; // the `tokens` tokens after it
         int tokens = 0;
     };
     // One sequence: a prompt of promptTokens, then `tokens` decode steps on
@@ -61,8 +62,8 @@ public:
     routing::RoutingTotals lastRouting() const { return m_lastRouting; }
 
 private:
+    double m_loadSeconds = 0.0; // before m_model: set while m_model is initialised
     model::MoeModel m_model;
-    double m_loadSeconds = 0.0;
     std::unique_ptr<routing::RoutingRecorder> m_recorder;
     routing::RoutingTotals m_lastRouting;
 };
@@ -76,22 +77,22 @@ Timing summarise(std::vector<double> seconds);
 
 struct EngineBenchOptions
 {
-    std::vector<PrefillShape> prefill = {{1, 512}, {8, 128}};
-    int decodeTokens = 64;  // 0: no decode scenario
+    std::vector<PrefillShape> prefill = { { 1, 512 }, { 8, 128 } };
+    int decodeTokens = 64; // 0: no decode scenario
     int decodePrompt = 128;
     int firstTokenPrompt = 16; // load to first token: this many prompt tokens
-    bool record = false;    // also run every scenario with routing recording
+    bool record = false; // also run every scenario with routing recording
     int repeat = 3;
-    bool coldLoad = false;  // evict the checkpoint from the page cache before loading
-    bool warmup = true;     // one untimed run per prefill shape first (pages the experts in)
+    bool coldLoad = false; // evict the checkpoint from the page cache before loading
+    bool warmup = true; // one untimed run per prefill shape first (pages the experts in)
     model::LoadOptions load;
 };
 
 struct ScenarioResult
 {
-    std::string name;     // "prefill 1x512", "decode 64 after 128"
+    std::string name; // "prefill 1x512", "decode 64 after 128"
     bool decode = false;
-    PrefillShape shape;   // prefill: the batch; decode: {1, prompt tokens}
+    PrefillShape shape; // prefill: the batch; decode: {1, prompt tokens}
     bool recording = false;
     std::int64_t tokens = 0; // tokens processed per run
     Timing timing;
@@ -111,7 +112,7 @@ struct EngineBenchResult
     std::string directory;
     std::string computeDtype;
     int threads = 0;
-    double loadSeconds = 0.0;       // MoeModel::load
+    double loadSeconds = 0.0; // MoeModel::load
     double firstTokenSeconds = 0.0; // load + first token of a short prompt
     bool coldLoad = false;
     bool coldEvictionWorked = false;
@@ -121,7 +122,7 @@ struct EngineBenchResult
     bool peakRssReset = false;
 };
 
-EngineBenchResult runEngineBenchmark(const std::string &dir, const EngineBenchOptions &options,
-                                     const JobContext *job = nullptr);
+EngineBenchResult runEngineBenchmark(
+    const std::string &dir, const EngineBenchOptions &options, const JobContext *job = nullptr);
 
 } // namespace moescope::bench

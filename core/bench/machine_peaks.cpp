@@ -43,14 +43,14 @@ std::pair<std::string, std::string> cpuDescription()
             flags = value;
     }
     // Only the flags that decide which GEMM kernels oneDNN/MKL can use.
-    std::set<std::string> wanted = {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_bf16",
-                                    "avx512_vnni", "avx512vnni", "amx_bf16", "amx_tile", "amx_int8"};
+    std::set<std::string> wanted = { "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
+        "avx512_bf16", "avx512_vnni", "avx512vnni", "amx_bf16", "amx_tile", "amx_int8" };
     std::istringstream all(flags);
     std::string flag, kept;
     while (all >> flag)
         if (wanted.count(flag))
             kept += (kept.empty() ? "" : " ") + flag;
-    return {model, kept};
+    return { model, kept };
 }
 
 } // namespace
@@ -73,8 +73,8 @@ MatmulProbe::MatmulProbe(ProbeDtype dtype, std::int64_t m, std::int64_t n, std::
 {
     c10::InferenceMode guard;
     m_impl->dtype = dtype;
-    m_impl->x = randomTensor({m, k}, dtype);
-    m_impl->w = randomTensor({n, k}, dtype);
+    m_impl->x = randomTensor({ m, k }, dtype);
+    m_impl->w = randomTensor({ n, k }, dtype);
 }
 
 MatmulProbe::~MatmulProbe() = default;
@@ -93,14 +93,15 @@ double MatmulProbe::flops() const
 std::string MatmulProbe::label() const
 {
     std::ostringstream s;
-    s << probeDtypeName(m_impl->dtype) << " matmul [" << m_impl->x.size(0) << "x" << m_impl->x.size(1) << "] x ["
-      << m_impl->w.size(0) << "x" << m_impl->w.size(1) << "]^T";
+    s << probeDtypeName(m_impl->dtype) << " matmul [" << m_impl->x.size(0) << "x"
+      << m_impl->x.size(1) << "] x [" << m_impl->w.size(0) << "x" << m_impl->w.size(1) << "]^T";
     return s.str();
 }
 
 // ----------------------------------------------------------------- read
 
-ReadProbe::ReadProbe(std::size_t bytes) : m_words(std::max<std::size_t>(bytes / 8, 1024))
+ReadProbe::ReadProbe(std::size_t bytes)
+    : m_words(std::max<std::size_t>(bytes / 8, 1024))
 {
     // Touch every page now (and with non-zero data) so run() measures reads,
     // not page faults.
@@ -151,17 +152,18 @@ struct MatvecProbe::Impl
     std::vector<at::Tensor> weights;
 };
 
-MatvecProbe::MatvecProbe(ProbeDtype dtype, std::int64_t rows, std::int64_t cols, std::size_t totalBytes)
+MatvecProbe::MatvecProbe(
+    ProbeDtype dtype, std::int64_t rows, std::int64_t cols, std::size_t totalBytes)
     : m_impl(std::make_unique<Impl>())
 {
     c10::InferenceMode guard;
     m_impl->dtype = dtype;
-    m_impl->x = randomTensor({1, cols}, dtype);
+    m_impl->x = randomTensor({ 1, cols }, dtype);
     const auto elementBytes = dtype == ProbeDtype::BF16 ? 2 : 4;
     const auto perMatrix = static_cast<std::size_t>(rows * cols * elementBytes);
     const auto count = std::max<std::size_t>(totalBytes / perMatrix, 1);
     for (std::size_t i = 0; i < count; ++i)
-        m_impl->weights.push_back(randomTensor({rows, cols}, dtype));
+        m_impl->weights.push_back(randomTensor({ rows, cols }, dtype));
 }
 
 MatvecProbe::~MatvecProbe() = default;
@@ -185,8 +187,8 @@ std::string MatvecProbe::label() const
 {
     const auto &w = m_impl->weights.front();
     std::ostringstream s;
-    s << probeDtypeName(m_impl->dtype) << " matvec [1x" << w.size(1) << "] x [" << w.size(0) << "x" << w.size(1)
-      << "]^T over " << (bytes() >> 20) << " MiB";
+    s << probeDtypeName(m_impl->dtype) << " matvec [1x" << w.size(1) << "] x [" << w.size(0) << "x"
+      << w.size(1) << "]^T over " << (bytes() >> 20) << " MiB";
     return s.str();
 }
 
@@ -196,8 +198,9 @@ MachinePeaks measureMachinePeaks(const PeakOptions &options)
 {
     MachinePeaks peaks;
     std::tie(peaks.cpu, peaks.cpuFlags) = cpuDescription();
-    peaks.threads = options.threads > 0 ? options.threads
-                                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    peaks.threads = options.threads > 0
+        ? options.threads
+        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(peaks.threads);
     const double seconds = options.secondsPerProbe;
 
@@ -208,13 +211,13 @@ MachinePeaks measureMachinePeaks(const PeakOptions &options)
     {
         std::int64_t m, n, k;
     };
-    const Shape shapes[] = {{2048, 2048, 2048}, {512, 2048, 2048}, {64, 1024, 2048}};
-    for (auto dtype : {ProbeDtype::BF16, ProbeDtype::F32}) {
+    const Shape shapes[] = { { 2048, 2048, 2048 }, { 512, 2048, 2048 }, { 64, 1024, 2048 } };
+    for (auto dtype : { ProbeDtype::BF16, ProbeDtype::F32 }) {
         double best = 0.0;
         for (const auto &s : shapes) {
             MatmulProbe probe(dtype, s.m, s.n, s.k);
             const double gflops = bestRate([&] { probe.run(); }, probe.flops(), seconds) / 1e9;
-            peaks.details.push_back({probe.label() + " GFLOP/s", gflops});
+            peaks.details.push_back({ probe.label() + " GFLOP/s", gflops });
             best = std::max(best, gflops);
         }
         (dtype == ProbeDtype::BF16 ? peaks.bf16Gflops : peaks.fp32Gflops) = best;
@@ -222,18 +225,20 @@ MachinePeaks measureMachinePeaks(const PeakOptions &options)
     {
         ReadProbe probe(options.readBytes);
         volatile std::uint64_t sink = 0;
-        peaks.readGBps = bestRate([&] { sink = sink + probe.run(); }, static_cast<double>(probe.bytes()), seconds)
-                         / 1e9;
-        peaks.details.push_back({"read " + std::to_string(probe.bytes() >> 20) + " MiB, "
-                                     + std::to_string(peaks.threads) + " threads GB/s",
-                                 peaks.readGBps});
+        peaks.readGBps = bestRate([&] { sink = sink + probe.run(); },
+                             static_cast<double>(probe.bytes()), seconds)
+            / 1e9;
+        peaks.details.push_back({ "read " + std::to_string(probe.bytes() >> 20) + " MiB, "
+                + std::to_string(peaks.threads) + " threads GB/s",
+            peaks.readGBps });
     }
     // Decode streams each chosen expert's gate/up [1024x2048] and down
     // [2048x1024] once per token.
-    for (auto dtype : {ProbeDtype::BF16, ProbeDtype::F32}) {
+    for (auto dtype : { ProbeDtype::BF16, ProbeDtype::F32 }) {
         MatvecProbe probe(dtype, 1024, 2048, options.readBytes / 2);
-        const double gbps = bestRate([&] { probe.run(); }, static_cast<double>(probe.bytes()), seconds) / 1e9;
-        peaks.details.push_back({probe.label() + " GB/s", gbps});
+        const double gbps
+            = bestRate([&] { probe.run(); }, static_cast<double>(probe.bytes()), seconds) / 1e9;
+        peaks.details.push_back({ probe.label() + " GB/s", gbps });
         (dtype == ProbeDtype::BF16 ? peaks.bf16MatvecGBps : peaks.fp32MatvecGBps) = gbps;
     }
     return peaks;

@@ -70,9 +70,9 @@ struct Measurement
 
 struct MachinePeaks
 {
-    std::string cpu;      // model name
+    std::string cpu; // model name
     std::string cpuFlags; // the SIMD flags that decide kernel choice (avx2, avx512*, amx*)
-    int threads = 0;      // intra-op threads used
+    int threads = 0; // intra-op threads used
     double bf16Gflops = 0.0; // best bf16 matmul over the shapes below
     double fp32Gflops = 0.0;
     double readGBps = 0.0;
@@ -83,8 +83,8 @@ struct MachinePeaks
 
 struct PeakOptions
 {
-    int threads = 0;               // 0: hardware threads
-    double secondsPerProbe = 0.6;  // split into windows; the best window counts
+    int threads = 0; // 0: hardware threads
+    double secondsPerProbe = 0.6; // split into windows; the best window counts
     std::size_t readBytes = std::size_t(1) << 30;
 };
 

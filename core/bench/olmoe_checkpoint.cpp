@@ -25,7 +25,8 @@ using model::SafetensorsWriter;
 namespace {
 
 constexpr double kWeightStd = 0.02; // OlmoeConfig.initializer_range
-constexpr double kRouterStd = 0.1;  // router logits ~ N(0, 0.1^2 * hidden): decisive, token-dependent
+constexpr double kRouterStd
+    = 0.1; // router logits ~ N(0, 0.1^2 * hidden): decisive, token-dependent
 // With N(0, 0.02) embeddings the first attention output (~0.2 rms: the mean
 // of the prefix's values) would swamp the token's own embedding, every token
 // would carry the same residual and pick the same experts. Unit-variance
@@ -73,21 +74,22 @@ void fillNormalBf16(std::uint16_t *out, std::size_t n, double std, std::uint64_t
     std::uint64_t state = seed;
     for (std::size_t i = 0; i < n; ++i) {
         const auto r = splitmix64(state);
-        const auto sum = static_cast<float>((r & 0xffff) + ((r >> 16) & 0xffff) + ((r >> 32) & 0xffff) + (r >> 48));
+        const auto sum = static_cast<float>(
+            (r & 0xffff) + ((r >> 16) & 0xffff) + ((r >> 32) & 0xffff) + (r >> 48));
         out[i] = toBf16((sum - centre) * scale);
     }
 }
 
 std::uint64_t nameSeed(std::uint64_t seed, const std::string &name)
 {
-    return seed * 0x100000001b3ull ^ std::hash<std::string>{}(name);
+    return seed * 0x100000001b3ull ^ std::hash<std::string> {}(name);
 }
 
 std::vector<TensorPlan> outerTensors(const OlmoeShape &s)
 {
-    return {{"model.embed_tokens.weight", {s.vocab, s.hidden}, kEmbeddingStd},
-            {"model.norm.weight", {s.hidden}, 0.0},
-            {"lm_head.weight", {s.vocab, s.hidden}, kWeightStd}};
+    return { { "model.embed_tokens.weight", { s.vocab, s.hidden }, kEmbeddingStd },
+        { "model.norm.weight", { s.hidden }, 0.0 },
+        { "lm_head.weight", { s.vocab, s.hidden }, kWeightStd } };
 }
 
 std::vector<TensorPlan> layerTensors(const OlmoeShape &s, int layer)
@@ -95,22 +97,22 @@ std::vector<TensorPlan> layerTensors(const OlmoeShape &s, int layer)
     const std::int64_t H = s.hidden, D = s.headDim(), I = s.expertWidth;
     const auto p = "model.layers." + std::to_string(layer) + ".";
     std::vector<TensorPlan> t = {
-        {p + "input_layernorm.weight", {H}, 0.0},
-        {p + "post_attention_layernorm.weight", {H}, 0.0},
-        {p + "self_attn.q_proj.weight", {s.heads * D, H}, kWeightStd},
-        {p + "self_attn.k_proj.weight", {s.kvHeads * D, H}, kWeightStd},
-        {p + "self_attn.v_proj.weight", {s.kvHeads * D, H}, kWeightStd},
-        {p + "self_attn.o_proj.weight", {H, s.heads * D}, kWeightStd},
+        { p + "input_layernorm.weight", { H }, 0.0 },
+        { p + "post_attention_layernorm.weight", { H }, 0.0 },
+        { p + "self_attn.q_proj.weight", { s.heads * D, H }, kWeightStd },
+        { p + "self_attn.k_proj.weight", { s.kvHeads * D, H }, kWeightStd },
+        { p + "self_attn.v_proj.weight", { s.kvHeads * D, H }, kWeightStd },
+        { p + "self_attn.o_proj.weight", { H, s.heads * D }, kWeightStd },
         // OlmoeAttention: RMSNorm over the whole q / k projection.
-        {p + "self_attn.q_norm.weight", {s.heads * D}, 0.0},
-        {p + "self_attn.k_norm.weight", {s.kvHeads * D}, 0.0},
-        {p + "mlp.gate.weight", {s.experts, H}, kRouterStd},
+        { p + "self_attn.q_norm.weight", { s.heads * D }, 0.0 },
+        { p + "self_attn.k_norm.weight", { s.kvHeads * D }, 0.0 },
+        { p + "mlp.gate.weight", { s.experts, H }, kRouterStd },
     };
     for (int e = 0; e < s.experts; ++e) {
         const auto q = p + "mlp.experts." + std::to_string(e) + ".";
-        t.push_back({q + "gate_proj.weight", {I, H}, kWeightStd});
-        t.push_back({q + "up_proj.weight", {I, H}, kWeightStd});
-        t.push_back({q + "down_proj.weight", {H, I}, kWeightStd});
+        t.push_back({ q + "gate_proj.weight", { I, H }, kWeightStd });
+        t.push_back({ q + "up_proj.weight", { I, H }, kWeightStd });
+        t.push_back({ q + "down_proj.weight", { H, I }, kWeightStd });
     }
     return t;
 }
@@ -138,7 +140,8 @@ void writeShard(const std::string &path, const std::vector<TensorPlan> &plans, s
                 if (plan.std == 0.0)
                     std::fill(values[i].begin(), values[i].end(), toBf16(1.0f));
                 else
-                    fillNormalBf16(values[i].data(), values[i].size(), plan.std, nameSeed(seed, plan.name));
+                    fillNormalBf16(
+                        values[i].data(), values[i].size(), plan.std, nameSeed(seed, plan.name));
             }
         });
     }
@@ -147,7 +150,8 @@ void writeShard(const std::string &path, const std::vector<TensorPlan> &plans, s
     SafetensorsWriter writer;
     writer.setMetadata("format", "pt");
     for (std::size_t i = 0; i < plans.size(); ++i) {
-        writer.add(plans[i].name, DType::BF16, plans[i].shape, values[i].data(), values[i].size() * 2);
+        writer.add(
+            plans[i].name, DType::BF16, plans[i].shape, values[i].data(), values[i].size() * 2);
         std::vector<std::uint16_t>().swap(values[i]);
     }
     writer.write(path);
@@ -162,50 +166,30 @@ std::int64_t eosToken(const OlmoeShape &s)
 nlohmann::json olmoeConfig(const OlmoeShape &s)
 {
     // OlmoeConfig defaults (transformers v4.47) with the benchmark's sizes.
-    return {{"architectures", {"OlmoeForCausalLM"}},
-            {"model_type", "olmoe"},
-            {"vocab_size", s.vocab},
-            {"hidden_size", s.hidden},
-            {"intermediate_size", s.expertWidth},
-            {"num_hidden_layers", s.layers},
-            {"num_attention_heads", s.heads},
-            {"num_key_value_heads", s.kvHeads},
-            {"hidden_act", "silu"},
-            {"max_position_embeddings", 4096},
-            {"initializer_range", kWeightStd},
-            {"rms_norm_eps", 1e-5},
-            {"use_cache", true},
-            {"pad_token_id", 1},
-            {"bos_token_id", nullptr},
-            {"eos_token_id", eosToken(s)},
-            {"tie_word_embeddings", false},
-            {"rope_theta", 10000.0},
-            {"rope_scaling", nullptr},
-            {"attention_bias", false},
-            {"attention_dropout", 0.0},
-            {"clip_qkv", nullptr},
-            {"num_experts_per_tok", s.topK},
-            {"num_experts", s.experts},
-            {"output_router_logits", false},
-            {"router_aux_loss_coef", 0.01},
-            {"norm_topk_prob", false},
-            {"torch_dtype", "bfloat16"}};
+    return { { "architectures", { "OlmoeForCausalLM" } }, { "model_type", "olmoe" },
+        { "vocab_size", s.vocab }, { "hidden_size", s.hidden },
+        { "intermediate_size", s.expertWidth }, { "num_hidden_layers", s.layers },
+        { "num_attention_heads", s.heads }, { "num_key_value_heads", s.kvHeads },
+        { "hidden_act", "silu" }, { "max_position_embeddings", 4096 },
+        { "initializer_range", kWeightStd }, { "rms_norm_eps", 1e-5 }, { "use_cache", true },
+        { "pad_token_id", 1 }, { "bos_token_id", nullptr }, { "eos_token_id", eosToken(s) },
+        { "tie_word_embeddings", false }, { "rope_theta", 10000.0 }, { "rope_scaling", nullptr },
+        { "attention_bias", false }, { "attention_dropout", 0.0 }, { "clip_qkv", nullptr },
+        { "num_experts_per_tok", s.topK }, { "num_experts", s.experts },
+        { "output_router_logits", false }, { "router_aux_loss_coef", 0.01 },
+        { "norm_topk_prob", false }, { "torch_dtype", "bfloat16" } };
 }
 
 nlohmann::json stampOf(const OlmoeShape &s, std::uint64_t seed)
 {
-    return {{"generator", "moescope bench --make-olmoe"},
-            {"values", {{"embedding_std", kEmbeddingStd}, {"router_std", kRouterStd}, {"weight_std", kWeightStd}}},
-            {"seed", seed},
-            {"layers", s.layers},
-            {"hidden", s.hidden},
-            {"heads", s.heads},
-            {"kv_heads", s.kvHeads},
-            {"experts", s.experts},
-            {"top_k", s.topK},
-            {"expert_width", s.expertWidth},
-            {"vocab", s.vocab},
-            {"weight_bytes", olmoeWeightBytes(s)}};
+    return { { "generator", "moescope bench --make-olmoe" },
+        { "values",
+            { { "embedding_std", kEmbeddingStd }, { "router_std", kRouterStd },
+                { "weight_std", kWeightStd } } },
+        { "seed", seed }, { "layers", s.layers }, { "hidden", s.hidden }, { "heads", s.heads },
+        { "kv_heads", s.kvHeads }, { "experts", s.experts }, { "top_k", s.topK },
+        { "expert_width", s.expertWidth }, { "vocab", s.vocab },
+        { "weight_bytes", olmoeWeightBytes(s) } };
 }
 
 std::string shardName(int index, int count)
@@ -225,11 +209,13 @@ std::uint64_t olmoeWeightBytes(const OlmoeShape &shape)
     return bytes;
 }
 
-bool writeRandomOlmoe(const std::string &dir, const OlmoeShape &shape, std::uint64_t seed, const JobContext *job)
+bool writeRandomOlmoe(
+    const std::string &dir, const OlmoeShape &shape, std::uint64_t seed, const JobContext *job)
 {
-    if (shape.layers < 1 || shape.hidden < 1 || shape.heads < 1 || shape.kvHeads < 1 || shape.experts < 1
-        || shape.topK < 1 || shape.topK > shape.experts || shape.expertWidth < 1 || shape.vocab < 1
-        || shape.hidden % shape.heads != 0 || shape.heads % shape.kvHeads != 0)
+    if (shape.layers < 1 || shape.hidden < 1 || shape.heads < 1 || shape.kvHeads < 1
+        || shape.experts < 1 || shape.topK < 1 || shape.topK > shape.experts
+        || shape.expertWidth < 1 || shape.vocab < 1 || shape.hidden % shape.heads != 0
+        || shape.heads % shape.kvHeads != 0)
         throw Error(dir, "invalid OLMoE benchmark shape");
     const fs::path root(dir);
     const auto stampPath = root / "moescope-bench.json";
@@ -250,8 +236,10 @@ bool writeRandomOlmoe(const std::string &dir, const OlmoeShape &shape, std::uint
     const auto space = fs::space(root, ec);
     const auto needed = olmoeWeightBytes(shape);
     if (!ec && space.available < needed + (1ull << 30))
-        throw Error(dir, "not enough free disk space for the benchmark checkpoint (" + std::to_string(needed >> 20)
-                             + " MiB needed, " + std::to_string(space.available >> 20) + " MiB free)");
+        throw Error(dir,
+            "not enough free disk space for the benchmark checkpoint ("
+                + std::to_string(needed >> 20) + " MiB needed, "
+                + std::to_string(space.available >> 20) + " MiB free)");
 
     const int shards = shape.layers + 1;
     nlohmann::json weightMap = nlohmann::json::object();
@@ -265,8 +253,8 @@ bool writeRandomOlmoe(const std::string &dir, const OlmoeShape &shape, std::uint
             weightMap[t.name] = file;
         done += planBytes(plans);
         if (job)
-            job->report(static_cast<std::size_t>(done >> 20), static_cast<std::size_t>(needed >> 20), "MiB",
-                        "writing " + file);
+            job->report(static_cast<std::size_t>(done >> 20),
+                static_cast<std::size_t>(needed >> 20), "MiB", "writing " + file);
     };
     shard(1, outerTensors(shape));
     for (int l = 0; l < shape.layers; ++l)
@@ -274,8 +262,10 @@ bool writeRandomOlmoe(const std::string &dir, const OlmoeShape &shape, std::uint
 
     writeFileAtomically((root / "config.json").string(), olmoeConfig(shape).dump(2) + "\n");
     writeFileAtomically((root / "generation_config.json").string(),
-                        nlohmann::json({{"eos_token_id", eosToken(shape)}, {"pad_token_id", 1}}).dump(2) + "\n");
-    const nlohmann::json index = {{"metadata", {{"total_size", needed}}}, {"weight_map", weightMap}};
+        nlohmann::json({ { "eos_token_id", eosToken(shape) }, { "pad_token_id", 1 } }).dump(2)
+            + "\n");
+    const nlohmann::json index
+        = { { "metadata", { { "total_size", needed } } }, { "weight_map", weightMap } };
     writeFileAtomically((root / "model.safetensors.index.json").string(), index.dump(2) + "\n");
     writeFileAtomically(stampPath.string(), stamp.dump(2) + "\n");
     return true;

@@ -44,7 +44,7 @@ std::uint64_t olmoeWeightBytes(const OlmoeShape &shape);
 // seed (its stamp file is written last). Throws Error naming the file on I/O
 // failure (the 16-layer checkpoint needs ~13.9 GB of disk).
 bool writeRandomOlmoe(const std::string &dir, const OlmoeShape &shape, std::uint64_t seed = 1,
-                      const JobContext *job = nullptr);
+    const JobContext *job = nullptr);
 
 // $XDG_CACHE_HOME/moescope/bench/olmoe-L<layers> (else ~/.cache/...).
 std::string defaultOlmoeDir(int layers);

@@ -14,7 +14,7 @@ namespace moescope::bench {
 struct MemoryUsage
 {
     std::uint64_t peakRss = 0; // VmHWM
-    std::uint64_t rss = 0;     // VmRSS
+    std::uint64_t rss = 0; // VmRSS
     std::uint64_t rssAnon = 0; // RssAnon
     std::uint64_t rssFile = 0; // RssFile
 };

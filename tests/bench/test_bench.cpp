@@ -8,6 +8,7 @@
 #include "core/routing/routing_recorder.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <bit>
 #include <cmath>
@@ -36,7 +37,10 @@ public:
         std::error_code ec;
         fs::remove_all(m_path, ec);
     }
-    std::string str(const std::string &child = {}) const { return (child.empty() ? m_path : m_path / child).string(); }
+    std::string str(const std::string &child = {}) const
+    {
+        return (child.empty() ? m_path : m_path / child).string();
+    }
 
 private:
     fs::path m_path;
@@ -69,7 +73,7 @@ std::pair<double, double> moments(const model::Checkpoint &checkpoint, const std
         squares += v * v;
     }
     const double mean = sum / n;
-    return {mean, std::sqrt(squares / n - mean * mean)};
+    return { mean, std::sqrt(squares / n - mean * mean) };
 }
 
 TEST(OlmoeCheckpoint, WritesALoadableOlmoeWithTheIntendedStatistics)
@@ -95,7 +99,8 @@ TEST(OlmoeCheckpoint, WritesALoadableOlmoeWithTheIntendedStatistics)
     const auto [embedMean, embedStd] = moments(*checkpoint, "model.embed_tokens.weight");
     EXPECT_NEAR(embedMean, 0.0, 0.05);
     EXPECT_NEAR(embedStd, 1.0, 0.05);
-    const auto [expertMean, expertStd] = moments(*checkpoint, "model.layers.1.mlp.experts.5.down_proj.weight");
+    const auto [expertMean, expertStd]
+        = moments(*checkpoint, "model.layers.1.mlp.experts.5.down_proj.weight");
     EXPECT_NEAR(expertMean, 0.0, 0.002);
     EXPECT_NEAR(expertStd, 0.02, 0.002);
     const auto [routerMean, routerStd] = moments(*checkpoint, "model.layers.0.mlp.gate.weight");
@@ -126,7 +131,8 @@ TEST(OlmoeCheckpoint, SameSeedSameBytes)
     const auto ca = model::Checkpoint::open(a.str()), cb = model::Checkpoint::open(b.str());
     const std::string name = "model.layers.1.self_attn.v_proj.weight";
     const auto &ea = ca->get(name), &eb = cb->get(name);
-    EXPECT_EQ(0, std::memcmp(ea.file->data(*ea.record), eb.file->data(*eb.record), ea.record->byteSize()));
+    EXPECT_EQ(0,
+        std::memcmp(ea.file->data(*ea.record), eb.file->data(*eb.record), ea.record->byteSize()));
 }
 
 TEST(OlmoeCheckpoint, RejectsImpossibleShapes)
@@ -147,17 +153,17 @@ TEST(EngineBenchmark, ParsesPrefillShapes)
     EXPECT_EQ(shapes[1].tokens, 128);
     EXPECT_EQ(prefillShapeName(shapes[1]), "8x128");
     EXPECT_TRUE(parsePrefillShapes("none").empty());
-    for (const auto *bad : {"", "512", "1x", "x4", "0x4", "1x-2", "1x512,", "2x3x4", "ax4"})
+    for (const auto *bad : { "", "512", "1x", "x4", "0x4", "1x-2", "1x512,", "2x3x4", "ax4" })
         EXPECT_THROW(parsePrefillShapes(bad), Error) << bad;
 }
 
 TEST(EngineBenchmark, SummarisesMedianAndBest)
 {
-    const auto odd = summarise({3.0, 1.0, 2.0});
+    const auto odd = summarise({ 3.0, 1.0, 2.0 });
     EXPECT_EQ(odd.median, 2.0);
     EXPECT_EQ(odd.best, 1.0);
     EXPECT_EQ(odd.runs, 3);
-    EXPECT_EQ(summarise({4.0, 1.0, 2.0, 3.0}).median, 2.5);
+    EXPECT_EQ(summarise({ 4.0, 1.0, 2.0, 3.0 }).median, 2.5);
 }
 
 TEST(EngineBenchmark, RandomPromptsAreReproducibleAndInTheVocabulary)
@@ -190,12 +196,38 @@ TEST(BenchReport, LinearCostPerTokenIsAttentionRouterAndTopKExperts)
     EXPECT_EQ(cost.weightBytes, olmoeWeightBytes(s));
 
     // 2 FLOPs per linear parameter per token, lm_head once per row.
-    EXPECT_DOUBLE_EQ(prefillFlops(cost, {2, 10}), 2.0 * (20.0 * cost.linearPerToken + 2.0 * V * H));
+    EXPECT_DOUBLE_EQ(
+        prefillFlops(cost, { 2, 10 }), 2.0 * (20.0 * cost.linearPerToken + 2.0 * V * H));
     EXPECT_DOUBLE_EQ(decodeBytesPerToken(cost), 2.0 * (cost.linearPerToken + V * H));
     // At 1 GFLOP/s the bound is the token count over the seconds those FLOPs take.
-    EXPECT_DOUBLE_EQ(prefillBoundTokensPerSecond(cost, {2, 10}, 1.0), 20.0 * 1e9 / prefillFlops(cost, {2, 10}));
+    EXPECT_DOUBLE_EQ(prefillBoundTokensPerSecond(cost, { 2, 10 }, 1.0),
+        20.0 * 1e9 / prefillFlops(cost, { 2, 10 }));
     EXPECT_DOUBLE_EQ(decodeBoundTokensPerSecond(cost, 10.0), 10e9 / decodeBytesPerToken(cost));
-    EXPECT_EQ(prefillBoundTokensPerSecond(cost, {1, 1}, 0.0), 0.0);
+    EXPECT_EQ(prefillBoundTokensPerSecond(cost, { 1, 1 }, 0.0), 0.0);
+}
+
+TEST(BenchReport, PrefillBoundUsesTheBestMatmulPeakAndDecodeTheReadBandwidth)
+{
+    BenchReport report;
+    report.cost.linearPerToken = 1000000;
+    report.cost.lmHeadParameters = 0;
+    report.cost.bytesPerParameter = 2;
+    report.peaks.threads = 2;
+    report.peaks.bf16Gflops = 1.0; // torch's scalar bf16 fallback
+    report.peaks.fp32Gflops = 100.0;
+    report.peaks.readGBps = 10.0;
+    report.engine.computeDtype = "bf16";
+    ScenarioResult prefill { "prefill 1x10", false, { 1, 10 }, false, 10, { 1.0, 1.0, 1 } };
+    ScenarioResult decode { "decode 4 after 2", true, { 1, 2 }, false, 4, { 2.0, 2.0, 1 } };
+    report.engine.scenarios = { prefill, decode };
+    const auto json = nlohmann::json::parse(benchReportJson(report));
+    // 2 MFLOP per token at 100 GFLOP/s (not at the 1 GFLOP/s bf16 rate).
+    EXPECT_DOUBLE_EQ(json["scenarios"][0]["bound_tokens_per_second"].get<double>(), 100e9 / 2e6);
+    EXPECT_DOUBLE_EQ(json["scenarios"][0]["fraction_of_bound"].get<double>(), 10.0 / (100e9 / 2e6));
+    // 2 MB per token at 10 GB/s.
+    EXPECT_DOUBLE_EQ(json["scenarios"][1]["bound_tokens_per_second"].get<double>(), 10e9 / 2e6);
+    EXPECT_DOUBLE_EQ(json["scenarios"][1]["tokens_per_second"].get<double>(), 2.0);
+    EXPECT_NE(formatBenchReport(report).find("fp32 matmul peak"), std::string::npos);
 }
 
 TEST(EngineBenchmark, RunsEveryScenarioOnATinyModelAndSpreadsRouting)
@@ -203,14 +235,18 @@ TEST(EngineBenchmark, RunsEveryScenarioOnATinyModelAndSpreadsRouting)
     TempDir dir;
     ASSERT_TRUE(writeRandomOlmoe(dir.str(), tinyShape(), 1));
     EngineBenchOptions options;
-    options.prefill = {{1, 48}, {2, 16}};
+    options.prefill = { { 1, 48 }, { 2, 16 } };
     options.decodeTokens = 5;
     options.decodePrompt = 7;
     options.record = true;
     options.repeat = 2;
+    options.coldLoad = true;
     const auto result = runEngineBenchmark(dir.str(), options);
+    EXPECT_TRUE(result.coldLoad);
+    EXPECT_TRUE(result.coldEvictionWorked);
     EXPECT_EQ(result.computeDtype, "bf16");
     EXPECT_GT(result.firstTokenSeconds, 0.0);
+    EXPECT_GT(result.loadSeconds, 0.0);
     EXPECT_GE(result.firstTokenSeconds, result.loadSeconds);
     ASSERT_EQ(result.scenarios.size(), 6u); // 3 scenarios x (off, on)
     EXPECT_EQ(result.scenarios[0].name, "prefill 1x48");
@@ -291,7 +327,8 @@ TEST(BenchCli, BadInputExitsWithOneLineAndAUsageCode)
         GTEST_SKIP() << "moescope has no bench command yet";
     TempDir dir;
     auto run = [&](const std::string &args) {
-        return WEXITSTATUS(std::system((binary + " bench " + args + " > /dev/null 2> " + dir.str("err")).c_str()));
+        return WEXITSTATUS(
+            std::system((binary + " bench " + args + " > /dev/null 2> " + dir.str("err")).c_str()));
     };
     EXPECT_EQ(run(""), 2);
     EXPECT_EQ(run("--olmoe 1 --prefill 3y4"), 2);
