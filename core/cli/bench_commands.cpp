@@ -35,30 +35,33 @@ std::string ensureOlmoe(const std::string &dir, int layers)
     const bool wrote = bench::writeRandomOlmoe(dir, shape, 1, &job);
     progress.finish();
     if (verbosity() != Verbosity::Quiet)
-        std::fprintf(stderr, "%s %s (%d layers, %.2f GB of bf16 weights)\n", wrote ? "wrote" : "reusing",
-                     dir.c_str(), layers, static_cast<double>(bench::olmoeWeightBytes(shape)) / 1e9);
+        std::fprintf(stderr, "%s %s (%d layers, %.2f GB of bf16 weights)\n",
+            wrote ? "wrote" : "reusing", dir.c_str(), layers,
+            static_cast<double>(bench::olmoeWeightBytes(shape)) / 1e9);
     return dir;
 }
 
 int bench(const std::vector<std::string> &args)
 {
     ArgParser p("bench", "MODEL_DIR | --olmoe LAYERS | --make-olmoe DIR [options]",
-                "Measures the engine on this machine: load to first token, prefill tokens/s\n"
-                "(BATCHxTOKENS, logits for the last position as generation prefills) and\n"
-                "KV-cached decode tokens/s, optionally each with routing recording, and peak\n"
-                "RSS; beside them the machine's measured peaks (libtorch bf16/fp32 matmul\n"
-                "GFLOP/s, memory read GB/s) and the bounds they imply: prefill <= GFLOP/s /\n"
-                "(2 x linear parameters per token), decode <= read GB/s / weight bytes read\n"
-                "per token. Targets are those of docs/performance.md.\n"
-                "--make-olmoe DIR writes the random-weight OLMoE-shaped bf16 checkpoint\n"
-                "(hidden 2048, 64 experts of width 1024, top-8, vocab 50304) and exits;\n"
-                "--olmoe LAYERS benchmarks the one in $XDG_CACHE_HOME/moescope/bench,\n"
-                "writing it first if needed (4 layers: 3.6 GB, 16 layers: 13.8 GB).");
+        "Measures the engine on this machine: load to first token, prefill tokens/s\n"
+        "(BATCHxTOKENS, logits for the last position as generation prefills) and\n"
+        "KV-cached decode tokens/s, optionally each with routing recording, and peak\n"
+        "RSS; beside them the machine's measured peaks (libtorch bf16/fp32 matmul\n"
+        "GFLOP/s, memory read GB/s) and the bounds they imply: prefill <= the better\n"
+        "matmul GFLOP/s / (2 x linear parameters per token), decode <= read GB/s /\n"
+        "weight bytes read per token. Targets are those of docs/performance.md.\n"
+        "--make-olmoe DIR writes the random-weight OLMoE-shaped bf16 checkpoint\n"
+        "(hidden 2048, 64 experts of width 1024, top-8, vocab 50304) and exits;\n"
+        "--olmoe LAYERS benchmarks the one in $XDG_CACHE_HOME/moescope/bench,\n"
+        "writing it first if needed (4 layers: 3.6 GB, 16 layers: 13.8 GB).");
     p.positional("MODEL_DIR", "model folder to benchmark", 0, 1)
         .option("make-olmoe", "DIR", "write the random OLMoE-shaped checkpoint into DIR and exit")
         .option("layers", "N", "decoder layers of the written checkpoint", "4")
-        .option("olmoe", "LAYERS", "benchmark the cached OLMoE-shaped checkpoint with this many layers")
-        .option("prefill", "SHAPES", "prefill shapes BATCHxTOKENS, comma-separated, or none", "1x512,8x128")
+        .option(
+            "olmoe", "LAYERS", "benchmark the cached OLMoE-shaped checkpoint with this many layers")
+        .option("prefill", "SHAPES", "prefill shapes BATCHxTOKENS, comma-separated, or none",
+            "1x512,8x128")
         .option("decode", "N", "decode tokens after the decode prompt (0: skip)", "64")
         .option("decode-prompt", "N", "prompt tokens before decoding", "128")
         .flag("record", "also run every scenario with routing recording (RoutingRecorder)")
@@ -89,7 +92,7 @@ int bench(const std::vector<std::string> &args)
     const auto dtype = p.get("dtype");
     if (!dtype.empty() && dtype != "fp32" && dtype != "bf16")
         throw UsageError("option --dtype must be fp32 or bf16");
-    options.load = {model::parseComputeDtype(dtype), positiveOption(p, "threads", 0)};
+    options.load = { model::parseComputeDtype(dtype), positiveOption(p, "threads", 0) };
     const int olmoeLayers = p.has("olmoe") ? positiveOption(p, "olmoe", 1) : 0;
 
     if (p.has("make-olmoe")) {
@@ -116,12 +119,13 @@ int bench(const std::vector<std::string> &args)
         JobContext job(progress.callback());
         const auto before = bench::currentLoadAverage();
         report.engine = bench::runEngineBenchmark(dir, options, &job);
-        report.loadAverage = before + " at the start, " + bench::currentLoadAverage() + " at the end";
+        report.loadAverage
+            = before + " at the start, " + bench::currentLoadAverage() + " at the end";
         progress.finish();
     }
     // After the engine, so the probes' buffers do not count in its peak RSS.
     if (!p.flagSet("no-peaks"))
-        report.peaks = bench::measureMachinePeaks({options.load.threads});
+        report.peaks = bench::measureMachinePeaks({ options.load.threads });
     std::fputs(bench::formatBenchReport(report).c_str(), stdout);
     if (p.has("json"))
         writeFileAtomically(p.get("json"), bench::benchReportJson(report));
@@ -132,7 +136,9 @@ int bench(const std::vector<std::string> &args)
 
 std::vector<Command> benchCommands()
 {
-    return {{"bench", "measure prefill/decode speed, load time and memory against this machine's peaks", bench}};
+    return { { "bench",
+        "measure prefill/decode speed, load time and memory against this machine's peaks",
+        bench } };
 }
 
 } // namespace moescope::cli
