@@ -43,7 +43,7 @@ std::vector<Command> coreCommands()
 {
     std::vector<Command> all;
     for (auto list : {traceCommands(), analysisCommands(), tokenizerCommands(), modelCommands(),
-                      corpusCommands(), experimentCommands(), benchCommands()})
+                      corpusCommands(), experimentCommands(), benchCommands(), trainingCommands()})
         for (auto &c : list)
             all.push_back(std::move(c));
     return all;

@@ -33,6 +33,7 @@ std::vector<Command> modelCommands();    // info, forward, generate
 std::vector<Command> corpusCommands();   // corpus
 std::vector<Command> benchCommands();    // bench
 std::vector<Command> experimentCommands(); // record, plan, evaluate, ablate, steer
+std::vector<Command> trainingCommands();   // train-demo, demo-report
 std::vector<Command> coreCommands();     // all of the above
 
 } // namespace moescope::cli

@@ -59,8 +59,20 @@ WeightStore::WeightStore(std::shared_ptr<const Checkpoint> checkpoint, at::Scala
 {
 }
 
+WeightStore::WeightStore(std::shared_ptr<const Checkpoint> checkpoint,
+                         std::map<std::string, at::Tensor> parameters)
+    : m_checkpoint(std::move(checkpoint)), m_compute(at::kFloat), m_holdsParameters(true),
+      m_parameters(std::move(parameters))
+{
+    for (const auto &[name, tensor] : m_parameters)
+        if (tensor.scalar_type() != at::kFloat)
+            throw Error(m_checkpoint->directory(), "trainable parameter '" + name + "' is not float32");
+}
+
 bool WeightStore::contains(const std::string &name) const
 {
+    if (m_holdsParameters)
+        return m_parameters.count(name) != 0;
     return m_checkpoint->find(name) != nullptr;
 }
 
@@ -71,6 +83,12 @@ at::Tensor WeightStore::getIfPresent(const std::string &name) const
 
 at::Tensor WeightStore::get(const std::string &name) const
 {
+    if (m_holdsParameters) {
+        const auto it = m_parameters.find(name);
+        if (it == m_parameters.end())
+            throw Error(m_checkpoint->directory(), "no trainable parameter '" + name + "'");
+        return it->second;
+    }
     const auto &entry = m_checkpoint->get(name);
     const auto &rec = *entry.record;
     const auto stored = scalarTypeOf(rec.dtype);
@@ -101,7 +119,18 @@ struct Decoder::Layer
 Decoder::Decoder(std::shared_ptr<const Checkpoint> checkpoint, at::ScalarType computeType)
     : m_checkpoint(checkpoint), m_store(checkpoint, computeType)
 {
-    c10::InferenceMode guard;
+    build();
+}
+
+Decoder::Decoder(std::shared_ptr<const Checkpoint> checkpoint, std::map<std::string, at::Tensor> parameters)
+    : m_checkpoint(checkpoint), m_store(checkpoint, std::move(parameters))
+{
+    build();
+}
+
+void Decoder::build()
+{
+    c10::InferenceMode guard(inferenceOnly());
     const auto &spec = m_checkpoint->spec();
     const auto &n = spec.names;
     m_embed = m_store.get(n.embed);
@@ -190,7 +219,7 @@ at::Tensor buildAttentionMask(const at::Tensor &keyValid, std::int64_t past, std
 
 at::Tensor Decoder::forward(const ForwardRequest &request) const
 {
-    c10::InferenceMode guard;
+    c10::InferenceMode guard(inferenceOnly());
     const auto &spec = m_checkpoint->spec();
     const auto &ids = request.inputIds;
     if (ids.dim() != 2 || ids.scalar_type() != at::kLong)

@@ -25,20 +25,30 @@ namespace moescope::model {
 // The checkpoint's tensors as ATen tensors in the compute dtype. Tensors whose
 // stored dtype equals the compute dtype are the mapped file bytes (zero-copy,
 // never written to); others are converted once on load.
+//
+// Training seam (core/training): a store over `parameters` instead, fp32
+// tensors (typically requires_grad leaves) handed out as they are, so the
+// decoder built over it shares them and autograd reaches them. The
+// checkpoint then only supplies the spec and the folder for messages; every
+// weight must be among the parameters.
 class WeightStore
 {
 public:
     WeightStore(std::shared_ptr<const Checkpoint> checkpoint, at::ScalarType computeType);
+    WeightStore(std::shared_ptr<const Checkpoint> checkpoint, std::map<std::string, at::Tensor> parameters);
     at::Tensor get(const std::string &name) const;      // throws Error naming the file
     at::Tensor getIfPresent(const std::string &name) const; // undefined when absent
     bool contains(const std::string &name) const;
     at::ScalarType computeType() const { return m_compute; }
     const Checkpoint &checkpoint() const { return *m_checkpoint; }
     std::shared_ptr<const Checkpoint> shared() const { return m_checkpoint; }
+    bool holdsParameters() const { return m_holdsParameters; }
 
 private:
     std::shared_ptr<const Checkpoint> m_checkpoint;
     at::ScalarType m_compute;
+    bool m_holdsParameters = false;
+    std::map<std::string, at::Tensor> m_parameters;
 };
 
 // y = x W^T + b for nn.Linear weights [out, in], the result in x's dtype.
@@ -227,6 +237,12 @@ class Decoder
 {
 public:
     Decoder(std::shared_ptr<const Checkpoint> checkpoint, at::ScalarType computeType);
+    // Training seam: a decoder over trainable fp32 parameters (see
+    // WeightStore). Its forward runs outside c10::InferenceMode, so autograd
+    // records it; callers evaluating it wrap calls in at::NoGradGuard. The
+    // layers are the same objects inference uses; in fp32 the MoE block takes
+    // its plain ATen path (no bf16 kernel, no parallel expert region).
+    Decoder(std::shared_ptr<const Checkpoint> checkpoint, std::map<std::string, at::Tensor> parameters);
     ~Decoder();
 
     const ModelSpec &spec() const;
@@ -239,6 +255,10 @@ public:
 
 private:
     struct Layer;
+    void build();
+    // Inference decoders run (and are built) under c10::InferenceMode; a
+    // decoder over trainable parameters does not.
+    bool inferenceOnly() const { return !m_store.holdsParameters(); }
     std::shared_ptr<const Checkpoint> m_checkpoint;
     WeightStore m_store;
     at::Tensor m_embed, m_lmHead, m_lmHeadBias;
