@@ -406,8 +406,8 @@ TEST(ResultFiguresCli, RecordAnalyzePlanAblateSteerFiguresEndToEnd)
     ASSERT_TRUE(model.isValid());
     QTemporaryDir tmp;
     const QString trace = tmp.filePath("t.h5");
-    CliRun r = moescope({"record", "--model", model.path(), "--corpus", "udhr:en,zh?articles=1-4", "--out", trace,
-                      "--quiet"});
+    CliRun r = moescope({"record", "--model", model.path(), "--corpus", "udhr:en,zh?articles=1-4", "--max-length",
+                      "96", "--out", trace, "--quiet"});
     ASSERT_EQ(r.exitCode, 0) << r.err.toStdString();
 
     r = moescope({"analyze", trace, "--out", tmp.filePath("analysis.json"), "--k", "2"});
@@ -422,12 +422,13 @@ TEST(ResultFiguresCli, RecordAnalyzePlanAblateSteerFiguresEndToEnd)
 
     const QString ablation = tmp.filePath("ablation");
     r = moescope({"ablate", "--model", model.path(), "--trace", trace, "--eval", "udhr:en,zh?articles=7-8",
-                  "--languages", "en,zh", "--blocks", "0-0,1-2", "--k", "2", "--out", ablation, "--quiet"});
+                  "--languages", "en,zh", "--blocks", "0-0,1-2", "--k", "2", "--max-length", "96", "--out", ablation,
+                  "--quiet"});
     ASSERT_EQ(r.exitCode, 0) << r.err.toStdString();
     const QString steering = tmp.filePath("steering");
     r = moescope({"steer", "--model", model.path(), "--trace", trace, "--eval", "udhr:en,zh?articles=7", "--pair",
-                  "en,zh", "--lambda", "0.02,0.05", "--k", "4", "--threshold", "0.99", "--layers", "0-2", "--out",
-                  steering, "--quiet"});
+                  "en,zh", "--lambda", "0.02,0.05", "--k", "4", "--threshold", "0.99", "--layers", "0-2",
+                  "--max-length", "96", "--out", steering, "--quiet"});
     ASSERT_EQ(r.exitCode, 0) << r.err.toStdString();
 
     const QString figures = tmp.filePath("figures");
