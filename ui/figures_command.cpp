@@ -22,7 +22,7 @@ struct HeadlessApplication::Private
 {
     int argc = 1;
     char name[16] = "moescope";
-    char *argv[2] = {name, nullptr};
+    char *argv[2] = { name, nullptr };
     std::unique_ptr<QApplication> app;
 };
 
@@ -33,7 +33,8 @@ QtMessageHandler previousMessageHandler = nullptr;
 // Headless runs commonly lack XDG_RUNTIME_DIR (containers, CI, ssh); Qt's
 // warning about it says nothing about the figures, so keep stderr for
 // real errors.
-void filterHeadlessMessages(QtMsgType type, const QMessageLogContext &context, const QString &message)
+void filterHeadlessMessages(
+    QtMsgType type, const QMessageLogContext &context, const QString &message)
 {
     if (message.startsWith(QLatin1String("QStandardPaths: XDG_RUNTIME_DIR")))
         return;
@@ -71,28 +72,32 @@ void loadResults(const std::string &list, PaperFigureSet &inputs)
 {
     for (const auto &item : cli::splitList(list)) {
         auto results = loadInterventionResults(QString::fromStdString(item));
-        auto &slot = results->kind == InterventionResults::Kind::Ablation ? inputs.ablation : inputs.steering;
+        auto &slot = results->kind == InterventionResults::Kind::Ablation ? inputs.ablation
+                                                                          : inputs.steering;
         if (slot)
-            throw cli::UsageError("--results: two " + std::string(slot == inputs.ablation ? "ablation" : "steering")
-                                  + " tables (" + slot->source.toStdString() + ", " + item + "); give one of each");
+            throw cli::UsageError("--results: two "
+                + std::string(slot == inputs.ablation ? "ablation" : "steering") + " tables ("
+                + slot->source.toStdString() + ", " + item + "); give one of each");
         slot = std::move(results);
     }
 }
 
 int runFigures(const std::vector<std::string> &args)
 {
-    cli::ArgParser parser("figures", "[TRACE.h5 | JSON_DIR | FILE.json...] [--results RESULTS.json,...] [--paper] --out DIR",
-                          "Exports figures as SVG, PDF and/or PNG, headless:\n"
-                          "  a study (TRACE.h5, the study's JSON): every routing figure of the GUI's views;\n"
-                          "    without an input, the bundled Qwen3-30B-A3B MGSM study data;\n"
-                          "  --results: the ablation grid (one heatmap per layer block, the metric and its\n"
-                          "    change from the baseline) and/or the steering comparison, from the\n"
-                          "    results.json of moescope ablate / steer (or their output folders);\n"
-                          "  --paper: the study's whole figure set in one go: the study's figures (the\n"
-                          "    bundled study without an input) plus the --results figures.");
+    cli::ArgParser parser("figures",
+        "[TRACE.h5 | JSON_DIR | FILE.json...] [--results RESULTS.json,...] [--paper] --out DIR",
+        "Exports figures as SVG, PDF and/or PNG, headless:\n"
+        "  a study (TRACE.h5, the study's JSON): every routing figure of the GUI's views;\n"
+        "    without an input, the bundled Qwen3-30B-A3B MGSM study data;\n"
+        "  --results: the ablation grid (one heatmap per layer block, the metric and its\n"
+        "    change from the baseline) and/or the steering comparison, from the\n"
+        "    results.json of moescope ablate / steer (or their output folders);\n"
+        "  --paper: the study's whole figure set in one go: the study's figures (the\n"
+        "    bundled study without an input) plus the --results figures.");
     parser.positional("INPUT", "HDF5 trace, folder of the study's JSON, or JSON files", 0, -1)
         .option("out", "DIR", "output folder (created if missing)")
-        .option("results", "FILE,...", "results.json of moescope ablate and/or steer (or their folders)")
+        .option("results", "FILE,...",
+            "results.json of moescope ablate and/or steer (or their folders)")
         .flag("paper", "the whole figure set: study figures plus --results figures")
         .option("metric", "NAME", "metric of the results figures (default: the task's main metric)")
         .option("format", "LIST", "comma-separated: svg, png, pdf", "svg,png,pdf")
@@ -137,16 +142,17 @@ int runFigures(const std::vector<std::string> &args)
     if (parser.has("results"))
         loadResults(parser.get("results"), inputs);
     inputs.metric = QString::fromStdString(parser.get("metric"));
-    for (const auto &results : {inputs.ablation, inputs.steering})
+    for (const auto &results : { inputs.ablation, inputs.steering })
         if (results && !inputs.metric.isEmpty() && !results->hasMetric(inputs.metric))
             throw cli::UsageError("--metric: " + results->source.toStdString() + " has no metric '"
-                                  + inputs.metric.toStdString() + "' (have: "
-                                  + results->plottableMetrics().join(QLatin1String(", ")).toStdString() + ")");
+                + inputs.metric.toStdString() + "' (have: "
+                + results->plottableMetrics().join(QLatin1String(", ")).toStdString() + ")");
 
     // The study's figures: always for a given input, from the bundled data
     // when nothing else is asked for or with --paper.
     const auto &studyInputs = parser.positionals();
-    const bool drawStudy = !studyInputs.empty() || !parser.has("results") || parser.flagSet("paper");
+    const bool drawStudy
+        = !studyInputs.empty() || !parser.has("results") || parser.flagSet("paper");
     StudySource source;
     std::shared_ptr<const RoutingTrace> trace;
     if (drawStudy) {
@@ -158,13 +164,14 @@ int runFigures(const std::vector<std::string> &args)
             trace = std::make_shared<const RoutingTrace>(importStudyJson(studyInputs));
             source = StudySource::fromPath(QString::fromStdString(studyInputs.front()));
         } else {
-            source = studyInputs.empty() ? StudySource::bundled()
-                                         : StudySource::fromPath(QString::fromStdString(studyInputs[0]));
+            source = studyInputs.empty()
+                ? StudySource::bundled()
+                : StudySource::fromPath(QString::fromStdString(studyInputs[0]));
             trace = loadStudy(source);
         }
         if (params.k > trace->model.numExperts)
             throw cli::UsageError("--k must be at most the number of experts ("
-                                  + std::to_string(trace->model.numExperts) + ")");
+                + std::to_string(trace->model.numExperts) + ")");
     }
 
     const QString outDir = QString::fromStdString(parser.get("out"));
@@ -189,7 +196,8 @@ int runFigures(const std::vector<std::string> &args)
 
 cli::Command figuresCommand()
 {
-    return {"figures", "export a study's figures and ablate/steer results as SVG/PDF/PNG (headless)", runFigures};
+    return { "figures",
+        "export a study's figures and ablate/steer results as SVG/PDF/PNG (headless)", runFigures };
 }
 
 } // namespace moescope::ui

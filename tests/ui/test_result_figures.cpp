@@ -54,17 +54,14 @@ QByteArray readFile(const QString &path)
 
 QJsonObject runObject(const QString &command)
 {
-    return {{"command", command},
-            {"model", QJsonObject {{"model_id", "tiny-mixtral"}, {"model_type", "mixtral"}, {"num_layers", 3},
-                                   {"num_experts", 8}, {"top_k", 2}}},
-            {"task", "perplexity"},
-            {"primary_metric", "bits_per_byte"},
-            {"higher_is_better", false},
-            {"eval_corpus", "udhr:en,zh?articles=7-8"},
-            {"template", "raw"},
-            {"chat", false},
-            {"tool_version", "9.8.7"},
-            {"created", "2026-11-26T01:00:00Z"}};
+    return { { "command", command },
+        { "model",
+            QJsonObject { { "model_id", "tiny-mixtral" }, { "model_type", "mixtral" },
+                { "num_layers", 3 }, { "num_experts", 8 }, { "top_k", 2 } } },
+        { "task", "perplexity" }, { "primary_metric", "bits_per_byte" },
+        { "higher_is_better", false }, { "eval_corpus", "udhr:en,zh?articles=7-8" },
+        { "template", "raw" }, { "chat", false }, { "tool_version", "9.8.7" },
+        { "created", "2026-11-26T01:00:00Z" } };
 }
 
 // An ablation table as `moescope ablate` writes it: blocks 0-1 and 2-2,
@@ -72,13 +69,13 @@ QJsonObject runObject(const QString &command)
 // cell differs, "_delta" as runGrid computes it.
 QByteArray ablationJson(const std::function<double(int, int, int)> &bpb)
 {
-    const QStringList blocks {"0-1", "2-2"}, languages {"en", "zh"};
+    const QStringList blocks { "0-1", "2-2" }, languages { "en", "zh" };
     QJsonArray rows;
     auto row = [&](const QString &block, const QString &masked, int b, int m, int l) {
         const double v = bpb(b, m, l), base = bpb(-1, -1, l);
-        QJsonObject r {{"block", block},      {"masked", masked},  {"language", languages[l]},
-                       {"bits_per_byte", v}, {"tokens", 100 + l}, {"experts", b < 0 ? 0 : 2 + b},
-                       {"bits_per_byte_delta", v - base}};
+        QJsonObject r { { "block", block }, { "masked", masked }, { "language", languages[l] },
+            { "bits_per_byte", v }, { "tokens", 100 + l }, { "experts", b < 0 ? 0 : 2 + b },
+            { "bits_per_byte_delta", v - base } };
         rows.append(r);
     };
     for (int l = 0; l < 2; ++l)
@@ -90,14 +87,12 @@ QByteArray ablationJson(const std::function<double(int, int, int)> &bpb)
     QJsonObject run = runObject("moescope ablate --k 2");
     run["k"] = 2;
     run["threshold"] = 0.4;
-    run["languages"] = QJsonArray {"en", "zh"};
-    run["blocks"] = QJsonArray {QJsonArray {0, 1}, QJsonArray {2, 2}};
-    const QJsonObject doc {{"format", "moescope-metrics"},
-                           {"version", 1},
-                           {"keys", QJsonArray {"block", "masked", "language"}},
-                           {"columns", QJsonArray {"bits_per_byte", "tokens", "experts", "bits_per_byte_delta"}},
-                           {"rows", rows},
-                           {"run", run}};
+    run["languages"] = QJsonArray { "en", "zh" };
+    run["blocks"] = QJsonArray { QJsonArray { 0, 1 }, QJsonArray { 2, 2 } };
+    const QJsonObject doc { { "format", "moescope-metrics" }, { "version", 1 },
+        { "keys", QJsonArray { "block", "masked", "language" } },
+        { "columns", QJsonArray { "bits_per_byte", "tokens", "experts", "bits_per_byte_delta" } },
+        { "rows", rows }, { "run", run } };
     return QJsonDocument(doc).toJson();
 }
 
@@ -109,36 +104,34 @@ double sampleBpb(int block, int masked, int language)
     return 2.0 + 0.25 * language + (masked == language ? 1.5 + block : 0.1 * (block + 1));
 }
 
-QByteArray steeringJson(const QStringList &conditions, const std::function<double(int, int)> &accuracy)
+QByteArray steeringJson(
+    const QStringList &conditions, const std::function<double(int, int)> &accuracy)
 {
-    const QStringList languages {"en", "zh", "de"};
+    const QStringList languages { "en", "zh", "de" };
     QJsonArray rows;
     for (int c = 0; c < conditions.size(); ++c)
         for (int l = 0; l < languages.size(); ++l)
-            rows.append(QJsonObject {{"condition", conditions[c]},
-                                     {"language", languages[l]},
-                                     {"accuracy", accuracy(c, l)},
-                                     {"note", "text cells are skipped"},
-                                     {"accuracy_delta", accuracy(c, l) - accuracy(0, l)}});
+            rows.append(QJsonObject { { "condition", conditions[c] }, { "language", languages[l] },
+                { "accuracy", accuracy(c, l) }, { "note", "text cells are skipped" },
+                { "accuracy_delta", accuracy(c, l) - accuracy(0, l) } });
     QJsonObject run = runObject("moescope steer");
     run["task"] = "math";
     run["primary_metric"] = "accuracy";
     run["higher_is_better"] = true;
-    run["pair"] = QJsonArray {"en", "zh"};
-    run["lambdas"] = QJsonArray {0.022, 0.05};
-    run["layers"] = QJsonArray {10, 39};
+    run["pair"] = QJsonArray { "en", "zh" };
+    run["lambdas"] = QJsonArray { 0.022, 0.05 };
+    run["layers"] = QJsonArray { 10, 39 };
     run["k"] = 20;
     run["threshold"] = 0.7;
-    return QJsonDocument(QJsonObject {{"format", "moescope-metrics"},
-                                      {"version", 1},
-                                      {"keys", QJsonArray {"condition", "language"}},
-                                      {"columns", QJsonArray {"accuracy", "note", "accuracy_delta"}},
-                                      {"rows", rows},
-                                      {"run", run}})
+    return QJsonDocument(QJsonObject { { "format", "moescope-metrics" }, { "version", 1 },
+                             { "keys", QJsonArray { "condition", "language" } },
+                             { "columns", QJsonArray { "accuracy", "note", "accuracy_delta" } },
+                             { "rows", rows }, { "run", run } })
         .toJson();
 }
 
-const QStringList kSteerConditions {"baseline", "steer(en,zh,lambda=0.022)", "steer(en,zh,lambda=0.05)"};
+const QStringList kSteerConditions { "baseline", "steer(en,zh,lambda=0.022)",
+    "steer(en,zh,lambda=0.05)" };
 
 double sampleAccuracy(int condition, int language)
 {
@@ -164,20 +157,21 @@ TEST(InterventionResults, ReadsAnAblationTable)
 {
     const auto r = parseInterventionResults(ablationJson(sampleBpb), "ablation/results.json");
     EXPECT_EQ(r->kind, InterventionResults::Kind::Ablation);
-    EXPECT_EQ(r->blocks(), (QStringList {"0-1", "2-2"}));
-    EXPECT_EQ(r->maskedLanguages(), (QStringList {"en", "zh"}));
-    EXPECT_EQ(r->languages, (QStringList {"en", "zh"}));
+    EXPECT_EQ(r->blocks(), (QStringList { "0-1", "2-2" }));
+    EXPECT_EQ(r->maskedLanguages(), (QStringList { "en", "zh" }));
+    EXPECT_EQ(r->languages, (QStringList { "en", "zh" }));
     EXPECT_EQ(r->primaryMetric, "bits_per_byte");
     EXPECT_FALSE(r->higherIsBetter);
-    EXPECT_EQ(r->plottableMetrics(), (QStringList {"bits_per_byte", "tokens"}));
+    EXPECT_EQ(r->plottableMetrics(), (QStringList { "bits_per_byte", "tokens" }));
     EXPECT_EQ(r->rows.size(), 10);
-    EXPECT_DOUBLE_EQ(*r->value({"2-2", "zh"}, "zh", "bits_per_byte"), sampleBpb(1, 1, 1));
-    EXPECT_DOUBLE_EQ(*r->value({"none", "none"}, "en", "bits_per_byte"), sampleBpb(-1, -1, 0));
-    EXPECT_FALSE(r->value({"2-2", "zh"}, "fr", "bits_per_byte"));
+    EXPECT_DOUBLE_EQ(*r->value({ "2-2", "zh" }, "zh", "bits_per_byte"), sampleBpb(1, 1, 1));
+    EXPECT_DOUBLE_EQ(*r->value({ "none", "none" }, "en", "bits_per_byte"), sampleBpb(-1, -1, 0));
+    EXPECT_FALSE(r->value({ "2-2", "zh" }, "fr", "bits_per_byte"));
     const QString caption = r->caption();
-    for (const char *needle : {"tiny-mixtral", "k = 2", "threshold = 0.4", "MoEScope 9.8.7", "template raw",
-                               "ablation/results.json"})
-        EXPECT_TRUE(caption.contains(QString::fromUtf8(needle))) << caption.toStdString() << " lacks " << needle;
+    for (const char *needle : { "tiny-mixtral", "k = 2", "threshold = 0.4", "MoEScope 9.8.7",
+             "template raw", "ablation/results.json" })
+        EXPECT_TRUE(caption.contains(QString::fromUtf8(needle)))
+            << caption.toStdString() << " lacks " << needle;
 }
 
 TEST(InterventionResults, ReadsASteeringTableAndAFolder)
@@ -187,9 +181,10 @@ TEST(InterventionResults, ReadsASteeringTableAndAFolder)
     const auto r = loadInterventionResults(dir.path()); // the folder steer wrote
     EXPECT_EQ(r->kind, InterventionResults::Kind::Steering);
     EXPECT_EQ(r->conditions(), kSteerConditions);
-    EXPECT_EQ(r->metrics, (QStringList {"accuracy", "accuracy_delta"}));
+    EXPECT_EQ(r->metrics, (QStringList { "accuracy", "accuracy_delta" }));
     EXPECT_TRUE(r->higherIsBetter);
-    EXPECT_TRUE(r->caption().contains(QString::fromUtf8("steer en→zh, λ = 0.022, 0.05, layers 10–39")))
+    EXPECT_TRUE(
+        r->caption().contains(QString::fromUtf8("steer en→zh, λ = 0.022, 0.05, layers 10–39")))
         << r->caption().toStdString();
     EXPECT_EQ(conditionDisplayName("steer(en,zh,lambda=0.05)"), QString::fromUtf8("λ = 0.05"));
     EXPECT_EQ(blockDisplayName("0-4"), QString::fromUtf8("layers 0–4"));
@@ -209,20 +204,25 @@ TEST(InterventionResults, BadFilesGetAnErrorNamingFileAndProblem)
     expectError("{\"format\": \"moescope-metrics\", ", "not JSON");
     expectError("[1, 2]", "not a JSON object");
     expectError(R"({"format": "moescope-trace", "version": 1})", "moescope-metrics");
-    expectError(R"({"format": "moescope-metrics", "version": 2, "keys": ["condition", "language"]})", "version 2");
-    expectError(R"({"format": "moescope-metrics", "version": 1, "keys": ["language"], "columns": [], "rows": []})",
-                "neither an ablation grid");
+    expectError(
+        R"({"format": "moescope-metrics", "version": 2, "keys": ["condition", "language"]})",
+        "version 2");
+    expectError(
+        R"({"format": "moescope-metrics", "version": 1, "keys": ["language"], "columns": [], "rows": []})",
+        "neither an ablation grid");
     // evaluate's table: condition/language keys, but no baseline condition.
     expectError(R"({"format": "moescope-metrics", "version": 1, "keys": ["condition", "language"],
                     "columns": ["bits_per_byte"],
                     "rows": [{"condition": "plan:mask-en", "language": "en", "bits_per_byte": 3.5}]})",
-                "no \"baseline\" condition");
-    expectError(R"({"format": "moescope-metrics", "version": 1, "keys": ["block", "masked", "language"],
+        "no \"baseline\" condition");
+    expectError(
+        R"({"format": "moescope-metrics", "version": 1, "keys": ["block", "masked", "language"],
                     "columns": ["accuracy"], "rows": []})",
-                "no rows");
-    expectError(R"({"format": "moescope-metrics", "version": 1, "keys": ["block", "masked", "language"],
+        "no rows");
+    expectError(
+        R"({"format": "moescope-metrics", "version": 1, "keys": ["block", "masked", "language"],
                     "columns": ["accuracy"], "rows": [{"block": "0-1", "masked": "en", "accuracy": 1}]})",
-                "no \"language\"");
+        "no \"language\"");
     const auto missing = errorOf([&] { loadInterventionResults(dir.filePath("nothing.json")); });
     EXPECT_NE(missing.find("no such file"), std::string::npos) << missing;
 }
@@ -234,12 +234,13 @@ TEST(AblationGridFigure, CellsShowTheTableValuesAndBaselineChanges)
     AblationGridRenderer figure(results);
     ASSERT_TRUE(figure.hasData());
     EXPECT_EQ(figure.panelCount(), 2);
-    EXPECT_EQ(figure.rowLabels(), (QStringList {"baseline", "mask en", "mask zh"}));
+    EXPECT_EQ(figure.rowLabels(), (QStringList { "baseline", "mask en", "mask zh" }));
     const QRectF rect(QPointF(0, 0), figure.defaultSize());
-    const QStringList blocks {"0-1", "2-2"}, languages {"en", "zh"};
-    for (bool delta : {false, true}) {
+    const QStringList blocks { "0-1", "2-2" }, languages { "en", "zh" };
+    for (bool delta : { false, true }) {
         figure.setShowDelta(delta);
-        EXPECT_EQ(figure.fileStem(), delta ? "ablation-bits-per-byte-delta" : "ablation-bits-per-byte");
+        EXPECT_EQ(
+            figure.fileStem(), delta ? "ablation-bits-per-byte-delta" : "ablation-bits-per-byte");
         for (int p = 0; p < 2; ++p)
             for (int row = 0; row < 3; ++row)
                 for (int c = 0; c < 2; ++c) {
@@ -251,19 +252,24 @@ TEST(AblationGridFigure, CellsShowTheTableValuesAndBaselineChanges)
                     const double expected = delta && row > 0 ? value - base : value;
                     EXPECT_DOUBLE_EQ(*shown, expected) << p << row << c;
                     if (delta && row > 0) {
-                        EXPECT_DOUBLE_EQ(*shown, *results->value({blocks[p], languages[row - 1]}, languages[c],
-                                                                  "bits_per_byte_delta"));
+                        EXPECT_DOUBLE_EQ(*shown,
+                            *results->value({ blocks[p], languages[row - 1] }, languages[c],
+                                "bits_per_byte_delta"));
                     }
                     const QRectF cell = figure.cellRect(rect, p, row, c);
                     ASSERT_FALSE(cell.isEmpty());
                     const QString tip = figure.toolTipAt(cell.center(), rect);
-                    EXPECT_TRUE(tip.contains("bits_per_byte = " + exact(value))) << tip.toStdString();
+                    EXPECT_TRUE(tip.contains("bits_per_byte = " + exact(value)))
+                        << tip.toStdString();
                     EXPECT_TRUE(tip.contains("evaluated " + languages[c])) << tip.toStdString();
                     EXPECT_TRUE(tip.contains(blockDisplayName(blocks[p]))) << tip.toStdString();
                     if (row > 0) {
-                        EXPECT_TRUE(tip.contains("mask " + languages[row - 1])) << tip.toStdString();
-                        EXPECT_TRUE(tip.contains("change " + exact(value - base))) << tip.toStdString();
-                        EXPECT_TRUE(tip.contains(QString("experts masked: %1").arg(2 + p))) << tip.toStdString();
+                        EXPECT_TRUE(tip.contains("mask " + languages[row - 1]))
+                            << tip.toStdString();
+                        EXPECT_TRUE(tip.contains("change " + exact(value - base)))
+                            << tip.toStdString();
+                        EXPECT_TRUE(tip.contains(QString("experts masked: %1").arg(2 + p)))
+                            << tip.toStdString();
                     }
                 }
     }
@@ -273,36 +279,45 @@ TEST(AblationGridFigure, CellsShowTheTableValuesAndBaselineChanges)
     figure.setMetric("tokens");
     EXPECT_EQ(figure.metric(), "tokens");
     EXPECT_DOUBLE_EQ(*figure.cellValue(0, 1, 1), 0.0); // tokens equal in every row: no change
-    EXPECT_NE(errorOf([&] { figure.setMetric("accuracy"); }).find("no metric 'accuracy'"), std::string::npos);
+    EXPECT_NE(errorOf([&] { figure.setMetric("accuracy"); }).find("no metric 'accuracy'"),
+        std::string::npos);
 
-    const auto steering = parseInterventionResults(steeringJson(kSteerConditions, sampleAccuracy), "s.json");
-    EXPECT_NE(errorOf([&] { figure.setResults(steering); }).find("steering table"), std::string::npos);
+    const auto steering
+        = parseInterventionResults(steeringJson(kSteerConditions, sampleAccuracy), "s.json");
+    EXPECT_NE(
+        errorOf([&] { figure.setResults(steering); }).find("steering table"), std::string::npos);
 }
 
 TEST(SteeringFigure, BarsShowTheTableValues)
 {
     ensureApplication();
-    const auto results = parseInterventionResults(steeringJson(kSteerConditions, sampleAccuracy), "results.json");
+    const auto results
+        = parseInterventionResults(steeringJson(kSteerConditions, sampleAccuracy), "results.json");
     SteeringResultsRenderer figure(results);
     ASSERT_TRUE(figure.hasData());
     EXPECT_EQ(figure.fileStem(), "steering-accuracy");
-    EXPECT_TRUE(figure.title().contains(QString::fromUtf8("en → zh"))) << figure.title().toStdString();
+    EXPECT_TRUE(figure.title().contains(QString::fromUtf8("en → zh")))
+        << figure.title().toStdString();
     const QRectF rect(QPointF(0, 0), figure.defaultSize());
-    const QStringList languages {"en", "zh", "de"};
+    const QStringList languages { "en", "zh", "de" };
     const QRectF reference = figure.barRect(rect, 0, 0);
     for (int c = 0; c < 3; ++c)
         for (int l = 0; l < 3; ++l) {
             const QRectF bar = figure.barRect(rect, c, l);
             ASSERT_FALSE(bar.isEmpty());
             // Bars start at zero, so heights are proportional to the values.
-            EXPECT_NEAR(bar.height() / reference.height(), sampleAccuracy(c, l) / sampleAccuracy(0, 0), 1e-9);
+            EXPECT_NEAR(bar.height() / reference.height(),
+                sampleAccuracy(c, l) / sampleAccuracy(0, 0), 1e-9);
             EXPECT_NEAR(bar.bottom(), reference.bottom(), 1e-9);
             const QString tip = figure.toolTipAt(bar.center(), rect);
-            EXPECT_TRUE(tip.contains("accuracy = " + exact(sampleAccuracy(c, l)))) << tip.toStdString();
-            EXPECT_TRUE(tip.startsWith(languages[l] + QString::fromUtf8(" · ") + conditionDisplayName(kSteerConditions[c])))
+            EXPECT_TRUE(tip.contains("accuracy = " + exact(sampleAccuracy(c, l))))
+                << tip.toStdString();
+            EXPECT_TRUE(tip.startsWith(languages[l] + QString::fromUtf8(" · ")
+                + conditionDisplayName(kSteerConditions[c])))
                 << tip.toStdString();
             if (c > 0) {
-                EXPECT_TRUE(tip.contains("change " + exact(sampleAccuracy(c, l) - sampleAccuracy(0, l))))
+                EXPECT_TRUE(
+                    tip.contains("change " + exact(sampleAccuracy(c, l) - sampleAccuracy(0, l))))
                     << tip.toStdString();
             }
         }
@@ -311,7 +326,8 @@ TEST(SteeringFigure, BarsShowTheTableValues)
     EXPECT_LT(figure.barRect(rect, 0, 0).right(), figure.barRect(rect, 1, 0).left() + 1e-9);
 
     const auto ablation = parseInterventionResults(ablationJson(sampleBpb), "a.json");
-    EXPECT_NE(errorOf([&] { figure.setResults(ablation); }).find("ablation grid"), std::string::npos);
+    EXPECT_NE(
+        errorOf([&] { figure.setResults(ablation); }).find("ablation grid"), std::string::npos);
 }
 
 // Every text element of an SVG, concatenated.
@@ -334,11 +350,12 @@ TEST(ResultFigures, ExportAsSvgPngAndPdf)
     QTemporaryDir dir;
     PaperFigureSet inputs;
     inputs.ablation = parseInterventionResults(ablationJson(sampleBpb), "ablation/results.json");
-    inputs.steering = parseInterventionResults(steeringJson(kSteerConditions, sampleAccuracy), "steering/results.json");
+    inputs.steering = parseInterventionResults(
+        steeringJson(kSteerConditions, sampleAccuracy), "steering/results.json");
     FigureExportOptions options;
     options.dpi = 72;
-    const QStringList written = exportPaperFigures(inputs, dir.path(), {FigureFormat::Svg, FigureFormat::Png,
-                                                                        FigureFormat::Pdf}, options);
+    const QStringList written = exportPaperFigures(
+        inputs, dir.path(), { FigureFormat::Svg, FigureFormat::Png, FigureFormat::Pdf }, options);
     ASSERT_EQ(written.size(), 9); // ablation metric + change, steering; x 3 formats
     for (const QString &path : written)
         EXPECT_TRUE(QFileInfo(path).size() > 0) << path.toStdString();
@@ -346,17 +363,20 @@ TEST(ResultFigures, ExportAsSvgPngAndPdf)
     bool wellFormed = false;
     const QString grid = svgText(readFile(dir.filePath("ablation-bits-per-byte.svg")), &wellFormed);
     EXPECT_TRUE(wellFormed);
-    for (const char *needle : {"layers 0–1", "layer 2", "mask zh", "baseline", "evaluated language", "tiny-mixtral"})
+    for (const char *needle :
+        { "layers 0–1", "layer 2", "mask zh", "baseline", "evaluated language", "tiny-mixtral" })
         EXPECT_TRUE(grid.contains(QString::fromUtf8(needle))) << needle;
     // The cell values are printed: the masked-en block-0 cell for en.
     EXPECT_TRUE(grid.contains(QString::number(sampleBpb(0, 0, 0), 'f', 2))) << grid.toStdString();
-    const QString change = svgText(readFile(dir.filePath("ablation-bits-per-byte-delta.svg")), &wellFormed);
+    const QString change
+        = svgText(readFile(dir.filePath("ablation-bits-per-byte-delta.svg")), &wellFormed);
     EXPECT_TRUE(wellFormed);
-    EXPECT_TRUE(change.contains("+" + QString::number(sampleBpb(1, 1, 1) - sampleBpb(-1, -1, 1), 'f', 2)))
+    EXPECT_TRUE(
+        change.contains("+" + QString::number(sampleBpb(1, 1, 1) - sampleBpb(-1, -1, 1), 'f', 2)))
         << change.toStdString();
     const QString steering = svgText(readFile(dir.filePath("steering-accuracy.svg")), &wellFormed);
     EXPECT_TRUE(wellFormed);
-    for (const char *needle : {"baseline", "λ = 0.022", "λ = 0.05", "de", "layers 10–39"})
+    for (const char *needle : { "baseline", "λ = 0.022", "λ = 0.05", "de", "layers 10–39" })
         EXPECT_TRUE(steering.contains(QString::fromUtf8(needle))) << needle;
 
     AblationGridRenderer figure(inputs.ablation);
@@ -369,9 +389,11 @@ TEST(ResultFigures, ExportAsSvgPngAndPdf)
     PaperFigureSet onlySteering;
     onlySteering.steering = inputs.steering;
     EXPECT_EQ(exportPaperFigures(onlySteering, dir.filePath("one"), options),
-              QStringList {QDir(dir.filePath("one")).filePath("steering-accuracy.svg")});
-    EXPECT_NE(errorOf([&] { exportPaperFigures(PaperFigureSet {}, dir.path(), options); }).find("no study"),
-              std::string::npos);
+        QStringList { QDir(dir.filePath("one")).filePath("steering-accuracy.svg") });
+    EXPECT_NE(errorOf([&] {
+        exportPaperFigures(PaperFigureSet {}, dir.path(), options);
+    }).find("no study"),
+        std::string::npos);
 }
 
 struct CliRun
@@ -406,34 +428,36 @@ TEST(ResultFiguresCli, RecordAnalyzePlanAblateSteerFiguresEndToEnd)
     ASSERT_TRUE(model.isValid());
     QTemporaryDir tmp;
     const QString trace = tmp.filePath("t.h5");
-    CliRun r = moescope({"record", "--model", model.path(), "--corpus", "udhr:en,zh?articles=1-4", "--max-length",
-                      "96", "--out", trace, "--quiet"});
+    CliRun r = moescope({ "record", "--model", model.path(), "--corpus", "udhr:en,zh?articles=1-4",
+        "--max-length", "96", "--out", trace, "--quiet" });
     ASSERT_EQ(r.exitCode, 0) << r.err.toStdString();
 
-    r = moescope({"analyze", trace, "--out", tmp.filePath("analysis.json"), "--k", "2"});
+    r = moescope({ "analyze", trace, "--out", tmp.filePath("analysis.json"), "--k", "2" });
     ASSERT_EQ(r.exitCode, 0) << r.err.toStdString();
-    const QJsonObject analysis = QJsonDocument::fromJson(readFile(tmp.filePath("analysis.json"))).object();
+    const QJsonObject analysis
+        = QJsonDocument::fromJson(readFile(tmp.filePath("analysis.json"))).object();
     EXPECT_FALSE(analysis.isEmpty());
 
-    r = moescope({"plan", "--trace", trace, "--model", model.path(), "--mask-exclusive", "en", "--k", "2", "--out",
-                  tmp.filePath("mask-en.json")});
+    r = moescope({ "plan", "--trace", trace, "--model", model.path(), "--mask-exclusive", "en",
+        "--k", "2", "--out", tmp.filePath("mask-en.json") });
     ASSERT_EQ(r.exitCode, 0) << r.err.toStdString();
     EXPECT_TRUE(QJsonDocument::fromJson(readFile(tmp.filePath("mask-en.json"))).isObject());
 
     const QString ablation = tmp.filePath("ablation");
-    r = moescope({"ablate", "--model", model.path(), "--trace", trace, "--eval", "udhr:en,zh?articles=7-8",
-                  "--languages", "en,zh", "--blocks", "0-0,1-2", "--k", "2", "--max-length", "96", "--out", ablation,
-                  "--quiet"});
+    r = moescope({ "ablate", "--model", model.path(), "--trace", trace, "--eval",
+        "udhr:en,zh?articles=7-8", "--languages", "en,zh", "--blocks", "0-0,1-2", "--k", "2",
+        "--max-length", "96", "--out", ablation, "--quiet" });
     ASSERT_EQ(r.exitCode, 0) << r.err.toStdString();
     const QString steering = tmp.filePath("steering");
-    r = moescope({"steer", "--model", model.path(), "--trace", trace, "--eval", "udhr:en,zh?articles=7", "--pair",
-                  "en,zh", "--lambda", "0.02,0.05", "--k", "4", "--threshold", "0.99", "--layers", "0-2",
-                  "--max-length", "96", "--out", steering, "--quiet"});
+    r = moescope(
+        { "steer", "--model", model.path(), "--trace", trace, "--eval", "udhr:en,zh?articles=7",
+            "--pair", "en,zh", "--lambda", "0.02,0.05", "--k", "4", "--threshold", "0.99",
+            "--layers", "0-2", "--max-length", "96", "--out", steering, "--quiet" });
     ASSERT_EQ(r.exitCode, 0) << r.err.toStdString();
 
     const QString figures = tmp.filePath("figures");
-    r = moescope({"figures", "--results", ablation + "/results.json," + steering, "--out", figures, "--format",
-                  "svg,png", "--dpi", "60"});
+    r = moescope({ "figures", "--results", ablation + "/results.json," + steering, "--out", figures,
+        "--format", "svg,png", "--dpi", "60" });
     ASSERT_EQ(r.exitCode, 0) << r.err.toStdString();
     const QStringList printed = r.out.split('\n', Qt::SkipEmptyParts);
     EXPECT_EQ(printed.size(), 6) << r.out.toStdString(); // 3 figures x 2 formats, no study figures
@@ -443,7 +467,7 @@ TEST(ResultFiguresCli, RecordAnalyzePlanAblateSteerFiguresEndToEnd)
     // The ablation figure agrees with the table the run wrote: one panel per
     // --blocks entry, every cell's value as in results.json.
     const auto results = loadInterventionResults(ablation + "/results.json");
-    EXPECT_EQ(results->blocks(), (QStringList {"0-0", "1-2"}));
+    EXPECT_EQ(results->blocks(), (QStringList { "0-0", "1-2" }));
     bool wellFormed = false;
     const QString svg = svgText(readFile(figures + "/ablation-bits-per-byte.svg"), &wellFormed);
     EXPECT_TRUE(wellFormed);
@@ -452,9 +476,11 @@ TEST(ResultFiguresCli, RecordAnalyzePlanAblateSteerFiguresEndToEnd)
     EXPECT_TRUE(svg.contains("model")) << svg.toStdString();
     AblationGridRenderer grid(results);
     EXPECT_EQ(grid.panelCount(), 2);
-    EXPECT_EQ(QImage(figures + "/ablation-bits-per-byte.png").size(), pngPixelSize(grid.defaultSize(), 60));
+    EXPECT_EQ(QImage(figures + "/ablation-bits-per-byte.png").size(),
+        pngPixelSize(grid.defaultSize(), 60));
     const QRectF rect(QPointF(0, 0), grid.defaultSize());
-    const QJsonArray rows = QJsonDocument::fromJson(readFile(ablation + "/results.json")).object()["rows"].toArray();
+    const QJsonArray rows
+        = QJsonDocument::fromJson(readFile(ablation + "/results.json")).object()["rows"].toArray();
     int checked = 0;
     for (const auto &value : rows) {
         const QJsonObject row = value.toObject();
@@ -463,11 +489,14 @@ TEST(ResultFiguresCli, RecordAnalyzePlanAblateSteerFiguresEndToEnd)
         const int panel = results->blocks().indexOf(row["block"].toString());
         const int masked = 1 + results->maskedLanguages().indexOf(row["masked"].toString());
         const int column = results->languages.indexOf(row["language"].toString());
-        const QString tip = grid.toolTipAt(grid.cellRect(rect, panel, masked, column).center(), rect);
-        EXPECT_TRUE(tip.contains("bits_per_byte = " + exact(row["bits_per_byte"].toDouble()))) << tip.toStdString();
+        const QString tip
+            = grid.toolTipAt(grid.cellRect(rect, panel, masked, column).center(), rect);
+        EXPECT_TRUE(tip.contains("bits_per_byte = " + exact(row["bits_per_byte"].toDouble())))
+            << tip.toStdString();
         // The change the figure computes is the one runGrid wrote.
-        const auto delta = results->deltaFromBaseline({row["block"].toString(), row["masked"].toString()},
-                                                      row["language"].toString(), "bits_per_byte");
+        const auto delta
+            = results->deltaFromBaseline({ row["block"].toString(), row["masked"].toString() },
+                row["language"].toString(), "bits_per_byte");
         ASSERT_TRUE(delta);
         EXPECT_NEAR(*delta, row["bits_per_byte_delta"].toDouble(), 1e-12);
         EXPECT_TRUE(tip.contains("change " + exact(*delta))) << tip.toStdString();
@@ -477,12 +506,13 @@ TEST(ResultFiguresCli, RecordAnalyzePlanAblateSteerFiguresEndToEnd)
 
     // --paper: the study's routing figures from the recorded trace plus the
     // results figures, in one call.
-    r = moescope({"figures", "--paper", trace, "--results", ablation + "," + steering, "--k", "2", "--out",
-                  tmp.filePath("paper"), "--format", "svg"});
+    r = moescope({ "figures", "--paper", trace, "--results", ablation + "," + steering, "--k", "2",
+        "--out", tmp.filePath("paper"), "--format", "svg" });
     ASSERT_EQ(r.exitCode, 0) << r.err.toStdString();
     const QStringList paper = r.out.split('\n', Qt::SkipEmptyParts);
     EXPECT_EQ(paper.size(), 7 + 3) << r.out.toStdString();
-    for (const char *name : {"similarity-mean.svg", "ablation-bits-per-byte-delta.svg", "steering-bits-per-byte.svg"})
+    for (const char *name :
+        { "similarity-mean.svg", "ablation-bits-per-byte-delta.svg", "steering-bits-per-byte.svg" })
         EXPECT_TRUE(QFileInfo::exists(tmp.filePath("paper/") + name)) << name;
 
     // Wrong, missing and other-schema inputs: one line, non-zero exit, no files.
@@ -493,10 +523,15 @@ TEST(ResultFiguresCli, RecordAnalyzePlanAblateSteerFiguresEndToEnd)
         EXPECT_TRUE(bad.err.contains(QString::fromUtf8(needle))) << bad.err.toStdString();
     };
     const QString badOut = tmp.filePath("bad-figures");
-    expectOneLineError({"figures", "--results", tmp.filePath("missing.json"), "--out", badOut}, "no such file");
-    expectOneLineError({"figures", "--results", tmp.filePath("analysis.json"), "--out", badOut}, "moescope-metrics");
-    expectOneLineError({"figures", "--results", ablation + "," + ablation, "--out", badOut}, "two ablation tables");
-    expectOneLineError({"figures", "--results", ablation, "--metric", "accuracy", "--out", badOut}, "no metric 'accuracy'");
+    expectOneLineError(
+        { "figures", "--results", tmp.filePath("missing.json"), "--out", badOut }, "no such file");
+    expectOneLineError({ "figures", "--results", tmp.filePath("analysis.json"), "--out", badOut },
+        "moescope-metrics");
+    expectOneLineError({ "figures", "--results", ablation + "," + ablation, "--out", badOut },
+        "two ablation tables");
+    expectOneLineError(
+        { "figures", "--results", ablation, "--metric", "accuracy", "--out", badOut },
+        "no metric 'accuracy'");
     EXPECT_FALSE(QFileInfo::exists(badOut));
 }
 

@@ -43,7 +43,9 @@ QString signedText(double value, int decimals)
 
 } // namespace
 
-AblationGridRenderer::AblationGridRenderer(QObject *parent) : FigureRenderer(parent) {}
+AblationGridRenderer::AblationGridRenderer(QObject *parent)
+    : FigureRenderer(parent)
+{ }
 
 AblationGridRenderer::AblationGridRenderer(InterventionResultsPtr results, QObject *parent)
     : FigureRenderer(parent)
@@ -55,7 +57,7 @@ void AblationGridRenderer::setResults(InterventionResultsPtr results)
 {
     if (results && results->kind != InterventionResults::Kind::Ablation)
         throw Error(results->source.toStdString(),
-                    "a steering table, not an ablation grid (draw it with the steering figure)");
+            "a steering table, not an ablation grid (draw it with the steering figure)");
     m_results = std::move(results);
     if (m_results && !m_metric.isEmpty() && !m_results->hasMetric(m_metric))
         m_metric.clear();
@@ -67,9 +69,9 @@ void AblationGridRenderer::setMetric(const QString &metric)
 {
     if (m_results && !metric.isEmpty() && !m_results->hasMetric(metric))
         throw Error(m_results->source.toStdString(),
-                    QStringLiteral("no metric '%1' (have: %2)")
-                        .arg(metric, m_results->plottableMetrics().join(QLatin1String(", ")))
-                        .toStdString());
+            QStringLiteral("no metric '%1' (have: %2)")
+                .arg(metric, m_results->plottableMetrics().join(QLatin1String(", ")))
+                .toStdString());
     m_metric = metric;
     Q_EMIT changed();
 }
@@ -89,7 +91,8 @@ void AblationGridRenderer::setShowDelta(bool delta)
 
 QString AblationGridRenderer::fileStem() const
 {
-    QString stem = QStringLiteral("ablation-%1").arg(metric().isEmpty() ? QStringLiteral("grid") : metric());
+    QString stem
+        = QStringLiteral("ablation-%1").arg(metric().isEmpty() ? QStringLiteral("grid") : metric());
     stem.replace(QLatin1Char('_'), QLatin1Char('-'));
     return m_delta ? stem + QStringLiteral("-delta") : stem;
 }
@@ -98,9 +101,10 @@ QString AblationGridRenderer::title() const
 {
     if (!m_results)
         return tr("Ablation grid");
-    return m_delta ? tr("Ablation: change in %1 from the unmasked baseline, by masked × evaluated language")
-                         .arg(metric())
-                   : tr("Ablation: %1 by masked × evaluated language").arg(metric());
+    return m_delta
+        ? tr("Ablation: change in %1 from the unmasked baseline, by masked × evaluated language")
+              .arg(metric())
+        : tr("Ablation: %1 by masked × evaluated language").arg(metric());
 }
 
 QSizeF AblationGridRenderer::defaultSize() const
@@ -108,10 +112,11 @@ QSizeF AblationGridRenderer::defaultSize() const
     const int panels = std::max(1, panelCount());
     const int panelColumns = std::min(panels, kMaxPanelColumns);
     const int panelRows = (panels + panelColumns - 1) / panelColumns;
-    const double width = 2 * style::kMargin + 130 + panelColumns * std::max(1, columnCount()) * kDefaultCellWidth
+    const double width = 2 * style::kMargin + 130
+        + panelColumns * std::max(1, columnCount()) * kDefaultCellWidth
         + (panelColumns - 1) * kPanelGap + 130;
     const double height = 150 + panelRows * (std::max(1, rowCount()) * kDefaultCellHeight + 48);
-    return {std::clamp(width, 640.0, 2400.0), std::clamp(height, 360.0, 2400.0)};
+    return { std::clamp(width, 640.0, 2400.0), std::clamp(height, 360.0, 2400.0) };
 }
 
 bool AblationGridRenderer::hasData() const
@@ -141,7 +146,7 @@ int AblationGridRenderer::columnCount() const
 
 QStringList AblationGridRenderer::rowLabels() const
 {
-    QStringList labels {tr("baseline")};
+    QStringList labels { tr("baseline") };
     if (m_results)
         for (const auto &masked : m_results->maskedLanguages())
             labels << tr("mask %1").arg(masked);
@@ -152,13 +157,13 @@ QStringList AblationGridRenderer::rowKey(int panel, int row) const
 {
     if (row == 0)
         return m_results->baselineKey();
-    return {m_results->blocks().value(panel), m_results->maskedLanguages().value(row - 1)};
+    return { m_results->blocks().value(panel), m_results->maskedLanguages().value(row - 1) };
 }
 
 std::optional<double> AblationGridRenderer::cellValue(int panel, int row, int column) const
 {
-    if (!m_results || panel < 0 || panel >= panelCount() || row < 0 || row >= rowCount() || column < 0
-        || column >= columnCount())
+    if (!m_results || panel < 0 || panel >= panelCount() || row < 0 || row >= rowCount()
+        || column < 0 || column >= columnCount())
         return std::nullopt;
     const QStringList key = rowKey(panel, row);
     const QString language = m_results->languages[column];
@@ -180,15 +185,15 @@ std::pair<double, double> AblationGridRenderer::valueRange() const
                 }
     if (m_delta) {
         const double m = maxAbs > 0 ? maxAbs : 1.0;
-        return {-m, m};
+        return { -m, m };
     }
     if (!(hi >= lo))
-        return {0.0, 1.0};
+        return { 0.0, 1.0 };
     if (hi == lo) {
         const double pad = lo != 0 ? std::abs(lo) * 0.5 : 1.0;
-        return {lo - pad, hi + pad};
+        return { lo - pad, hi + pad };
     }
-    return {lo, hi};
+    return { lo, hi };
 }
 
 bool AblationGridRenderer::metricHigherIsBetter() const
@@ -199,14 +204,15 @@ bool AblationGridRenderer::metricHigherIsBetter() const
         return m_results->higherIsBetter;
     const QString m = metric();
     return !(m.contains(QLatin1String("bits_per")) || m.contains(QLatin1String("perplexity"))
-             || m.contains(QLatin1String("loss")) || m.contains(QLatin1String("nll")));
+        || m.contains(QLatin1String("loss")) || m.contains(QLatin1String("nll")));
 }
 
 QColor AblationGridRenderer::colorFor(double value, const std::pair<double, double> &range) const
 {
     if (m_delta) // red = worse whichever way the metric points
         return divergingColor((metricHigherIsBetter() ? -value : value) / range.second);
-    return sequentialColor(SequentialPalette::Viridis, (value - range.first) / (range.second - range.first));
+    return sequentialColor(
+        SequentialPalette::Viridis, (value - range.first) / (range.second - range.first));
 }
 
 QString AblationGridRenderer::cellText(double value) const
@@ -238,10 +244,12 @@ AblationGridRenderer::Layout AblationGridRenderer::layout(const QRectF &content)
     const double gridWidth = content.width() - left - legendWidth - 16;
     const double gridHeight = content.height() - axisLabelHeight;
     const int columns = std::max(1, columnCount()), rows = std::max(1, rowCount());
-    l.cellWidth = std::min(kMaxCell, (gridWidth - (panelColumns - 1) * kPanelGap) / (panelColumns * columns));
-    l.cellHeight = std::min(kMaxCell, (gridHeight - panelRows * (titleHeight + columnLabelHeight)
-                                       - (panelRows - 1) * kPanelGap * 0.5)
-                                          / (panelRows * rows));
+    l.cellWidth = std::min(
+        kMaxCell, (gridWidth - (panelColumns - 1) * kPanelGap) / (panelColumns * columns));
+    l.cellHeight = std::min(kMaxCell,
+        (gridHeight - panelRows * (titleHeight + columnLabelHeight)
+            - (panelRows - 1) * kPanelGap * 0.5)
+            / (panelRows * rows));
     l.cellWidth = std::max(1.0, l.cellWidth);
     l.cellHeight = std::max(1.0, l.cellHeight);
     const double panelWidth = l.cellWidth * columns, panelHeight = l.cellHeight * rows;
@@ -252,10 +260,11 @@ AblationGridRenderer::Layout AblationGridRenderer::layout(const QRectF &content)
             + pr * (titleHeight + panelHeight + columnLabelHeight + kPanelGap * 0.5);
         l.panels << QRectF(x, y, panelWidth, panelHeight);
     }
-    const double gridRight = content.left() + left + panelColumns * panelWidth + (panelColumns - 1) * kPanelGap;
+    const double gridRight
+        = content.left() + left + panelColumns * panelWidth + (panelColumns - 1) * kPanelGap;
     const double gridBottom = l.panels.isEmpty() ? content.bottom() : l.panels.back().bottom();
     l.legend = QRectF(gridRight + 16, content.top() + titleHeight, legendWidth,
-                      std::max(60.0, gridBottom - content.top() - titleHeight));
+        std::max(60.0, gridBottom - content.top() - titleHeight));
     return l;
 }
 
@@ -271,7 +280,8 @@ QRectF AblationGridRenderer::cellRect(const QRectF &rect, int panel, int row, in
     if (panel < 0 || panel >= l.panels.size())
         return {};
     const QRectF p = l.panels[panel];
-    return QRectF(p.left() + column * l.cellWidth, p.top() + row * l.cellHeight, l.cellWidth, l.cellHeight);
+    return QRectF(
+        p.left() + column * l.cellWidth, p.top() + row * l.cellHeight, l.cellWidth, l.cellHeight);
 }
 
 void AblationGridRenderer::paintContent(QPainter *painter, const QRectF &content)
@@ -297,8 +307,8 @@ void AblationGridRenderer::paintContent(QPainter *painter, const QRectF &content
         painter->setPen(Qt::NoPen);
         for (int r = 0; r < rows; ++r)
             for (int c = 0; c < columns; ++c) {
-                const QRectF cell(panel.left() + c * l.cellWidth, panel.top() + r * l.cellHeight, l.cellWidth,
-                                  l.cellHeight);
+                const QRectF cell(panel.left() + c * l.cellWidth, panel.top() + r * l.cellHeight,
+                    l.cellWidth, l.cellHeight);
                 const auto v = cellValue(p, r, c);
                 QColor fill = missingCellColor();
                 if (v && std::isfinite(*v))
@@ -312,43 +322,47 @@ void AblationGridRenderer::paintContent(QPainter *painter, const QRectF &content
         painter->setFont(cellFont);
         for (int r = 0; r < rows; ++r)
             for (int c = 0; c < columns; ++c) {
-                const QRectF cell(panel.left() + c * l.cellWidth, panel.top() + r * l.cellHeight, l.cellWidth,
-                                  l.cellHeight);
+                const QRectF cell(panel.left() + c * l.cellWidth, panel.top() + r * l.cellHeight,
+                    l.cellWidth, l.cellHeight);
                 const auto v = cellValue(p, r, c);
                 const bool shown = v && std::isfinite(*v);
-                QString text = shown ? ((m_delta && r == 0) ? QString::number(*v, 'f', 3) : cellText(*v))
-                                     : QString(QChar(0x2013));
-                if (cellMetrics.horizontalAdvance(text) + 4 > cell.width() || cellMetrics.height() > cell.height())
+                QString text = shown
+                    ? ((m_delta && r == 0) ? QString::number(*v, 'f', 3) : cellText(*v))
+                    : QString(QChar(0x2013));
+                if (cellMetrics.horizontalAdvance(text) + 4 > cell.width()
+                    || cellMetrics.height() > cell.height())
                     continue;
-                const QColor fill = !shown ? missingCellColor()
-                                           : ((m_delta && r == 0) ? baselineCellColor() : colorFor(*v, range));
+                const QColor fill = !shown
+                    ? missingCellColor()
+                    : ((m_delta && r == 0) ? baselineCellColor() : colorFor(*v, range));
                 painter->setPen(contrastingTextColor(fill));
                 painter->drawText(cell, Qt::AlignCenter, text);
             }
         // The baseline row is the reference: set it off from the masked rows.
         painter->setPen(QPen(style::axisColor(), 1.4));
         painter->drawLine(QPointF(panel.left(), panel.top() + l.cellHeight),
-                          QPointF(panel.right(), panel.top() + l.cellHeight));
+            QPointF(panel.right(), panel.top() + l.cellHeight));
         painter->setPen(QPen(style::axisColor(), 0.8));
         painter->setBrush(Qt::NoBrush);
         painter->drawRect(panel);
 
         painter->setFont(titleFont);
         painter->setPen(style::textColor());
-        painter->drawText(QRectF(panel.left(), panel.top() - titleMetrics.height() - 4, panel.width(),
-                                 titleMetrics.height()),
-                          Qt::AlignHCenter | Qt::AlignBottom, blockDisplayName(blocks.value(p)));
+        painter->drawText(QRectF(panel.left(), panel.top() - titleMetrics.height() - 4,
+                              panel.width(), titleMetrics.height()),
+            Qt::AlignHCenter | Qt::AlignBottom, blockDisplayName(blocks.value(p)));
 
         painter->setFont(tickFont);
         for (int c = 0; c < columns; ++c)
-            painter->drawText(QRectF(panel.left() + c * l.cellWidth, panel.bottom() + 3, l.cellWidth,
-                                     tickMetrics.height()),
-                              Qt::AlignHCenter | Qt::AlignTop, m_results->languages[c]);
+            painter->drawText(QRectF(panel.left() + c * l.cellWidth, panel.bottom() + 3,
+                                  l.cellWidth, tickMetrics.height()),
+                Qt::AlignHCenter | Qt::AlignTop, m_results->languages[c]);
         // Row labels left of the first panel of each panel row.
         if (p == 0 || l.panels[p].left() < l.panels[p - 1].left())
             for (int r = 0; r < rows; ++r)
-                painter->drawText(QRectF(panel.left() - 200 - 6, panel.top() + r * l.cellHeight, 200, l.cellHeight),
-                                  Qt::AlignRight | Qt::AlignVCenter, labels.value(r));
+                painter->drawText(QRectF(panel.left() - 200 - 6, panel.top() + r * l.cellHeight,
+                                      200, l.cellHeight),
+                    Qt::AlignRight | Qt::AlignVCenter, labels.value(r));
         painter->restore();
     }
 
@@ -363,19 +377,19 @@ void AblationGridRenderer::paintContent(QPainter *painter, const QRectF &content
         double gridRight = first.right();
         for (const auto &p : l.panels)
             gridRight = std::max(gridRight, p.right());
-        painter->drawText(QRectF(gridLeft, last.bottom() + tickMetrics.height() + 6, gridRight - gridLeft,
-                                 lm.height()),
-                          Qt::AlignHCenter | Qt::AlignTop, tr("evaluated language"));
+        painter->drawText(QRectF(gridLeft, last.bottom() + tickMetrics.height() + 6,
+                              gridRight - gridLeft, lm.height()),
+            Qt::AlignHCenter | Qt::AlignTop, tr("evaluated language"));
         const double middle = (first.top() + last.bottom()) / 2;
         painter->translate(content.left(), middle);
         painter->rotate(-90);
         painter->drawText(QRectF(-200, 0, 400, lm.height()), Qt::AlignHCenter | Qt::AlignTop,
-                          tr("masked language"));
+            tr("masked language"));
         painter->restore();
     }
 
     ColorLegend legend;
-    legend.range = {range.first, range.second};
+    legend.range = { range.first, range.second };
     if (m_delta) {
         const bool higherIsBetter = metricHigherIsBetter();
         legend.title = tr("Δ %1 (red = worse)").arg(metric());
@@ -398,8 +412,10 @@ QString AblationGridRenderer::contentToolTipAt(const QPointF &pos, const QRectF 
         const QRectF panel = l.panels[p];
         if (!panel.contains(pos))
             continue;
-        const int column = std::clamp(static_cast<int>((pos.x() - panel.left()) / l.cellWidth), 0, columnCount() - 1);
-        const int row = std::clamp(static_cast<int>((pos.y() - panel.top()) / l.cellHeight), 0, rowCount() - 1);
+        const int column = std::clamp(
+            static_cast<int>((pos.x() - panel.left()) / l.cellWidth), 0, columnCount() - 1);
+        const int row = std::clamp(
+            static_cast<int>((pos.y() - panel.top()) / l.cellHeight), 0, rowCount() - 1);
         const QString language = m_results->languages[column];
         const QStringList key = rowKey(p, row);
         const QString m = metric();
@@ -413,7 +429,7 @@ QString AblationGridRenderer::contentToolTipAt(const QPointF &pos, const QRectF 
         QString text = tr("%1 · mask %2 · evaluated %3\n%4 = %5\nbaseline %6, change %7")
                            .arg(blockDisplayName(key[0]), key[1], language, m, exact(value))
                            .arg(exact(m_results->value(m_results->baselineKey(), language, m)),
-                                exact(m_results->deltaFromBaseline(key, language, m)));
+                               exact(m_results->deltaFromBaseline(key, language, m)));
         if (const auto experts = m_results->value(key, language, QStringLiteral("experts")))
             text += tr("\nexperts masked: %1").arg(*experts);
         return text;

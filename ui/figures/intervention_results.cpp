@@ -65,12 +65,12 @@ QStringList InterventionResults::conditions() const
 
 QStringList InterventionResults::baselineKey() const
 {
-    return kind == Kind::Ablation ? QStringList {QStringLiteral("none"), QStringLiteral("none")}
-                                  : QStringList {QStringLiteral("baseline")};
+    return kind == Kind::Ablation ? QStringList { QStringLiteral("none"), QStringLiteral("none") }
+                                  : QStringList { QStringLiteral("baseline") };
 }
 
-std::optional<double> InterventionResults::value(const QStringList &key, const QString &language,
-                                                 const QString &metric) const
+std::optional<double> InterventionResults::value(
+    const QStringList &key, const QString &language, const QString &metric) const
 {
     for (const auto &row : rows)
         if (row.language == language && row.key == key) {
@@ -82,9 +82,8 @@ std::optional<double> InterventionResults::value(const QStringList &key, const Q
     return std::nullopt;
 }
 
-std::optional<double> InterventionResults::deltaFromBaseline(const QStringList &key,
-                                                             const QString &language,
-                                                             const QString &metric) const
+std::optional<double> InterventionResults::deltaFromBaseline(
+    const QStringList &key, const QString &language, const QString &metric) const
 {
     const auto v = value(key, language, metric);
     const auto base = value(baselineKey(), language, metric);
@@ -110,24 +109,27 @@ QString InterventionResults::caption() const
     // path would only leak the user's home.
     const QFileInfo info(source);
     const QString folder = info.dir().dirName();
-    parts << QStringLiteral("Data: %1").arg(folder.isEmpty() || folder == QLatin1String(".")
-                                                ? info.fileName()
-                                                : folder + QLatin1Char('/') + info.fileName());
+    parts << QStringLiteral("Data: %1")
+                 .arg(folder.isEmpty() || folder == QLatin1String(".")
+                         ? info.fileName()
+                         : folder + QLatin1Char('/') + info.fileName());
     if (!model.isEmpty())
         parts << QStringLiteral("model %1 (%2, %3 layers × %4 experts, top-%5)")
                      .arg(model.value(QStringLiteral("model_id")).toString(),
-                          model.value(QStringLiteral("model_type")).toString())
+                         model.value(QStringLiteral("model_type")).toString())
                      .arg(model.value(QStringLiteral("num_layers")).toInt())
                      .arg(model.value(QStringLiteral("num_experts")).toInt())
                      .arg(model.value(QStringLiteral("top_k")).toInt());
     QString task = run.value(QStringLiteral("task")).toString();
     if (!task.isEmpty()) {
-        task = QStringLiteral("task %1 on %2").arg(task, run.value(QStringLiteral("eval_corpus")).toString());
+        task = QStringLiteral("task %1 on %2")
+                   .arg(task, run.value(QStringLiteral("eval_corpus")).toString());
         const QString tmpl = run.value(QStringLiteral("template")).toString();
         if (!tmpl.isEmpty())
             task += QStringLiteral(", template %1%2")
-                        .arg(tmpl, run.value(QStringLiteral("chat")).toBool() ? QStringLiteral(" (chat)")
-                                                                               : QString());
+                        .arg(tmpl,
+                            run.value(QStringLiteral("chat")).toBool() ? QStringLiteral(" (chat)")
+                                                                       : QString());
         parts << task;
     }
     if (kind == Kind::Ablation) {
@@ -143,7 +145,8 @@ QString InterventionResults::caption() const
             lambdas << numberText(l.toDouble());
         if (pair.size() == 2)
             parts << QStringLiteral("steer %1→%2, λ = %3, layers %4–%5, k = %6, threshold = %7")
-                         .arg(pair[0].toString(), pair[1].toString(), lambdas.join(QLatin1String(", ")))
+                         .arg(pair[0].toString(), pair[1].toString(),
+                             lambdas.join(QLatin1String(", ")))
                          .arg(layers.at(0).toInt())
                          .arg(layers.at(1).toInt())
                          .arg(run.value(QStringLiteral("k")).toInt())
@@ -167,7 +170,8 @@ InterventionResultsPtr loadInterventionResults(const QString &path)
         file = QFileInfo(path).absoluteFilePath() + QStringLiteral("/results.json");
     QFile in(file);
     if (!in.exists())
-        fail(file, QStringLiteral("no such file (expected the results.json of moescope ablate or steer)"));
+        fail(file,
+            QStringLiteral("no such file (expected the results.json of moescope ablate or steer)"));
     if (!in.open(QIODevice::ReadOnly))
         fail(file, QStringLiteral("cannot read: %1").arg(in.errorString()));
     return parseInterventionResults(in.readAll(), file);
@@ -178,29 +182,35 @@ InterventionResultsPtr parseInterventionResults(const QByteArray &json, const QS
     QJsonParseError error;
     const QJsonDocument doc = QJsonDocument::fromJson(json, &error);
     if (error.error != QJsonParseError::NoError)
-        fail(source, QStringLiteral("not JSON: %1 at offset %2").arg(error.errorString()).arg(error.offset));
+        fail(source,
+            QStringLiteral("not JSON: %1 at offset %2").arg(error.errorString()).arg(error.offset));
     if (!doc.isObject())
         fail(source, QStringLiteral("not a results table (the top level is not a JSON object)"));
     const QJsonObject top = doc.object();
     if (top.value(QStringLiteral("format")).toString() != QLatin1String("moescope-metrics"))
-        fail(source, QStringLiteral("not a moescope results table (no \"format\": \"moescope-metrics\")"));
+        fail(source,
+            QStringLiteral("not a moescope results table (no \"format\": \"moescope-metrics\")"));
     if (top.value(QStringLiteral("version")).toInt() != 1)
-        fail(source, QStringLiteral("unsupported results table version %1 (this MoEScope reads version 1)")
-                         .arg(top.value(QStringLiteral("version")).toVariant().toString()));
+        fail(source,
+            QStringLiteral("unsupported results table version %1 (this MoEScope reads version 1)")
+                .arg(top.value(QStringLiteral("version")).toVariant().toString()));
 
     QStringList keys;
     for (const auto &k : top.value(QStringLiteral("keys")).toArray())
         keys << k.toString();
     auto results = std::make_shared<InterventionResults>();
     results->source = source;
-    if (keys == QStringList {QStringLiteral("block"), QStringLiteral("masked"), QStringLiteral("language")})
+    if (keys
+        == QStringList {
+            QStringLiteral("block"), QStringLiteral("masked"), QStringLiteral("language") })
         results->kind = InterventionResults::Kind::Ablation;
-    else if (keys == QStringList {QStringLiteral("condition"), QStringLiteral("language")})
+    else if (keys == QStringList { QStringLiteral("condition"), QStringLiteral("language") })
         results->kind = InterventionResults::Kind::Steering;
     else
-        fail(source, QStringLiteral("keys [%1] are neither an ablation grid (block, masked, language) nor a "
-                                    "steering table (condition, language)")
-                         .arg(keys.join(QLatin1String(", "))));
+        fail(source,
+            QStringLiteral("keys [%1] are neither an ablation grid (block, masked, language) nor a "
+                           "steering table (condition, language)")
+                .arg(keys.join(QLatin1String(", "))));
 
     const QJsonValue columnsValue = top.value(QStringLiteral("columns"));
     const QJsonValue rowsValue = top.value(QStringLiteral("rows"));
@@ -232,7 +242,8 @@ InterventionResultsPtr parseInterventionResults(const QByteArray &json, const QS
                 row.values.insert(column, v.toDouble());
                 appendOnce(numericColumns, column);
             } else if (!v.isNull() && !v.isUndefined() && !v.isString()) {
-                fail(source, QStringLiteral("column \"%1\" holds neither a number nor a text").arg(column));
+                fail(source,
+                    QStringLiteral("column \"%1\" holds neither a number nor a text").arg(column));
             }
         }
         appendOnce(results->languages, row.language);
@@ -250,10 +261,13 @@ InterventionResultsPtr parseInterventionResults(const QByteArray &json, const QS
     for (const auto &row : results->rows)
         hasBaseline = hasBaseline || row.key == base;
     if (!hasBaseline)
-        fail(source, results->kind == InterventionResults::Kind::Ablation
-                         ? QStringLiteral("the ablation table has no baseline rows (block \"none\", masked \"none\")")
-                         : QStringLiteral("no \"baseline\" condition: not a moescope steer table (evaluate's "
-                                          "output has one condition per plan)"));
+        fail(source,
+            results->kind == InterventionResults::Kind::Ablation
+                ? QStringLiteral(
+                    "the ablation table has no baseline rows (block \"none\", masked \"none\")")
+                : QStringLiteral(
+                    "no \"baseline\" condition: not a moescope steer table (evaluate's "
+                    "output has one condition per plan)"));
     if (results->metrics.isEmpty())
         fail(source, QStringLiteral("the table has no numeric metric column"));
 
@@ -279,7 +293,8 @@ QString blockDisplayName(const QString &block)
 
 QString conditionDisplayName(const QString &condition)
 {
-    static const QRegularExpression steer(QStringLiteral("^steer\\([^,]*,[^,]*,lambda=([^)]*)\\)$"));
+    static const QRegularExpression steer(
+        QStringLiteral("^steer\\([^,]*,[^,]*,lambda=([^)]*)\\)$"));
     const auto m = steer.match(condition);
     return m.hasMatch() ? QStringLiteral("λ = %1").arg(m.captured(1)) : condition;
 }

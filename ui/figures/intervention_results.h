@@ -32,13 +32,13 @@ struct InterventionResults
     };
 
     Kind kind = Kind::Ablation;
-    QString source;            // the file read, for errors and captions
-    QStringList metrics;       // numeric metric columns in table order (incl. "experts", "*_delta")
-    QString primaryMetric;     // run.primary_metric (the task's main metric)
+    QString source; // the file read, for errors and captions
+    QStringList metrics; // numeric metric columns in table order (incl. "experts", "*_delta")
+    QString primaryMetric; // run.primary_metric (the task's main metric)
     bool higherIsBetter = true;
-    QStringList languages;     // evaluated languages in row order
+    QStringList languages; // evaluated languages in row order
     QList<Row> rows;
-    QJsonObject run;           // the whole "run" object (model, plan settings, versions)
+    QJsonObject run; // the whole "run" object (model, plan settings, versions)
 
     // Ablation: blocks ("0-4", in row order, without the baseline's "none")
     // and masked languages (in row order, without "none"). Steering:
@@ -50,11 +50,11 @@ struct InterventionResults
     // The baseline row's key: {"none", "none"} or {"baseline"}.
     QStringList baselineKey() const;
 
-    std::optional<double> value(const QStringList &key, const QString &language,
-                                const QString &metric) const;
+    std::optional<double> value(
+        const QStringList &key, const QString &language, const QString &metric) const;
     // value(key) minus the baseline's value for the same language.
-    std::optional<double> deltaFromBaseline(const QStringList &key, const QString &language,
-                                            const QString &metric) const;
+    std::optional<double> deltaFromBaseline(
+        const QStringList &key, const QString &language, const QString &metric) const;
 
     // Metrics worth drawing: the metric columns without "experts" and the
     // "_delta" columns (deltas are computed for any metric).

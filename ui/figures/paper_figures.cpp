@@ -12,7 +12,7 @@
 namespace moescope::ui {
 
 QStringList exportPaperFigures(const PaperFigureSet &inputs, const QString &dir,
-                               const QList<FigureFormat> &formats, const FigureExportOptions &options)
+    const QList<FigureFormat> &formats, const FigureExportOptions &options)
 {
     if (!inputs.study && !inputs.ablation && !inputs.steering)
         throw Error(dir.toStdString(), "no study and no ablation or steering results to draw");
@@ -51,16 +51,18 @@ QStringList exportPaperFigures(const PaperFigureSet &inputs, const QString &dir,
         for (FigureFormat format : formats) {
             FigureExportOptions o = options;
             o.format = format;
-            const QString path = QDir(dir).filePath(figure->fileStem() + QLatin1Char('.') + figureFormatSuffix(format));
+            const QString path = QDir(dir).filePath(
+                figure->fileStem() + QLatin1Char('.') + figureFormatSuffix(format));
             exportFigure(*figure, path, o);
             written << path;
         }
     return written;
 }
 
-QStringList exportPaperFigures(const PaperFigureSet &inputs, const QString &dir, const FigureExportOptions &options)
+QStringList exportPaperFigures(
+    const PaperFigureSet &inputs, const QString &dir, const FigureExportOptions &options)
 {
-    return exportPaperFigures(inputs, dir, QList<FigureFormat> {options.format}, options);
+    return exportPaperFigures(inputs, dir, QList<FigureFormat> { options.format }, options);
 }
 
 } // namespace moescope::ui

@@ -38,11 +38,10 @@ struct PaperFigureSet
 // moescope::Error (nothing given, unknown language or metric, unwritable
 // folder); files written before the error stay complete.
 QStringList exportPaperFigures(const PaperFigureSet &inputs, const QString &dir,
-                               const QList<FigureFormat> &formats,
-                               const FigureExportOptions &options = {});
+    const QList<FigureFormat> &formats, const FigureExportOptions &options = {});
 
 // The same in the single format options.format.
-QStringList exportPaperFigures(const PaperFigureSet &inputs, const QString &dir,
-                               const FigureExportOptions &options);
+QStringList exportPaperFigures(
+    const PaperFigureSet &inputs, const QString &dir, const FigureExportOptions &options);
 
 } // namespace moescope::ui

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace moescope::ui {
 
@@ -26,7 +27,9 @@ QColor conditionColor(int condition)
 
 } // namespace
 
-SteeringResultsRenderer::SteeringResultsRenderer(QObject *parent) : FigureRenderer(parent) {}
+SteeringResultsRenderer::SteeringResultsRenderer(QObject *parent)
+    : FigureRenderer(parent)
+{ }
 
 SteeringResultsRenderer::SteeringResultsRenderer(InterventionResultsPtr results, QObject *parent)
     : FigureRenderer(parent)
@@ -38,7 +41,7 @@ void SteeringResultsRenderer::setResults(InterventionResultsPtr results)
 {
     if (results && results->kind != InterventionResults::Kind::Steering)
         throw Error(results->source.toStdString(),
-                    "an ablation grid, not a steering table (draw it with the ablation figure)");
+            "an ablation grid, not a steering table (draw it with the ablation figure)");
     m_results = std::move(results);
     if (m_results && !m_metric.isEmpty() && !m_results->hasMetric(m_metric))
         m_metric.clear();
@@ -50,9 +53,9 @@ void SteeringResultsRenderer::setMetric(const QString &metric)
 {
     if (m_results && !metric.isEmpty() && !m_results->hasMetric(metric))
         throw Error(m_results->source.toStdString(),
-                    QStringLiteral("no metric '%1' (have: %2)")
-                        .arg(metric, m_results->plottableMetrics().join(QLatin1String(", ")))
-                        .toStdString());
+            QStringLiteral("no metric '%1' (have: %2)")
+                .arg(metric, m_results->plottableMetrics().join(QLatin1String(", ")))
+                .toStdString());
     m_metric = metric;
     Q_EMIT changed();
 }
@@ -66,7 +69,8 @@ QString SteeringResultsRenderer::metric() const
 
 QString SteeringResultsRenderer::fileStem() const
 {
-    QString stem = QStringLiteral("steering-%1").arg(metric().isEmpty() ? QStringLiteral("results") : metric());
+    QString stem = QStringLiteral("steering-%1")
+                       .arg(metric().isEmpty() ? QStringLiteral("results") : metric());
     return stem.replace(QLatin1Char('_'), QLatin1Char('-'));
 }
 
@@ -84,10 +88,10 @@ QString SteeringResultsRenderer::title() const
 QSizeF SteeringResultsRenderer::defaultSize() const
 {
     if (!m_results)
-        return {900, 520};
+        return { 900, 520 };
     const double groups = static_cast<double>(m_results->languages.size());
     const double bars = static_cast<double>(m_results->conditions().size());
-    return {std::clamp(160 + groups * (bars * 34 + 26), 640.0, 1800.0), 520};
+    return { std::clamp(160 + groups * (bars * 34 + 26), 640.0, 1800.0), 520 };
 }
 
 bool SteeringResultsRenderer::hasData() const
@@ -103,9 +107,11 @@ QString SteeringResultsRenderer::emptyMessage() const
 std::optional<double> SteeringResultsRenderer::valueAt(int condition, int language) const
 {
     const QStringList conditions = m_results->conditions();
-    if (condition < 0 || condition >= conditions.size() || language < 0 || language >= m_results->languages.size())
+    if (condition < 0 || condition >= conditions.size() || language < 0
+        || language >= m_results->languages.size())
         return std::nullopt;
-    const auto v = m_results->value({conditions[condition]}, m_results->languages[language], metric());
+    const auto v
+        = m_results->value({ conditions[condition] }, m_results->languages[language], metric());
     return v && std::isfinite(*v) ? v : std::nullopt;
 }
 
@@ -143,8 +149,8 @@ SteeringResultsRenderer::Layout SteeringResultsRenderer::layout(const QRectF &co
     const double legendHeight = tick.height() + 10;
     const double bottom = tick.height() + label.height() + 14;
     l.legend = QRectF(content.left() + left, content.top(), content.width() - left, legendHeight);
-    l.plot = QRectF(content.left() + left, content.top() + legendHeight + 4, content.width() - left - 8,
-                    content.height() - legendHeight - 4 - bottom);
+    l.plot = QRectF(content.left() + left, content.top() + legendHeight + 4,
+        content.width() - left - 8, content.height() - legendHeight - 4 - bottom);
     l.groupWidth = l.plot.width() / std::max(1, languages);
     l.barWidth = l.groupWidth * 0.8 / std::max(1, conditions);
     return l;
@@ -155,8 +161,11 @@ QRectF SteeringResultsRenderer::barIn(const Layout &l, int condition, int langua
     const auto v = valueAt(condition, language);
     if (!v)
         return {};
-    auto y = [&](double value) { return l.plot.bottom() - (value - l.lo) / (l.hi - l.lo) * l.plot.height(); };
-    const double x = l.plot.left() + language * l.groupWidth + l.groupWidth * 0.1 + condition * l.barWidth;
+    auto y = [&](double value) {
+        return l.plot.bottom() - (value - l.lo) / (l.hi - l.lo) * l.plot.height();
+    };
+    const double x
+        = l.plot.left() + language * l.groupWidth + l.groupWidth * 0.1 + condition * l.barWidth;
     const double top = y(std::max(*v, 0.0)), bottom = y(std::min(*v, 0.0));
     return QRectF(x, top, l.barWidth, std::max(0.5, bottom - top));
 }
@@ -180,7 +189,9 @@ void SteeringResultsRenderer::paintContent(QPainter *painter, const QRectF &cont
     const double step = l.ticks.size() > 1 ? l.ticks[1] - l.ticks[0] : 1.0;
     const QFont tickFont = style::font(style::kTickPx);
     const QFontMetricsF tm(tickFont);
-    auto y = [&](double value) { return l.plot.bottom() - (value - l.lo) / (l.hi - l.lo) * l.plot.height(); };
+    auto y = [&](double value) {
+        return l.plot.bottom() - (value - l.lo) / (l.hi - l.lo) * l.plot.height();
+    };
 
     painter->save();
     painter->setFont(tickFont);
@@ -189,12 +200,24 @@ void SteeringResultsRenderer::paintContent(QPainter *painter, const QRectF &cont
         painter->drawLine(QPointF(l.plot.left(), y(t)), QPointF(l.plot.right(), y(t)));
         painter->setPen(style::textColor());
         painter->drawText(QRectF(l.plot.left() - 200 - 6, y(t) - tm.height() / 2, 200, tm.height()),
-                          Qt::AlignRight | Qt::AlignVCenter, style::tickLabel(t, step));
+            Qt::AlignRight | Qt::AlignVCenter, style::tickLabel(t, step));
     }
 
-    // Decimals for the value labels: enough to tell the bars apart at the
-    // axis' resolution.
-    const int decimals = std::clamp(static_cast<int>(std::ceil(-std::log10(step))) + 1, 0, 4);
+    // Decimals for the value labels: one below the axis step, and more (up
+    // to four) when bars of a group would otherwise read the same, since a
+    // steering effect is often small next to the metric itself.
+    double closest = std::numeric_limits<double>::infinity();
+    for (int g = 0; g < languages; ++g)
+        for (int a = 0; a < conditions.size(); ++a)
+            for (int b = a + 1; b < conditions.size(); ++b) {
+                const auto va = valueAt(a, g), vb = valueAt(b, g);
+                if (va && vb && *va != *vb)
+                    closest = std::min(closest, std::abs(*va - *vb));
+            }
+    int decimals = std::max(0, static_cast<int>(std::ceil(-std::log10(step))) + 1);
+    if (std::isfinite(closest))
+        decimals = std::max(decimals, static_cast<int>(std::ceil(-std::log10(closest))));
+    decimals = std::clamp(decimals, 0, 4);
     for (int g = 0; g < languages; ++g) {
         for (int c = 0; c < conditions.size(); ++c) {
             const QRectF bar = barIn(l, c, g);
@@ -203,16 +226,30 @@ void SteeringResultsRenderer::paintContent(QPainter *painter, const QRectF &cont
             painter->setPen(Qt::NoPen);
             painter->setBrush(conditionColor(c));
             painter->drawRect(bar);
-            const QString text = QString::number(*valueAt(c, g), 'f', decimals).replace(QLatin1Char('-'), QChar(0x2212));
-            if (tm.horizontalAdvance(text) + 2 <= bar.width() + 6) {
+            const QString text = QString::number(*valueAt(c, g), 'f', decimals)
+                                     .replace(QLatin1Char('-'), QChar(0x2212));
+            const double textWidth = tm.horizontalAdvance(text);
+            if (textWidth + 2 <= bar.width() + 6) {
                 painter->setPen(style::textColor());
-                painter->drawText(QRectF(bar.center().x() - 40, bar.top() - tm.height() - 2, 80, tm.height()),
-                                  Qt::AlignHCenter | Qt::AlignBottom, text);
+                painter->drawText(
+                    QRectF(bar.center().x() - 40, bar.top() - tm.height() - 2, 80, tm.height()),
+                    Qt::AlignHCenter | Qt::AlignBottom, text);
+            } else if (textWidth + 8 <= bar.height() && tm.height() <= bar.width()) {
+                // Too wide for the bar: written upwards inside its top end.
+                painter->save();
+                painter->setPen(contrastingTextColor(conditionColor(c)));
+                painter->translate(bar.center().x(), bar.top() + 4);
+                painter->rotate(-90);
+                painter->drawText(
+                    QRectF(-textWidth - 2, -tm.height() / 2, textWidth + 2, tm.height()),
+                    Qt::AlignRight | Qt::AlignVCenter, text);
+                painter->restore();
             }
         }
         painter->setPen(style::textColor());
-        painter->drawText(QRectF(l.plot.left() + g * l.groupWidth, l.plot.bottom() + 4, l.groupWidth, tm.height()),
-                          Qt::AlignHCenter | Qt::AlignTop, m_results->languages[g]);
+        painter->drawText(QRectF(l.plot.left() + g * l.groupWidth, l.plot.bottom() + 4,
+                              l.groupWidth, tm.height()),
+            Qt::AlignHCenter | Qt::AlignTop, m_results->languages[g]);
     }
     painter->setPen(QPen(style::axisColor(), 0.8));
     painter->drawLine(QPointF(l.plot.left(), y(0)), QPointF(l.plot.right(), y(0)));
@@ -226,18 +263,20 @@ void SteeringResultsRenderer::paintContent(QPainter *painter, const QRectF &cont
         painter->setBrush(conditionColor(c));
         painter->drawRect(QRectF(x, l.legend.top() + (tm.height() - 10) / 2, 10, 10));
         painter->setPen(style::textColor());
-        painter->drawText(QRectF(x + 14, l.legend.top(), 400, tm.height()), Qt::AlignLeft | Qt::AlignVCenter, name);
+        painter->drawText(QRectF(x + 14, l.legend.top(), 400, tm.height()),
+            Qt::AlignLeft | Qt::AlignVCenter, name);
         x += 14 + tm.horizontalAdvance(name) + 18;
     }
 
     painter->setFont(style::font(style::kLabelPx));
     const QFontMetricsF lm(painter->font());
-    painter->drawText(QRectF(l.plot.left(), l.plot.bottom() + tm.height() + 8, l.plot.width(), lm.height()),
-                      Qt::AlignHCenter | Qt::AlignTop, tr("evaluated language"));
+    painter->drawText(
+        QRectF(l.plot.left(), l.plot.bottom() + tm.height() + 8, l.plot.width(), lm.height()),
+        Qt::AlignHCenter | Qt::AlignTop, tr("evaluated language"));
     painter->translate(content.left(), l.plot.center().y());
     painter->rotate(-90);
-    painter->drawText(QRectF(-l.plot.height() / 2, 0, l.plot.height(), lm.height()), Qt::AlignHCenter | Qt::AlignTop,
-                      metric());
+    painter->drawText(QRectF(-l.plot.height() / 2, 0, l.plot.height(), lm.height()),
+        Qt::AlignHCenter | Qt::AlignTop, metric());
     painter->restore();
 }
 
@@ -251,7 +290,8 @@ QString SteeringResultsRenderer::contentToolTipAt(const QPointF &pos, const QRec
             // The whole column above (or below) the bar counts, so short bars
             // are easy to hover.
             const QRectF bar = barIn(l, c, g);
-            if (bar.isEmpty() || pos.x() < bar.left() || pos.x() >= bar.right() || !l.plot.contains(pos))
+            if (bar.isEmpty() || pos.x() < bar.left() || pos.x() >= bar.right()
+                || !l.plot.contains(pos))
                 continue;
             const QString language = m_results->languages[g];
             const auto exact = [](std::optional<double> v) {
@@ -259,11 +299,13 @@ QString SteeringResultsRenderer::contentToolTipAt(const QPointF &pos, const QRec
             };
             QString text = tr("%1 · %2\n%3 = %4")
                                .arg(language, conditionDisplayName(conditions[c]), metric(),
-                                    exact(m_results->value({conditions[c]}, language, metric())));
+                                   exact(m_results->value({ conditions[c] }, language, metric())));
             if (c > 0)
                 text += tr("\nbaseline %1, change %2")
-                            .arg(exact(m_results->value(m_results->baselineKey(), language, metric())),
-                                 exact(m_results->deltaFromBaseline({conditions[c]}, language, metric())));
+                            .arg(exact(m_results->value(
+                                     m_results->baselineKey(), language, metric())),
+                                exact(m_results->deltaFromBaseline(
+                                    { conditions[c] }, language, metric())));
             return text;
         }
     return {};
