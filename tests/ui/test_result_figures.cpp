@@ -436,12 +436,28 @@ TEST(ResultFiguresCli, RecordAnalyzePlanAblateSteerFiguresEndToEnd)
     ASSERT_EQ(r.exitCode, 0) << r.err.toStdString();
     const QJsonObject analysis
         = QJsonDocument::fromJson(readFile(tmp.filePath("analysis.json"))).object();
-    EXPECT_FALSE(analysis.isEmpty());
+    EXPECT_EQ(analysis["languages"].toArray().size(), 2);
 
     r = moescope({ "plan", "--trace", trace, "--model", model.path(), "--mask-exclusive", "en",
         "--k", "2", "--out", tmp.filePath("mask-en.json") });
     ASSERT_EQ(r.exitCode, 0) << r.err.toStdString();
-    EXPECT_TRUE(QJsonDocument::fromJson(readFile(tmp.filePath("mask-en.json"))).isObject());
+    // Experts per layer that masking en touches, from the whole-model plan;
+    // the ablation's cell for a block masks the same experts in its layers.
+    const QJsonArray maskEntries = QJsonDocument::fromJson(readFile(tmp.filePath("mask-en.json")))
+                                       .object()["mask"]
+                                       .toArray();
+    ASSERT_FALSE(maskEntries.isEmpty());
+    auto maskedInLayers = [&](int first, int last) {
+        int count = 0;
+        for (const auto &entry : maskEntries) {
+            const QJsonArray layers = entry.toObject()["layers"].toArray();
+            const int overlap
+                = std::min(last, layers[1].toInt()) - std::max(first, layers[0].toInt()) + 1;
+            count += std::max(0, overlap)
+                * static_cast<int>(entry.toObject()["experts"].toArray().size());
+        }
+        return count;
+    };
 
     const QString ablation = tmp.filePath("ablation");
     r = moescope({ "ablate", "--model", model.path(), "--trace", trace, "--eval",
@@ -503,6 +519,9 @@ TEST(ResultFiguresCli, RecordAnalyzePlanAblateSteerFiguresEndToEnd)
         ++checked;
     }
     EXPECT_EQ(checked, 8); // 2 blocks x 2 masked x 2 evaluated
+    const QString maskEnLate = grid.toolTipAt(grid.cellRect(rect, 1, 1, 0).center(), rect);
+    EXPECT_TRUE(maskEnLate.contains(QString("experts masked: %1").arg(maskedInLayers(1, 2))))
+        << maskEnLate.toStdString();
 
     // --paper: the study's routing figures from the recorded trace plus the
     // results figures, in one call.
