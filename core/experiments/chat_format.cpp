@@ -2,6 +2,7 @@
 
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
+#include "core/experiments/jinja_template.h"
 
 #include <nlohmann/json.hpp>
 
@@ -12,41 +13,10 @@ namespace moescope::experiments {
 namespace {
 
 namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
 
-// The system message a Qwen2/Qwen2.5 template writes when the conversation
-// has none, e.g. {{ '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}.
-// It is a single quoted literal; Qwen3's system branch concatenates
-// messages[0].content instead and therefore does not match.
-std::string defaultSystemPrompt(const std::string &tmpl)
+std::string templateFromConfig(const Json &config)
 {
-    const std::string open = "'<|im_start|>system\\n";
-    const std::string close = "<|im_end|>\\n'";
-    for (std::size_t at = tmpl.find(open); at != std::string::npos; at = tmpl.find(open, at + 1)) {
-        const auto begin = at + open.size();
-        const auto end = tmpl.find(close, begin);
-        if (end == std::string::npos)
-            break;
-        const auto literal = tmpl.substr(begin, end - begin);
-        if (literal.find('\'') != std::string::npos || literal.find('{') != std::string::npos)
-            continue;
-        // Undo the Jinja string escapes that can occur in a plain sentence.
-        std::string text;
-        for (std::size_t i = 0; i < literal.size(); ++i) {
-            if (literal[i] == '\\' && i + 1 < literal.size()) {
-                const char c = literal[++i];
-                text += c == 'n' ? '\n' : c;
-            } else {
-                text += literal[i];
-            }
-        }
-        return text;
-    }
-    return {};
-}
-
-std::string templateFromConfig(const fs::path &configPath)
-{
-    const auto config = nlohmann::json::parse(readFile(configPath.string()), nullptr, false);
     if (!config.is_object() || !config.contains("chat_template"))
         return {};
     const auto &t = config["chat_template"];
@@ -68,54 +38,101 @@ std::string templateFromConfig(const fs::path &configPath)
     return {};
 }
 
-} // namespace
-
-std::string ChatFormat::wrapUserMessage(const std::string &text) const
+// Special tokens are plain strings or AddedToken objects {"content": ...}.
+std::string tokenText(const Json &v)
 {
-    if (!supported)
-        throw Error(unsupportedReason);
-    std::string out;
-    if (!defaultSystemPrompt.empty())
-        out += "<|im_start|>system\n" + defaultSystemPrompt + "<|im_end|>\n";
-    out += "<|im_start|>user\n" + text + "<|im_end|>\n<|im_start|>assistant\n";
-    if (emptyThinkingBlock)
-        out += "<think>\n\n</think>\n\n";
-    return out;
+    if (v.is_string())
+        return v.get<std::string>();
+    if (v.is_object() && v.contains("content") && v["content"].is_string())
+        return v["content"].get<std::string>();
+    return {};
 }
 
-ChatFormat chatFormatFromTemplate(const std::string &tmpl)
+ChatFormat formatFrom(const std::string &tmpl, const Json &specials, const std::string &source)
 {
     ChatFormat f;
+    f.source = source;
     if (tmpl.empty()) {
         f.unsupportedReason = "the model has no chat template";
         return f;
     }
-    if (tmpl.find("<|im_start|>") == std::string::npos) {
-        f.unsupportedReason = "the model's chat template is not ChatML (<|im_start|>); MoEScope applies "
-                              "ChatML templates only (Jinja templates are not run)";
+    try {
+        f.tmpl = std::make_shared<const JinjaTemplate>(JinjaTemplate::parse(tmpl, source));
+    } catch (const Error &e) {
+        f.unsupportedReason = std::string("its chat template can't be used: ") + e.what();
         return f;
     }
     f.supported = true;
-    f.defaultSystemPrompt = defaultSystemPrompt(tmpl);
-    f.emptyThinkingBlock = tmpl.find("enable_thinking") != std::string::npos;
+    f.variablesJson = specials.dump();
+    for (const char *marker : {"<|im_end|>", "<|end|>", "<|eot_id|>", "<end_of_turn>"})
+        if (tmpl.find(marker) != std::string::npos)
+            f.endOfTurn.emplace_back(marker);
+    if (specials.contains("eos_token"))
+        f.endOfTurn.push_back(specials["eos_token"].get<std::string>());
     return f;
+}
+
+} // namespace
+
+std::string ChatFormat::wrapUserMessage(const std::string &text) const
+{
+    if (!supported || !tmpl)
+        throw Error(source, unsupportedReason);
+    auto variables = variablesJson.empty() ? Json::object() : Json::parse(variablesJson);
+    variables["messages"] = Json::array({Json {{"role", "user"}, {"content", text}}});
+    variables["add_generation_prompt"] = true;
+    variables["enable_thinking"] = false;
+    return tmpl->render(variables);
+}
+
+ChatFormat chatFormatFromTemplate(const std::string &chatTemplate, const std::string &bosToken,
+                                  const std::string &eosToken)
+{
+    Json specials = Json::object();
+    if (!bosToken.empty())
+        specials["bos_token"] = bosToken;
+    if (!eosToken.empty())
+        specials["eos_token"] = eosToken;
+    return formatFrom(chatTemplate, specials, "chat template");
 }
 
 ChatFormat chatFormatOf(const std::string &modelDir)
 {
     const fs::path dir(modelDir);
-    std::string tmpl;
+    std::string tmpl, source;
+    Json specials = Json::object();
     try {
-        if (fs::exists(dir / "tokenizer_config.json"))
-            tmpl = templateFromConfig(dir / "tokenizer_config.json");
-        if (tmpl.empty() && fs::exists(dir / "chat_template.jinja"))
-            tmpl = readFile((dir / "chat_template.jinja").string());
+        const auto configPath = dir / "tokenizer_config.json";
+        if (fs::exists(configPath)) {
+            const auto config = Json::parse(readFile(configPath.string()), nullptr, false);
+            if (config.is_discarded())
+                throw Error(configPath.string(), "not valid JSON");
+            tmpl = templateFromConfig(config);
+            source = configPath.string();
+            for (const char *name : {"bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token",
+                                     "mask_token"})
+                if (config.contains(name))
+                    if (const auto t = tokenText(config[name]); !t.empty())
+                        specials[name] = t;
+        }
+        // Newer checkpoints keep the template in its own file.
+        if (tmpl.empty() && fs::exists(dir / "chat_template.jinja")) {
+            source = (dir / "chat_template.jinja").string();
+            tmpl = readFile(source);
+        }
+        if (tmpl.empty() && fs::exists(dir / "chat_template.json")) {
+            source = (dir / "chat_template.json").string();
+            const auto j = Json::parse(readFile(source), nullptr, false);
+            if (j.is_discarded())
+                throw Error(source, "not valid JSON");
+            tmpl = templateFromConfig(j);
+        }
     } catch (const Error &e) {
         ChatFormat f;
         f.unsupportedReason = e.what();
         return f;
     }
-    auto f = chatFormatFromTemplate(tmpl);
+    auto f = formatFrom(tmpl, specials, source.empty() ? modelDir : source);
     if (!f.supported)
         f.unsupportedReason = modelDir + ": " + f.unsupportedReason;
     return f;

@@ -214,8 +214,9 @@ Evaluation::Evaluation(const model::MoeModel &model, const Tokenizer &tokenizer,
     if (stops.empty() && tokenizer.eosId())
         stops.push_back(*tokenizer.eosId());
     if (m->encoder->wrapsChat())
-        if (const auto endOfTurn = tokenizer.tokenId(m->encoder->chat().endOfTurn))
-            stops.push_back(*endOfTurn);
+        for (const auto &text : m->encoder->chat().endOfTurn)
+            if (const auto id = tokenizer.tokenId(text))
+                stops.push_back(*id);
     m->generation.stopTokens = stops;
     m->rebuildDerived();
 }

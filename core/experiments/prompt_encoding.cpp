@@ -43,7 +43,9 @@ std::string PromptEncoder::render(const Document &doc, const std::string &target
 
 std::vector<std::int64_t> PromptEncoder::encode(const std::string &text) const
 {
-    const auto ids = m_tokenizer.encode(text, /*addSpecial=*/true);
+    // A chat-wrapped prompt already holds the special tokens its template
+    // writes; apply_chat_template tokenizes it without adding them again.
+    const auto ids = m_tokenizer.encode(text, /*addSpecial=*/!m_wrapChat);
     return {ids.begin(), ids.end()};
 }
 

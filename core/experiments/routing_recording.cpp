@@ -228,12 +228,13 @@ RecordingReport recordRouting(const model::MoeModel &model, const Tokenizer &tok
 
     model::GenerationOptions generation;
     generation.maxNewTokens = settings.maxNewTokens;
-    if (encoder.wrapsChat())
-        if (const auto endOfTurn = tokenizer.tokenId(encoder.chat().endOfTurn)) {
-            auto stops = model.generationDefaults().eosTokenIds;
-            stops.push_back(*endOfTurn);
-            generation.stopTokens = stops;
-        }
+    if (encoder.wrapsChat()) {
+        auto stops = model.generationDefaults().eosTokenIds;
+        for (const auto &text : encoder.chat().endOfTurn)
+            if (const auto id = tokenizer.tokenId(text))
+                stops.push_back(*id);
+        generation.stopTokens = stops;
+    }
 
     // Progress counts prompt tokens plus the generation budget per document.
     std::size_t totalWork = 0, doneWork = 0;

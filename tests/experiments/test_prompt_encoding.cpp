@@ -25,17 +25,16 @@ TEST(ChatFormat, Qwen3TemplateGetsChatMlWithAnEmptyThinkingBlock)
 {
     const auto f = chatFormatOf(kTokenizers + "qwen3");
     ASSERT_TRUE(f.supported) << f.unsupportedReason;
-    EXPECT_TRUE(f.emptyThinkingBlock);
-    EXPECT_EQ(f.defaultSystemPrompt, ""); // Qwen3 adds no system message of its own
     // What transformers' apply_chat_template(add_generation_prompt=True,
     // enable_thinking=False) renders for [{"role": "user", "content": "Hi"}].
     EXPECT_EQ(f.wrapUserMessage("Hi"),
               "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
+    EXPECT_NE(std::find(f.endOfTurn.begin(), f.endOfTurn.end(), "<|im_end|>"), f.endOfTurn.end());
 }
 
 TEST(ChatFormat, Qwen2TemplateKeepsItsDefaultSystemPrompt)
 {
-    // The Qwen2 / Qwen1.5-MoE template (abridged to its ChatML parts).
+    // The Qwen2 / Qwen1.5-MoE template.
     const std::string tmpl =
         "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
         "{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
@@ -43,20 +42,31 @@ TEST(ChatFormat, Qwen2TemplateKeepsItsDefaultSystemPrompt)
         "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
     const auto f = chatFormatFromTemplate(tmpl);
     ASSERT_TRUE(f.supported);
-    EXPECT_FALSE(f.emptyThinkingBlock);
     EXPECT_EQ(f.wrapUserMessage("Hi"), "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
                                        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
 }
 
-TEST(ChatFormat, OtherTemplatesAreReportedNotApproximated)
+TEST(ChatFormat, OtherFamiliesTemplatesRunWithTheirSpecialTokens)
 {
+    // DeepSeek-V3 writes its BOS (an AddedToken object in tokenizer_config.json).
     const auto deepseek = chatFormatOf(kTokenizers + "deepseek_v3");
-    EXPECT_FALSE(deepseek.supported);
-    EXPECT_NE(deepseek.unsupportedReason.find("ChatML"), std::string::npos) << deepseek.unsupportedReason;
+    ASSERT_TRUE(deepseek.supported) << deepseek.unsupportedReason;
+    EXPECT_EQ(deepseek.wrapUserMessage("Hi"), "<\uff5cbegin\u2581of\u2581sentence\uff5c><\uff5cUser\uff5c>Hi<\uff5cAssistant\uff5c>");
+    // Mixtral's [INST] layout.
+    const auto mixtral = chatFormatFromTemplate(
+        "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}"
+        "{{ '[INST] ' + message['content'] + ' [/INST]' }}{% endif %}{% endfor %}", "<s>", "</s>");
+    EXPECT_EQ(mixtral.wrapUserMessage("Hi"), "<s>[INST] Hi [/INST]");
+    EXPECT_EQ(mixtral.endOfTurn, std::vector<std::string>({"</s>"}));
+
     const auto none = chatFormatOf(kTokenizers + "mistral"); // no chat_template at all
     EXPECT_FALSE(none.supported);
     EXPECT_NE(none.unsupportedReason.find("no chat template"), std::string::npos) << none.unsupportedReason;
     EXPECT_THROW(none.wrapUserMessage("Hi"), Error);
+    // A template that does not parse is reported with its line, not guessed at.
+    const auto broken = chatFormatFromTemplate("{% for m in messages %}{{ m.content }}");
+    EXPECT_FALSE(broken.supported);
+    EXPECT_NE(broken.unsupportedReason.find("line 1"), std::string::npos) << broken.unsupportedReason;
 }
 
 TEST(PromptEncoder, ChatTemplatesNeedASupportedChatFormatUnlessTurnedOff)
@@ -78,7 +88,11 @@ TEST(PromptEncoder, ChatTemplatesNeedASupportedChatFormatUnlessTurnedOff)
 
     // With a ChatML template the special tokens become single ids.
     TempFolder chat;
-    writeByteTokenizer(chat.path(), "{{ '<|im_start|>' + message['role'] }}{% if enable_thinking %}{% endif %}");
+    writeByteTokenizer(chat.path(),
+                       "{% for message in messages %}{{ '<|im_start|>' + message.role + '\\n' + message.content + "
+                       "'<|im_end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}"
+                       "{% if enable_thinking is defined and not enable_thinking %}{{ '<think>\\n\\n</think>\\n\\n' }}"
+                       "{% endif %}{% endif %}");
     const auto chatTokenizer = Tokenizer::load(chat.str());
     options.applyChat = true;
     const experiments::PromptEncoder wrapped(chatTokenizer, chatFormatOf(chat.str()), options);
