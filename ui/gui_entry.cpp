@@ -8,6 +8,7 @@
 #include "ui/live/live_workbench.h"
 #include "ui/main_window.h"
 #include "ui/views/playground_panel.h"
+#include "ui/views/recording_panel.h"
 
 #include <QApplication>
 #include <QFileInfo>
@@ -15,6 +16,7 @@
 #include <QPlainTextEdit>
 #include <QSpinBox>
 #include <QTabWidget>
+#include <QElapsedTimer>
 #include <QTimer>
 
 #include <cstdio>
@@ -28,14 +30,31 @@ constexpr const char *kGuiUsage =
     "Opens the MoEScope window on the given routing data, or on the bundled\n"
     "Qwen3-30B-A3B MGSM study data (arXiv 2601.14050) when none is given.\n"
     "A model folder (config.json, *.safetensors) is loaded for the live panels\n"
-    "(model facts, playground) next to the bundled study.\n\n"
+    "(record, playground, ablation, steering) next to the bundled study; without\n"
+    "one, the bundled demo model is loaded when it is installed.\n\n"
+    "  --session FILE         reopen a saved session (File → Save Session As…)\n"
+    "  --panel NAME           start on a tab: record, playground, ablation,\n"
+    "                         steering, or a figure (usage, difference, similarity,\n"
+    "                         clusters, similarity-by-layer, entropy, counts)\n"
     "  --prompt TEXT          with a model: generate from TEXT in the playground\n"
     "  --max-new-tokens N     tokens to generate for --prompt (default 32)\n"
     "  --screenshot FILE.png  save an image of the window once the study is\n"
-    "                         analysed (and --prompt generated), then quit\n"
-    "                         (used for the documentation)\n"
+    "                         analysed, the model loaded and every job has\n"
+    "                         finished, then quit (used for the documentation)\n"
     "  --verbose, --quiet     more or less logging on stderr; the full log is\n"
     "                         always in $XDG_STATE_HOME/moescope/moescope-gui.log\n";
+
+// Tab order of MainWindow: the seven study figures, then the live panels.
+int tabIndexForPanel(const QString &name)
+{
+    static const QStringList names{QStringLiteral("usage"), QStringLiteral("difference"),
+                                   QStringLiteral("similarity"), QStringLiteral("clusters"),
+                                   QStringLiteral("similarity-by-layer"), QStringLiteral("entropy"),
+                                   QStringLiteral("counts"), QStringLiteral("record"),
+                                   QStringLiteral("playground"), QStringLiteral("ablation"),
+                                   QStringLiteral("steering")};
+    return static_cast<int>(names.indexOf(name.toLower()));
+}
 
 bool haveDisplay()
 {
@@ -49,7 +68,7 @@ int runGui(int argc, char **argv)
 {
     // Arguments before QApplication so that --help and bad arguments never
     // need a display.
-    QString path, screenshot, prompt;
+    QString path, screenshot, prompt, session, panel;
     int maxNewTokens = 32;
     Verbosity verbosity = Verbosity::Normal;
     int i = 1;
@@ -67,6 +86,15 @@ int runGui(int argc, char **argv)
             verbosity = Verbosity::Quiet;
         } else if (arg == QLatin1String("--screenshot") && i + 1 < argc) {
             screenshot = QString::fromLocal8Bit(argv[++i]);
+        } else if (arg == QLatin1String("--session") && i + 1 < argc) {
+            session = QString::fromLocal8Bit(argv[++i]);
+        } else if (arg == QLatin1String("--panel") && i + 1 < argc) {
+            panel = QString::fromLocal8Bit(argv[++i]);
+            if (tabIndexForPanel(panel) < 0) {
+                std::fprintf(stderr, "moescope gui: error: unknown panel '%s' (see moescope gui --help)\n",
+                             qPrintable(panel));
+                return 2;
+            }
         } else if (arg == QLatin1String("--prompt") && i + 1 < argc) {
             prompt = QString::fromLocal8Bit(argv[++i]);
         } else if (arg == QLatin1String("--max-new-tokens") && i + 1 < argc) {
@@ -118,46 +146,62 @@ int runGui(int argc, char **argv)
     }
     MainWindow window;
     window.show();
-    window.openSource(path.isEmpty() || modelFolder ? StudySource::bundled() : StudySource::fromPath(path));
     PlaygroundPanel *playground = window.live()->playground();
-    if (modelFolder) {
-        window.openModel(path);
-        if (!prompt.isEmpty()) {
-            window.tabs()->setCurrentWidget(playground);
-            playground->promptEdit()->setPlainText(prompt);
-            playground->maxTokensBox()->setValue(maxNewTokens);
-            QObject::connect(window.live()->jobs(), &LiveJobTracker::modelLoaded, playground,
-                             [playground] { playground->generate(); }, Qt::SingleShotConnection);
+    if (!session.isEmpty()) {
+        if (!window.openSession(session)) {
+            std::fprintf(stderr, "moescope gui: error: cannot open the session %s\n", qPrintable(session));
+            if (!screenshot.isEmpty())
+                return 1;
         }
+    } else {
+        window.openSource(path.isEmpty() || modelFolder ? StudySource::bundled() : StudySource::fromPath(path));
+        if (modelFolder) {
+            window.openModel(path);
+        } else if (window.openDefaultModel() && path.isEmpty() && panel.isEmpty()) {
+            // The bundled study is of another model: recording a trace of
+            // the demo model is what makes the live panels work, so start there.
+            window.tabs()->setCurrentWidget(window.live()->recording());
+        }
+    }
+    if (modelFolder && !prompt.isEmpty()) {
+        window.tabs()->setCurrentWidget(playground);
+        playground->promptEdit()->setPlainText(prompt);
+        playground->maxTokensBox()->setValue(maxNewTokens);
+        QObject::connect(window.live()->jobs(), &LiveJobTracker::modelLoaded, playground,
+                         [playground] { playground->generate(); }, Qt::SingleShotConnection);
+    }
+    if (!panel.isEmpty()) {
+        // After a session's own tab (restored when its parts arrive).
+        const int index = tabIndexForPanel(panel);
+        window.tabs()->setCurrentIndex(index);
+        QObject::connect(window.jobs(), &StudyJobTracker::snapshotReady, &window,
+                         [&window, index] { window.tabs()->setCurrentIndex(index); }, Qt::QueuedConnection);
     }
 
     if (!screenshot.isEmpty()) {
-        // With --prompt, wait for the study and the generation; otherwise for
-        // the study only.
-        auto pending = std::make_shared<int>(prompt.isEmpty() ? 1 : 2);
-        auto grab = [&window, screenshot, pending] {
-            if (*pending <= 0 || --*pending > 0)
+        // Grab once nothing has run for a second: the study analysed, the
+        // model loaded, and every generation (including debounced ones a
+        // session starts) finished.
+        auto *poll = new QTimer(&window);
+        auto idleSince = std::make_shared<QElapsedTimer>();
+        poll->setInterval(100);
+        QObject::connect(poll, &QTimer::timeout, &window, [&window, poll, idleSince, screenshot] {
+            const bool busy = window.jobs()->isBusy() || window.live()->jobs()->isBusy() || !window.jobs()->current();
+            if (busy) {
+                idleSince->invalidate();
                 return;
-            // Let the layout settle before grabbing.
-            QTimer::singleShot(300, &window, [&window, screenshot] {
-                const bool ok = window.grab().save(screenshot);
-                if (!ok)
-                    std::fprintf(stderr, "moescope gui: error: cannot write %s\n", qPrintable(screenshot));
-                QCoreApplication::exit(ok ? 0 : 1);
-            });
-        };
-        QObject::connect(window.jobs(), &StudyJobTracker::snapshotReady, &window, grab, Qt::SingleShotConnection);
-        QObject::connect(window.jobs(), &StudyJobTracker::failed, &window, grab, Qt::SingleShotConnection);
-        if (!prompt.isEmpty()) {
-            auto *live = window.live()->jobs();
-            QObject::connect(live, &LiveJobTracker::generationUpdated, &window,
-                             [grab](quint64, const QString &, GenerationOutcomePtr outcome) {
-                                 if (outcome->complete)
-                                     grab();
-                             });
-            QObject::connect(live, &LiveJobTracker::generationFailed, &window, grab);
-            QObject::connect(live, &LiveJobTracker::modelFailed, &window, grab);
-        }
+            }
+            if (!idleSince->isValid())
+                idleSince->start();
+            if (idleSince->elapsed() < 1200)
+                return;
+            poll->stop();
+            const bool ok = window.grab().save(screenshot);
+            if (!ok)
+                std::fprintf(stderr, "moescope gui: error: cannot write %s\n", qPrintable(screenshot));
+            QCoreApplication::exit(ok ? 0 : 1);
+        });
+        poll->start();
     }
     return app.exec();
 }

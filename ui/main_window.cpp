@@ -12,7 +12,16 @@
 #include "ui/figures/token_routing_renderer.h"
 #include "ui/jobs/study_job_tracker.h"
 #include "ui/live/live_workbench.h"
+#include "ui/figures/ablation_grid_renderer.h"
+#include "ui/figures/paper_figures.h"
+#include "ui/figures/plan_map_renderer.h"
+#include "ui/figures/steering_results_renderer.h"
+#include "ui/live/live_job_tracker.h"
+#include "ui/live/plan_document.h"
+#include "ui/live/session_file.h"
 #include "ui/views/ablation_panel.h"
+#include "ui/views/recording_panel.h"
+#include "ui/views/steering_panel.h"
 #include "ui/views/jobs_panel.h"
 #include "ui/views/model_panel.h"
 #include "ui/views/playground_panel.h"
@@ -23,10 +32,12 @@
 #include "ui/views/similarity_panel.h"
 
 #include "core/common/error.h"
+#include "core/model/bundled_model.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
@@ -44,6 +55,8 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include <QJsonObject>
+
 #include <algorithm>
 
 namespace moescope::ui {
@@ -52,7 +65,14 @@ namespace {
 constexpr auto kLastDirectoryKey = "paths/lastDirectory";
 constexpr auto kGeometryKey = "mainWindow/geometry";
 constexpr auto kStateKey = "mainWindow/state";
+constexpr auto kSessionDirectoryKey = "paths/lastSessionDirectory";
 } // namespace
+
+struct MainWindow::PendingSession
+{
+    Session session;
+    int waitingFor = 0; // model and study loads still to arrive
+};
 
 MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent),
@@ -78,8 +98,10 @@ MainWindow::MainWindow(QWidget *parent)
     m_tabs->addTab(new FigurePanel(m_figures->similarityByLayerFigure()), tr("Similarity by layer"));
     m_tabs->addTab(new FigurePanel(m_figures->entropyByLayerFigure()), tr("Entropy by layer"));
     m_tabs->addTab(new FigurePanel(m_figures->expertCountsFigure()), tr("Exclusive && shared"));
+    m_tabs->addTab(m_live->recording(), tr("Record"));
     m_tabs->addTab(m_live->playground(), tr("Playground"));
     m_tabs->addTab(m_live->ablation(), tr("Ablation"));
+    m_tabs->addTab(m_live->steering(), tr("Steering"));
 
     auto *central = new QWidget(this);
     auto *layout = new QVBoxLayout(central);
@@ -109,6 +131,13 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_jobs, &StudyJobTracker::failed, this, [this](quint64, const QString &m) { onFailed(m); });
     connect(m_jobs, &StudyJobTracker::busyChanged, this, &MainWindow::onBusy);
     connect(m_live, &LiveWorkbench::errorOccurred, m_messageBar, &MessageBar::showError);
+    // A recording's trace, as committed so far, becomes the window's study.
+    connect(m_live->recording(), &RecordingPanel::traceUpdated, this,
+            [this](const QString &path, std::shared_ptr<const RoutingTrace> trace) {
+                m_jobs->requestTrace(StudySource::fromPath(path), std::move(trace));
+            });
+    connect(m_live->jobs(), &LiveJobTracker::modelLoaded, this, [this] { sessionPartArrived(); });
+    connect(m_live->jobs(), &LiveJobTracker::modelFailed, this, [this] { sessionPartArrived(); });
     connect(m_live, &LiveWorkbench::statusMessage, this,
             [this](const QString &message) { statusBar()->showMessage(message, 5000); });
 
@@ -134,8 +163,16 @@ void MainWindow::createActions()
     file->addAction(m_live->savePlanAction());
     file->addAction(m_live->clearPlanAction());
     file->addSeparator();
+    file->addAction(tr("Open Sessio&n…"), this, &MainWindow::openSessionDialog);
+    QAction *saveSessionAction = file->addAction(tr("Save Session &As…"), this, &MainWindow::saveSessionDialog);
+    saveSessionAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S));
+    file->addSeparator();
     QAction *exportAction = file->addAction(tr("&Export Figure…"), this, &MainWindow::exportFigureDialog);
     exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    QAction *paper = file->addAction(tr("&Paper Figures…"), this, &MainWindow::paperFiguresDialog);
+    paper->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    paper->setToolTip(tr("Export the study's whole figure set (and the last ablation grid and "
+                         "steering evaluation) into a folder"));
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -144,7 +181,11 @@ void MainWindow::createActions()
     for (int i = 0; i < m_tabs->count(); ++i) {
         QAction *a = view->addAction(m_tabs->tabText(i).replace(QLatin1String("&&"), QLatin1String("&")),
                                      this, [this, i] { m_tabs->setCurrentIndex(i); });
-        a->setShortcut(QKeySequence(Qt::ALT | static_cast<Qt::Key>(Qt::Key_1 + i)));
+        // Alt+1 … Alt+9, then Alt+0 for the tenth tab.
+        if (i < 9)
+            a->setShortcut(QKeySequence(Qt::ALT | static_cast<Qt::Key>(Qt::Key_1 + i)));
+        else if (i == 9)
+            a->setShortcut(QKeySequence(Qt::ALT | Qt::Key_0));
     }
     view->addSeparator();
     view->addAction(m_params->toggleViewAction());
@@ -211,7 +252,172 @@ FigureRenderer *MainWindow::currentFigure() const
         return panel->figure();
     if (m_tabs->currentWidget() == m_live->playground())
         return m_live->playground()->routingFigure();
+    if (m_tabs->currentWidget() == m_live->ablation()) {
+        AblationPanel *a = m_live->ablation();
+        return a->figureTabs()->currentIndex() == 1 ? static_cast<FigureRenderer *>(a->gridFigure())
+                                                    : static_cast<FigureRenderer *>(a->maskFigure());
+    }
+    if (m_tabs->currentWidget() == m_live->steering()) {
+        SteeringPanel *st = m_live->steering();
+        return st->figureTabs()->currentIndex() == 1 ? static_cast<FigureRenderer *>(st->resultsFigure())
+                                                     : static_cast<FigureRenderer *>(st->planFigure());
+    }
     return nullptr;
+}
+
+bool MainWindow::openDefaultModel()
+{
+    const auto dir = model::bundledModelDirectory();
+    if (dir.empty())
+        return false;
+    openModel(QString::fromStdString(dir.string()));
+    return true;
+}
+
+bool MainWindow::saveSession(const QString &path)
+{
+    Session s;
+    if (const auto facts = m_live->jobs()->model())
+        s.modelDirectory = facts->directory;
+    s.studyPath = m_jobs->currentSource().path;
+    if (!m_live->plan()->isEmpty())
+        s.plan = m_live->plan()->plan();
+    s.planPath = m_live->plan()->path();
+    s.analysis = m_params->params();
+    s.tab = m_tabs->tabText(m_tabs->currentIndex()).remove(QLatin1Char('&'));
+    s.controls.insert(QStringLiteral("record"), captureControls(m_live->recording()));
+    s.controls.insert(QStringLiteral("playground"), captureControls(m_live->playground()));
+    s.controls.insert(QStringLiteral("ablation"), captureControls(m_live->ablation()));
+    s.controls.insert(QStringLiteral("steering"), captureControls(m_live->steering()));
+    for (int i = 0; i < m_tabs->count(); ++i)
+        if (auto *panel = qobject_cast<FigurePanel *>(m_tabs->widget(i)))
+            s.controls.insert(QStringLiteral("view%1").arg(i), captureControls(panel));
+    try {
+        writeSession(s, path);
+    } catch (const Error &e) {
+        m_messageBar->showError(tr("Could not save the session: %1").arg(QString::fromStdString(e.what())));
+        return false;
+    }
+    statusBar()->showMessage(tr("Saved session %1").arg(QDir::toNativeSeparators(path)), 5000);
+    return true;
+}
+
+bool MainWindow::openSession(const QString &path)
+{
+    Session s;
+    try {
+        s = readSession(path);
+    } catch (const Error &e) {
+        m_messageBar->showError(tr("Could not open the session: %1").arg(QString::fromStdString(e.what())));
+        return false;
+    }
+    auto pending = std::make_unique<PendingSession>();
+    pending->session = s;
+    pending->waitingFor = 1 + (s.modelDirectory.isEmpty() ? 0 : 1);
+    m_pendingSession = std::move(pending);
+    if (s.plan)
+        m_live->plan()->setPlan(*s.plan);
+    else
+        m_live->plan()->clear();
+    m_params->setParams(s.analysis);
+    m_jobs->requestParams(s.analysis);
+    if (!s.modelDirectory.isEmpty())
+        openModel(s.modelDirectory);
+    openSource(s.studyPath.isEmpty() ? StudySource::bundled() : StudySource::fromPath(s.studyPath));
+    statusBar()->showMessage(tr("Opening session %1…").arg(QDir::toNativeSeparators(path)), 5000);
+    return true;
+}
+
+void MainWindow::sessionPartArrived()
+{
+    if (!m_pendingSession || --m_pendingSession->waitingFor > 0)
+        return;
+    const Session s = std::move(m_pendingSession->session);
+    m_pendingSession.reset();
+    restoreControls(m_live->recording(), s.controls.value(QStringLiteral("record")).toObject());
+    restoreControls(m_live->playground(), s.controls.value(QStringLiteral("playground")).toObject());
+    restoreControls(m_live->ablation(), s.controls.value(QStringLiteral("ablation")).toObject());
+    restoreControls(m_live->steering(), s.controls.value(QStringLiteral("steering")).toObject());
+    for (int i = 0; i < m_tabs->count(); ++i)
+        if (auto *panel = qobject_cast<FigurePanel *>(m_tabs->widget(i)))
+            restoreControls(panel, s.controls.value(QStringLiteral("view%1").arg(i)).toObject());
+    for (int i = 0; i < m_tabs->count(); ++i)
+        if (m_tabs->tabText(i).remove(QLatin1Char('&')) == s.tab)
+            m_tabs->setCurrentIndex(i);
+}
+
+void MainWindow::saveSessionDialog()
+{
+    QSettings settings;
+    QString path = QFileDialog::getSaveFileName(
+        this, tr("Save session"),
+        QDir(settings.value(QLatin1String(kSessionDirectoryKey), QDir::homePath()).toString())
+            .filePath(QStringLiteral("session.moescope.json")),
+        tr("MoEScope sessions (*.json)"));
+    if (path.isEmpty())
+        return;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QStringLiteral(".json");
+    settings.setValue(QLatin1String(kSessionDirectoryKey), QFileInfo(path).absolutePath());
+    saveSession(path);
+}
+
+void MainWindow::openSessionDialog()
+{
+    QSettings settings;
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Open session"), settings.value(QLatin1String(kSessionDirectoryKey), QDir::homePath()).toString(),
+        tr("MoEScope sessions (*.json);;All files (*)"));
+    if (path.isEmpty())
+        return;
+    settings.setValue(QLatin1String(kSessionDirectoryKey), QFileInfo(path).absolutePath());
+    openSession(path);
+}
+
+QStringList MainWindow::exportPaperFigures(const QString &dir, const QList<FigureFormat> &formats, int dpi)
+{
+    PaperFigureSet set;
+    set.study = m_jobs->current();
+    if (const auto grid = m_live->ablation()->lastGrid())
+        set.ablation = grid->results;
+    if (const auto steering = m_live->steering()->lastResults())
+        set.steering = steering->results;
+    // The views' current languages, so the exported heatmaps match the screen.
+    if (auto *usage = qobject_cast<HeatmapPanel *>(m_tabs->widget(0)))
+        set.language = usage->languageBox()->currentText();
+    if (auto *diff = qobject_cast<HeatmapPanel *>(m_tabs->widget(1)))
+        set.compareLanguage = diff->compareBox()->currentText();
+    FigureExportOptions options;
+    options.dpi = dpi;
+    try {
+        const QStringList written = ui::exportPaperFigures(set, dir, formats, options);
+        statusBar()->showMessage(
+            tr("Exported %1 figures into %2").arg(written.size()).arg(QDir::toNativeSeparators(dir)), 8000);
+        return written;
+    } catch (const Error &e) {
+        m_messageBar->showError(tr("Paper figures failed: %1").arg(QString::fromStdString(e.what())));
+        return {};
+    }
+}
+
+void MainWindow::paperFiguresDialog()
+{
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder for the paper figures"), lastDirectory());
+    if (dir.isEmpty())
+        return;
+    rememberDirectory(dir);
+    QStringList choices{tr("SVG and PDF (vector) and PNG"), tr("SVG"), tr("PDF"), tr("PNG")};
+    bool ok = false;
+    const QString choice = QInputDialog::getItem(this, tr("Paper figures"), tr("Formats:"), choices, 0, false, &ok);
+    if (!ok)
+        return;
+    QList<FigureFormat> formats;
+    if (choice == choices[0])
+        formats = {FigureFormat::Svg, FigureFormat::Pdf, FigureFormat::Png};
+    else
+        formats = {parseFigureFormat(choice.toLower())};
+    QSettings settings;
+    exportPaperFigures(dir, formats, settings.value(QStringLiteral("export/dpi"), 150).toInt());
 }
 
 void MainWindow::openModel(const QString &directory)
@@ -328,7 +534,8 @@ void MainWindow::onSnapshot(StudySnapshotPtr snapshot)
 {
     m_messageBar->hide();
     m_figures->setSnapshot(snapshot);
-    m_live->setSnapshot(snapshot);
+    m_live->setSnapshot(snapshot, m_jobs->currentSource().path);
+    sessionPartArrived();
     m_params->setExpertCount(snapshot->expertCount());
     m_params->setParams(snapshot->analysis.params);
     m_languages->resizeColumnsToContents();
@@ -364,6 +571,7 @@ void MainWindow::onSnapshot(StudySnapshotPtr snapshot)
 
 void MainWindow::onFailed(const QString &message)
 {
+    sessionPartArrived();
     m_messageBar->showError(tr("Could not open: %1").arg(message));
     const auto current = m_jobs->current();
     m_sourceLabel->setText(current ? current->sourceDetail : tr("No study loaded"));

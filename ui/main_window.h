@@ -11,6 +11,8 @@
 
 #include <QMainWindow>
 
+#include <memory>
+
 class QLabel;
 class QMenu;
 class QProgressBar;
@@ -38,6 +40,16 @@ public:
     void openSource(const StudySource &source);
     // Loads a model folder on the worker thread (File → Open Model…).
     void openModel(const QString &directory);
+    // The bundled demo model (core bundledModelDirectory()); false when
+    // there is none (the model dock then says how to open one).
+    bool openDefaultModel();
+    // File → Save Session / Open Session after their dialogs; errors go to
+    // the message bar as one line.
+    bool saveSession(const QString &path);
+    bool openSession(const QString &path);
+    // File → Paper Figures: the study's figure set (and the last ablation
+    // grid and steering evaluation, when run) into dir; the written paths.
+    QStringList exportPaperFigures(const QString &dir, const QList<FigureFormat> &formats, int dpi);
     // What File → Export figure does after its dialogs; returns false (and
     // shows the reason in the message bar) on failure.
     bool exportCurrentFigure(const QString &path, const FigureExportOptions &options);
@@ -57,6 +69,9 @@ public Q_SLOTS:
     void openFolderDialog();
     void openBundled();
     void exportFigureDialog();
+    void saveSessionDialog();
+    void openSessionDialog();
+    void paperFiguresDialog();
     void showAbout();
 
 private:
@@ -66,6 +81,9 @@ private:
     void onSnapshot(StudySnapshotPtr snapshot);
     void onFailed(const QString &message);
     void onBusy(bool busy);
+    // A session's control values wait until its model and study are there
+    // (loading them resets layer ranges and language lists).
+    void sessionPartArrived();
     QString lastDirectory() const;
     void rememberDirectory(const QString &path);
     void closeEvent(QCloseEvent *event) override;
@@ -82,6 +100,8 @@ private:
     QLabel *m_sourceLabel;
     QLabel *m_busyLabel;
     QProgressBar *m_busyBar;
+    struct PendingSession;
+    std::unique_ptr<PendingSession> m_pendingSession;
 };
 
 } // namespace moescope::ui

@@ -414,9 +414,9 @@ void TestGui::staleResultsAreDropped()
 void TestGui::everyViewShowsItsFigure()
 {
     QTabWidget *tabs = m_window->tabs();
-    // One tab per study figure, then the playground and the ablation panel.
+    // One tab per study figure, then record, playground, ablation and steering.
     const int studyTabs = static_cast<int>(m_window->figures()->figures().size());
-    QCOMPARE(tabs->count(), studyTabs + 2);
+    QCOMPARE(tabs->count(), studyTabs + 4);
     for (int i = 0; i < studyTabs; ++i) {
         tabs->setCurrentIndex(i);
         QCoreApplication::processEvents();

@@ -24,6 +24,13 @@ quint64 StudyJobTracker::requestLoad(const StudySource &source)
     return start(source, nullptr);
 }
 
+quint64 StudyJobTracker::requestTrace(const StudySource &source, std::shared_ptr<const RoutingTrace> trace)
+{
+    m_pendingSource = source;
+    m_pendingTrace = trace;
+    return start(source, std::move(trace));
+}
+
 quint64 StudyJobTracker::requestParams(const AnalysisParams &params)
 {
     m_params = params;

@@ -22,6 +22,9 @@ public:
 
     // Load source and analyse it with the current parameters.
     quint64 requestLoad(const StudySource &source);
+    // Analyse a trace already read (a recording's latest commit); source
+    // names where it lives, for captions and later re-analyses.
+    quint64 requestTrace(const StudySource &source, std::shared_ptr<const RoutingTrace> trace);
     // Re-analyse the current (or pending) source with new parameters.
     quint64 requestParams(const AnalysisParams &params);
 

@@ -4,8 +4,13 @@
 // idea): what a request asks for and what the worker found. Views and models
 // read these; nothing here touches the model itself.
 
+#include "core/eval/metric_table.h"
+#include "core/experiments/intervention_grid.h"
+#include "core/experiments/routing_recording.h"
 #include "core/model/model_info.h"
 #include "core/routing/intervention_plan.h"
+#include "core/trace/routing_trace.h"
+#include "ui/figures/intervention_results.h"
 
 #include <QMetaType>
 #include <QString>
@@ -72,6 +77,79 @@ struct GenerationOutcome
 };
 using GenerationOutcomePtr = std::shared_ptr<const GenerationOutcome>;
 
+// `moescope record` from the GUI: the same RecordingSettings, corpus spec and
+// output modes (core/experiments/routing_recording.h).
+struct RecordingRequest
+{
+    QString corpusSpec; // e.g. "udhr:en,zh?articles=1-6" (core/corpus/corpus_spec.h)
+    experiments::RecordingSettings settings; // corpusSpec inside is filled by the worker
+    QString templateName = QStringLiteral("raw"); // a name or a template file
+    QString target; // {target_language} templates
+    // Prompts longer than this many tokens are cut to it (`--max-length`);
+    // 0 = the model's context length. truncate = false refuses them instead.
+    int maxLength = 0;
+    bool truncate = true;
+    QString outputPath;
+    experiments::OutputMode mode = experiments::OutputMode::Overwrite;
+    // The trace is re-read after a commit at most this often (and once at
+    // the end), so the study views follow the recording.
+    int snapshotIntervalMs = 1000;
+    QString title;
+};
+
+// A committed batch, and (throttled) the trace as it now is on disk.
+struct RecordingCommit
+{
+    QString label;
+    std::size_t committed = 0; // documents of label in the file
+    std::size_t total = 0;     // documents of label in the corpus
+    std::shared_ptr<const RoutingTrace> trace; // null when not re-read this time
+};
+
+struct RecordingOutcome
+{
+    QString path;
+    experiments::RecordingReport report;
+    std::shared_ptr<const RoutingTrace> trace; // the finished (or cancelled) trace
+    bool cancelled = false;
+};
+using RecordingOutcomePtr = std::shared_ptr<const RecordingOutcome>;
+
+// `moescope ablate` / `moescope steer` from the GUI: the cells are built by
+// core (ablationCells / steeringCells) from the study's trace and run by
+// core runGrid over an evaluation corpus.
+struct GridRequest
+{
+    enum class Kind { Ablation, Steering };
+    Kind kind = Kind::Ablation;
+    std::shared_ptr<const RoutingTrace> trace;
+    experiments::AblationSettings ablation;
+    experiments::SteeringSettings steering;
+    QString evalSpec;   // e.g. "udhr:en,zh?articles=25-30"
+    QString task;       // "" = the corpus format's default (as the CLI)
+    int maxNewTokens = 32;
+    // As RecordingRequest: prompts are cut to maxLength tokens (0 = the
+    // model's context, less maxNewTokens for generation tasks).
+    int maxLength = 0;
+    std::vector<std::string> languages; // evaluated labels (empty = all of the corpus)
+    // Written as `moescope ablate/steer --out DIR` writes it: results.csv,
+    // results.json (table + run) and plans/<cell>.json.
+    QString outputDir;
+    QString tracePath; // for the run's provenance
+    QString title;
+};
+
+struct GridOutcome
+{
+    GridRequest::Kind kind = GridRequest::Kind::Ablation;
+    std::shared_ptr<const MetricTable> table;
+    std::vector<experiments::GridCell> cells;
+    InterventionResultsPtr results; // results.json read back, for the figures
+    QString outputDir;
+    double seconds = 0;
+};
+using GridOutcomePtr = std::shared_ptr<const GridOutcome>;
+
 // Progress of one job as the jobs panel shows it.
 struct JobProgress
 {
@@ -87,3 +165,6 @@ struct JobProgress
 Q_DECLARE_METATYPE(moescope::ui::ModelFactsPtr)
 Q_DECLARE_METATYPE(moescope::ui::GenerationOutcomePtr)
 Q_DECLARE_METATYPE(moescope::ui::JobProgress)
+Q_DECLARE_METATYPE(moescope::ui::RecordingCommit)
+Q_DECLARE_METATYPE(moescope::ui::RecordingOutcomePtr)
+Q_DECLARE_METATYPE(moescope::ui::GridOutcomePtr)

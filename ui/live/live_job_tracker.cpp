@@ -19,6 +19,9 @@ LiveJobTracker::LiveJobTracker(QObject *parent)
     qRegisterMetaType<moescope::ui::ModelFactsPtr>();
     qRegisterMetaType<moescope::ui::GenerationOutcomePtr>();
     qRegisterMetaType<moescope::ui::JobProgress>();
+    qRegisterMetaType<moescope::ui::RecordingCommit>();
+    qRegisterMetaType<moescope::ui::RecordingOutcomePtr>();
+    qRegisterMetaType<moescope::ui::GridOutcomePtr>();
     m_thread->setObjectName(QStringLiteral("moescope-model-worker"));
     m_worker->moveToThread(m_thread);
     // The worker lives in another thread, so these are queued connections.
@@ -26,6 +29,9 @@ LiveJobTracker::LiveJobTracker(QObject *parent)
     connect(m_worker, &ModelWorker::jobProgress, this, &LiveJobTracker::onProgress);
     connect(m_worker, &ModelWorker::modelLoaded, this, &LiveJobTracker::onModelLoaded);
     connect(m_worker, &ModelWorker::generationUpdated, this, &LiveJobTracker::onGeneration);
+    connect(m_worker, &ModelWorker::recordingCommitted, this, &LiveJobTracker::onCommitted);
+    connect(m_worker, &ModelWorker::recordingFinished, this, &LiveJobTracker::onRecorded);
+    connect(m_worker, &ModelWorker::gridFinished, this, &LiveJobTracker::onGrid);
     connect(m_worker, &ModelWorker::jobFailed, this, &LiveJobTracker::onFailed);
     connect(m_worker, &ModelWorker::jobEnded, this, &LiveJobTracker::onEnded);
     m_thread->start();
@@ -42,7 +48,7 @@ LiveJobTracker::~LiveJobTracker()
     delete m_worker;
 }
 
-quint64 LiveJobTracker::enqueue(const QString &channel, const QString &title)
+quint64 LiveJobTracker::enqueue(const QString &channel, const QString &title, Kind kind)
 {
     const quint64 tag = ++m_nextTag;
     // Supersede: the older request of this channel stops, and whatever it
@@ -54,7 +60,7 @@ quint64 LiveJobTracker::enqueue(const QString &channel, const QString &title)
     }
     m_latest.insert(channel, tag);
     const bool wasBusy = isBusy();
-    m_jobs.emplace(tag, Job { channel, JobContext() });
+    m_jobs.emplace(tag, Job { channel, JobContext(), kind });
     m_jobList->addJob(tag, title);
     if (!wasBusy)
         Q_EMIT busyChanged(true);
@@ -66,7 +72,7 @@ quint64 LiveJobTracker::loadModel(const QString &directory)
     for (auto &[tag, job] : m_jobs)
         job.context.requestCancel();
     const quint64 tag
-        = enqueue(modelChannel(), tr("Load model %1").arg(QFileInfo(directory).fileName()));
+        = enqueue(modelChannel(), tr("Load model %1").arg(QFileInfo(directory).fileName()), Kind::Model);
     const JobContext context = m_jobs.at(tag).context;
     ModelWorker *worker = m_worker;
     QMetaObject::invokeMethod(
@@ -79,11 +85,37 @@ quint64 LiveJobTracker::generate(const QString &channel, const GenerationRequest
 {
     const QString title
         = request.title.isEmpty() ? tr("Generate (%1)").arg(channel) : request.title;
-    const quint64 tag = enqueue(channel, title);
+    const quint64 tag = enqueue(channel, title, Kind::Generation);
     const JobContext context = m_jobs.at(tag).context;
     ModelWorker *worker = m_worker;
     QMetaObject::invokeMethod(
         worker, [worker, tag, context, request] { worker->generate(tag, context, request); },
+        Qt::QueuedConnection);
+    return tag;
+}
+
+quint64 LiveJobTracker::record(const QString &channel, const RecordingRequest &request)
+{
+    const QString title = request.title.isEmpty()
+        ? tr("Record %1").arg(QFileInfo(request.outputPath).fileName())
+        : request.title;
+    const quint64 tag = enqueue(channel, title, Kind::Task);
+    const JobContext context = m_jobs.at(tag).context;
+    ModelWorker *worker = m_worker;
+    QMetaObject::invokeMethod(
+        worker, [worker, tag, context, request] { worker->record(tag, context, request); },
+        Qt::QueuedConnection);
+    return tag;
+}
+
+quint64 LiveJobTracker::runGrid(const QString &channel, const GridRequest &request)
+{
+    const QString title = request.title.isEmpty() ? tr("Grid (%1)").arg(channel) : request.title;
+    const quint64 tag = enqueue(channel, title, Kind::Task);
+    const JobContext context = m_jobs.at(tag).context;
+    ModelWorker *worker = m_worker;
+    QMetaObject::invokeMethod(
+        worker, [worker, tag, context, request] { worker->runGrid(tag, context, request); },
         Qt::QueuedConnection);
     return tag;
 }
@@ -134,15 +166,40 @@ void LiveJobTracker::onGeneration(quint64 tag, GenerationOutcomePtr outcome)
         Q_EMIT generationUpdated(tag, m_jobs.at(tag).channel, std::move(outcome));
 }
 
+void LiveJobTracker::onCommitted(quint64 tag, const RecordingCommit &commit)
+{
+    if (isCurrent(tag))
+        Q_EMIT recordingCommitted(tag, m_jobs.at(tag).channel, commit);
+}
+
+void LiveJobTracker::onRecorded(quint64 tag, RecordingOutcomePtr outcome)
+{
+    if (isCurrent(tag))
+        Q_EMIT recordingFinished(tag, m_jobs.at(tag).channel, std::move(outcome));
+}
+
+void LiveJobTracker::onGrid(quint64 tag, GridOutcomePtr outcome)
+{
+    if (isCurrent(tag))
+        Q_EMIT gridFinished(tag, m_jobs.at(tag).channel, std::move(outcome));
+}
+
 void LiveJobTracker::onFailed(quint64 tag, const QString &message)
 {
     if (!isCurrent(tag))
         return;
-    const QString channel = m_jobs.at(tag).channel;
-    if (channel == modelChannel())
+    const Job &job = m_jobs.at(tag);
+    switch (job.kind) {
+    case Kind::Model:
         Q_EMIT modelFailed(tag, message);
-    else
-        Q_EMIT generationFailed(tag, channel, message);
+        break;
+    case Kind::Generation:
+        Q_EMIT generationFailed(tag, job.channel, message);
+        break;
+    case Kind::Task:
+        Q_EMIT taskFailed(tag, job.channel, message);
+        break;
+    }
 }
 
 void LiveJobTracker::onEnded(quint64 tag, bool cancelled)

@@ -35,6 +35,8 @@ public:
 
     quint64 loadModel(const QString &directory);
     quint64 generate(const QString &channel, const GenerationRequest &request);
+    quint64 record(const QString &channel, const RecordingRequest &request);
+    quint64 runGrid(const QString &channel, const GridRequest &request);
 
     void cancel(quint64 tag);
     void cancelAll();
@@ -59,24 +61,36 @@ Q_SIGNALS:
     void generationUpdated(
         quint64 tag, const QString &channel, moescope::ui::GenerationOutcomePtr outcome);
     void generationFailed(quint64 tag, const QString &channel, const QString &message);
+    void recordingCommitted(
+        quint64 tag, const QString &channel, const moescope::ui::RecordingCommit &commit);
+    void recordingFinished(
+        quint64 tag, const QString &channel, moescope::ui::RecordingOutcomePtr outcome);
+    void gridFinished(quint64 tag, const QString &channel, moescope::ui::GridOutcomePtr outcome);
+    // A recording or grid job failed (generations report generationFailed).
+    void taskFailed(quint64 tag, const QString &channel, const QString &message);
     // The newest job of channel stopped before finishing (cancelled by the
     // user, or by a model load).
     void jobCancelled(quint64 tag, const QString &channel);
     void busyChanged(bool busy);
 
 private:
+    enum class Kind { Model, Generation, Task };
     struct Job
     {
         QString channel;
         JobContext context;
+        Kind kind = Kind::Generation;
     };
 
-    quint64 enqueue(const QString &channel, const QString &title);
+    quint64 enqueue(const QString &channel, const QString &title, Kind kind);
     bool isCurrent(quint64 tag) const;
     void onStarted(quint64 tag);
     void onProgress(quint64 tag, const JobProgress &progress);
     void onModelLoaded(quint64 tag, ModelFactsPtr facts);
     void onGeneration(quint64 tag, GenerationOutcomePtr outcome);
+    void onCommitted(quint64 tag, const RecordingCommit &commit);
+    void onRecorded(quint64 tag, RecordingOutcomePtr outcome);
+    void onGrid(quint64 tag, GridOutcomePtr outcome);
     void onFailed(quint64 tag, const QString &message);
     void onEnded(quint64 tag, bool cancelled);
 

@@ -6,6 +6,8 @@
 #include "ui/views/jobs_panel.h"
 #include "ui/views/model_panel.h"
 #include "ui/views/playground_panel.h"
+#include "ui/views/recording_panel.h"
+#include "ui/views/steering_panel.h"
 
 #include "core/common/error.h"
 
@@ -36,6 +38,8 @@ LiveWorkbench::LiveWorkbench(QWidget *dialogParent)
     , m_jobsPanel(new JobsPanel(m_jobs->jobList()))
     , m_playground(new PlaygroundPanel(m_jobs, m_plan))
     , m_ablation(new AblationPanel(m_jobs, m_plan))
+    , m_recording(new RecordingPanel(m_jobs))
+    , m_steering(new SteeringPanel(m_jobs, m_plan))
     , m_openModel(new QAction(tr("Open &Model Folder…"), this))
     , m_openPlan(new QAction(tr("Open &Plan…"), this))
     , m_savePlan(new QAction(tr("&Save Plan As…"), this))
@@ -54,6 +58,8 @@ LiveWorkbench::LiveWorkbench(QWidget *dialogParent)
     connect(m_jobsPanel, &JobsPanel::cancelRequested, m_jobs, &LiveJobTracker::cancel);
     connect(m_playground, &PlaygroundPanel::errorOccurred, this, &LiveWorkbench::errorOccurred);
     connect(m_ablation, &AblationPanel::errorOccurred, this, &LiveWorkbench::errorOccurred);
+    connect(m_recording, &RecordingPanel::errorOccurred, this, &LiveWorkbench::errorOccurred);
+    connect(m_steering, &SteeringPanel::errorOccurred, this, &LiveWorkbench::errorOccurred);
     connect(m_plan, &PlanDocument::changed, this, &LiveWorkbench::updatePlanViews);
 
     connect(m_jobs, &LiveJobTracker::modelLoaded, this, [this](quint64, ModelFactsPtr facts) {
@@ -72,6 +78,7 @@ LiveWorkbench::~LiveWorkbench()
 {
     for (QWidget *panel :
         { static_cast<QWidget *>(m_playground), static_cast<QWidget *>(m_ablation),
+            static_cast<QWidget *>(m_recording), static_cast<QWidget *>(m_steering),
             static_cast<QWidget *>(m_jobsPanel), static_cast<QWidget *>(m_modelPanel) })
         if (panel && !panel->parent())
             delete panel;
@@ -95,6 +102,16 @@ PlaygroundPanel *LiveWorkbench::playground() const
 AblationPanel *LiveWorkbench::ablation() const
 {
     return m_ablation;
+}
+
+RecordingPanel *LiveWorkbench::recording() const
+{
+    return m_recording;
+}
+
+SteeringPanel *LiveWorkbench::steering() const
+{
+    return m_steering;
 }
 
 bool LiveWorkbench::isModelFolder(const QString &path)
@@ -169,10 +186,11 @@ void LiveWorkbench::savePlanDialog()
     savePlan(path);
 }
 
-void LiveWorkbench::setSnapshot(StudySnapshotPtr snapshot)
+void LiveWorkbench::setSnapshot(StudySnapshotPtr snapshot, const QString &tracePath)
 {
     m_playground->setSnapshot(snapshot);
-    m_ablation->setSnapshot(std::move(snapshot));
+    m_ablation->setSnapshot(snapshot, tracePath);
+    m_steering->setSnapshot(std::move(snapshot), tracePath);
 }
 
 void LiveWorkbench::updatePlanViews()

@@ -21,6 +21,8 @@ class LiveJobTracker;
 class ModelPanel;
 class PlanDocument;
 class PlaygroundPanel;
+class RecordingPanel;
+class SteeringPanel;
 
 class LiveWorkbench : public QObject
 {
@@ -36,6 +38,8 @@ public:
     JobsPanel *jobsPanel() const;
     PlaygroundPanel *playground() const;
     AblationPanel *ablation() const;
+    RecordingPanel *recording() const;
+    SteeringPanel *steering() const;
 
     QAction *openModelAction() const { return m_openModel; }
     QAction *openPlanAction() const { return m_openPlan; }
@@ -46,7 +50,8 @@ public:
     void openModel(const QString &directory);
     bool openPlan(const QString &path);
     bool savePlan(const QString &path);
-    void setSnapshot(StudySnapshotPtr snapshot);
+    // tracePath: the file the study came from ("" for the bundled one).
+    void setSnapshot(StudySnapshotPtr snapshot, const QString &tracePath = {});
 
     // A folder that looks like a model (has config.json), as opposed to a
     // folder of study JSON files.
@@ -73,6 +78,8 @@ private:
     QPointer<JobsPanel> m_jobsPanel;
     QPointer<PlaygroundPanel> m_playground;
     QPointer<AblationPanel> m_ablation;
+    QPointer<RecordingPanel> m_recording;
+    QPointer<SteeringPanel> m_steering;
     QAction *m_openModel;
     QAction *m_openPlan;
     QAction *m_savePlan;

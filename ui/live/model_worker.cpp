@@ -3,12 +3,21 @@
 #include "ui/live/token_routing_probe.h"
 
 #include "core/common/error.h"
+#include "core/corpus/corpus_spec.h"
+#include "core/experiments/evaluation.h"
+#include "core/experiments/model_identity.h"
 #include "core/model/moe_model.h"
 #include "core/model/tokenizer/tokenizer.h"
 #include "core/routing/plan_hook.h"
+#include "core/trace/trace_store.h"
 
+#include <QDateTime>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 
 #include <filesystem>
 #include <optional>
@@ -262,6 +271,245 @@ void ModelWorker::generate(quint64 tag, const JobContext &job, const GenerationR
         }
         run.progress(total, total, tr("tokens"), tr("Done"), true);
         publish(true);
+        Q_EMIT jobEnded(tag, false);
+    } catch (const Cancelled &) {
+        Q_EMIT jobEnded(tag, true);
+    } catch (const std::exception &e) {
+        Q_EMIT jobFailed(tag, QString::fromStdString(e.what()));
+        Q_EMIT jobEnded(tag, false);
+    }
+}
+
+const ModelWorker::Loaded &ModelWorker::requireTokenizer() const
+{
+    if (!m_loaded)
+        throw Error(tr("no model is loaded (File → Open Model…)").toStdString());
+    if (!m_loaded->tokenizer)
+        throw Error(m_loaded->facts->directory.toStdString(),
+            m_loaded->facts->tokenizerProblem.toStdString());
+    return *m_loaded;
+}
+
+namespace {
+
+// The CLI line that does the same recording, kept in the trace's provenance
+// so a GUI recording can be repeated (and resumed) from a terminal.
+std::string equivalentRecordCommand(const QString &modelDir, const std::string &spec,
+    const RecordingRequest &request, const experiments::RecordingSettings &settings)
+{
+    QStringList args { QStringLiteral("moescope record"), QStringLiteral("--model"), modelDir,
+        QStringLiteral("--corpus"), QString::fromStdString(spec), QStringLiteral("--out"),
+        request.outputPath, QStringLiteral("--scope"),
+        QString::fromStdString(experiments::tokenScopeName(settings.scope)),
+        QStringLiteral("--template"), request.templateName };
+    if (settings.scope != experiments::TokenScope::Prompt)
+        args << QStringLiteral("--max-new-tokens") << QString::number(settings.maxNewTokens);
+    if (!request.target.isEmpty())
+        args << QStringLiteral("--target") << request.target;
+    if (settings.prompt.maxTokens > 0 && settings.prompt.truncate)
+        args << QStringLiteral("--max-length") << QString::number(settings.prompt.maxTokens);
+    args << QStringLiteral("--batch-size") << QString::number(settings.batchSize);
+    for (QString &a : args)
+        if (a.contains(QLatin1Char(' ')) && !a.startsWith(QLatin1String("moescope")))
+            a = QLatin1Char('\'') + a + QLatin1Char('\'');
+    return (args.join(QLatin1Char(' ')) + QStringLiteral("  # from the MoEScope window")).toStdString();
+}
+
+} // namespace
+
+void ModelWorker::record(quint64 tag, const JobContext &job, const RecordingRequest &request)
+{
+    if (job.isCancelled()) {
+        Q_EMIT jobEnded(tag, true);
+        return;
+    }
+    Run run(this, tag);
+    try {
+        const Loaded &loaded = requireTokenizer();
+        const auto spec = parseCorpusSpec(request.corpusSpec.toStdString());
+        experiments::RecordingSettings settings = request.settings;
+        settings.corpusSpec = spec.toString();
+        settings.prompt.tmpl = promptTemplate(request.templateName.toStdString());
+        settings.prompt.targets.clear();
+        if (!request.target.isEmpty())
+            settings.prompt.targets.push_back(request.target.toStdString());
+        const int contextLength = loaded.model.spec().maxPositions;
+        const int generated = settings.scope == experiments::TokenScope::Prompt ? 0 : settings.maxNewTokens;
+        const int maxLength = request.maxLength > 0 ? request.maxLength : std::max(0, contextLength - generated);
+        if (maxLength > 0) {
+            settings.prompt.maxTokens = static_cast<std::size_t>(maxLength);
+            settings.prompt.truncate = request.truncate;
+        }
+        settings.command = equivalentRecordCommand(
+            loaded.facts->directory, settings.corpusSpec, request, settings);
+        run.progress(0, 0, {}, tr("Reading the corpus"), true);
+        const Corpus corpus = loadCorpus(spec);
+        const std::string path = request.outputPath.toStdString();
+
+        JobContext context = job; // shares the cancellation flag
+        context.setProgressCallback([&run](const ProgressUpdate &u) {
+            run.progress(u.done, u.total, QString::fromStdString(u.unit),
+                QString::fromStdString(u.message));
+        });
+        QElapsedTimer sinceSnapshot;
+        auto onCommit = [&](const std::string &label, std::size_t committed, std::size_t total) {
+            RecordingCommit commit;
+            commit.label = QString::fromStdString(label);
+            commit.committed = committed;
+            commit.total = total;
+            // Re-read here, on the thread that writes, between two commits:
+            // the file is consistent and nobody else touches it.
+            if (!sinceSnapshot.isValid() || sinceSnapshot.elapsed() >= request.snapshotIntervalMs) {
+                commit.trace = std::make_shared<const RoutingTrace>(readTrace(path));
+                sinceSnapshot.start();
+            }
+            Q_EMIT recordingCommitted(tag, commit);
+        };
+        auto outcome = std::make_shared<RecordingOutcome>();
+        outcome->path = request.outputPath;
+        outcome->report = experiments::recordRouting(loaded.model, *loaded.tokenizer, corpus,
+            settings, path, request.mode, context, onCommit);
+        outcome->trace = std::make_shared<const RoutingTrace>(readTrace(path));
+        Q_EMIT recordingFinished(tag, outcome);
+        Q_EMIT jobEnded(tag, false);
+    } catch (const Cancelled &) {
+        Q_EMIT jobEnded(tag, true);
+    } catch (const std::exception &e) {
+        // HDF5's messages can carry a newline (ctime()); the message bar
+        // shows one line, as the CLI does.
+        QString message = QString::fromStdString(e.what());
+        message.replace(QLatin1Char('\n'), QLatin1Char(' '));
+        Q_EMIT jobFailed(tag, message.trimmed());
+        Q_EMIT jobEnded(tag, false);
+    }
+}
+
+void ModelWorker::runGrid(quint64 tag, const JobContext &job, const GridRequest &request)
+{
+    if (job.isCancelled()) {
+        Q_EMIT jobEnded(tag, true);
+        return;
+    }
+    Run run(this, tag);
+    try {
+        const Loaded &loaded = requireTokenizer();
+        if (!request.trace)
+            throw Error(tr("no study trace to take the experts from").toStdString());
+        const auto warning = experiments::requireTraceFitsModel(request.trace->model,
+            experiments::summariseModel(loaded.model), "the study's trace");
+        (void)warning; // a model-id mismatch only; the shapes agree
+        const bool ablation = request.kind == GridRequest::Kind::Ablation;
+        auto outcome = std::make_shared<GridOutcome>();
+        outcome->kind = request.kind;
+        outcome->cells = ablation ? experiments::ablationCells(*request.trace, request.ablation)
+                                  : experiments::steeringCells(*request.trace, request.steering);
+        for (const auto &cell : outcome->cells)
+            if (!cell.plan.empty())
+                routing::validatePlan(cell.plan, loaded.model.planTarget(), cell.name);
+
+        run.progress(0, 0, {}, tr("Preparing the evaluation"), true);
+        const auto spec = parseCorpusSpec(request.evalSpec.toStdString());
+        experiments::EvaluationOptions options;
+        options.task = request.task.isEmpty() ? experiments::defaultEvalTask(spec.format)
+                                              : experiments::parseEvalTask(request.task.toStdString());
+        options.maxNewTokens = request.maxNewTokens;
+        options.prompt.tmpl = experiments::defaultEvalTemplate(options.task);
+        const bool generates = options.task != experiments::EvalTask::Perplexity
+            && options.task != experiments::EvalTask::MultipleChoice;
+        const int contextLength = loaded.model.spec().maxPositions;
+        const int maxLength = request.maxLength > 0
+            ? request.maxLength
+            : std::max(0, contextLength - (generates ? options.maxNewTokens : 0));
+        if (maxLength > 0) {
+            options.prompt.maxTokens = static_cast<std::size_t>(maxLength);
+            options.prompt.truncate = true;
+        }
+        const Corpus corpus = loadCorpus(spec);
+        experiments::Evaluation evaluation(loaded.model, *loaded.tokenizer, corpus, options);
+        if (ablation)
+            evaluation.keepLabels(request.ablation.languages);
+        else if (!request.languages.empty())
+            evaluation.keepLabels(request.languages);
+
+        JobContext context = job;
+        context.setProgressCallback([&run](const ProgressUpdate &u) {
+            run.progress(u.done, u.total, QString::fromStdString(u.unit),
+                QString::fromStdString(u.message));
+        });
+        const std::vector<std::string> keys = ablation
+            ? std::vector<std::string> { "block", "masked" }
+            : std::vector<std::string> { "condition" };
+        outcome->table = std::make_shared<const MetricTable>(
+            experiments::runGrid(evaluation, keys, outcome->cells, context));
+        outcome->seconds = run.elapsedMs() / 1000.0;
+
+        // The folder `moescope ablate/steer --out` writes, with the same run
+        // object, so the figures and any later `moescope figures` read it alike.
+        const QDir out(request.outputDir);
+        if (!QDir().mkpath(out.filePath(QStringLiteral("plans"))))
+            throw Error(request.outputDir.toStdString(), "cannot create the folder");
+        for (const auto &cell : outcome->cells)
+            if (!cell.baseline)
+                routing::savePlan(cell.plan,
+                    out.filePath(QStringLiteral("plans/%1.json").arg(QString::fromStdString(cell.name)))
+                        .toStdString());
+        const auto summary = experiments::summariseModel(loaded.model);
+        QJsonObject model { { "model_id", QString::fromStdString(summary.modelId) },
+            { "model_type", QString::fromStdString(summary.modelType) },
+            { "num_layers", summary.numLayers }, { "num_experts", summary.numExperts },
+            { "top_k", summary.topK } };
+        QJsonArray moeLayers;
+        for (const int l : summary.moeLayers)
+            moeLayers.append(l);
+        model.insert(QStringLiteral("moe_layers"), moeLayers);
+        auto strings = [](const std::vector<std::string> &list) {
+            QJsonArray a;
+            for (const auto &s : list)
+                a.append(QString::fromStdString(s));
+            return a;
+        };
+        const auto &o = evaluation.options();
+        QJsonObject runInfo { { "command", QStringLiteral("moescope gui (%1)").arg(ablation ? "ablate" : "steer") },
+            { "model", model }, { "model_dir", loaded.facts->directory },
+            { "compute_dtype", QString::fromStdString(loaded.model.computeDtypeName()) },
+            { "task", QString::fromStdString(experiments::evalTaskName(o.task)) },
+            { "primary_metric", QString::fromStdString(evaluation.primaryMetric()) },
+            { "higher_is_better", evaluation.higherIsBetter() },
+            { "eval_corpus", QString::fromStdString(spec.toString()) },
+            { "template", QString::fromStdString(o.prompt.tmpl.name) },
+            { "template_body", QString::fromStdString(o.prompt.tmpl.body) },
+            { "chat", evaluation.wrapsChat() }, { "targets", strings(o.prompt.targets) },
+            { "max_new_tokens", o.maxNewTokens }, { "batch_size", static_cast<int>(o.batchSize) },
+            { "decoding", QStringLiteral("greedy") }, { "tool_version", QStringLiteral(MOESCOPE_VERSION) },
+            { "created", QDateTime::currentDateTimeUtc().toString(Qt::ISODate) },
+            { "trace", request.tracePath } };
+        if (ablation) {
+            runInfo.insert(QStringLiteral("k"), request.ablation.k);
+            runInfo.insert(QStringLiteral("threshold"), request.ablation.threshold);
+            runInfo.insert(QStringLiteral("languages"), strings(request.ablation.languages));
+            QJsonArray blocks;
+            for (const auto &b : request.ablation.blocks)
+                blocks.append(QJsonArray { b.first, b.last });
+            runInfo.insert(QStringLiteral("blocks"), blocks);
+        } else {
+            const auto &st = request.steering;
+            runInfo.insert(QStringLiteral("pair"),
+                QJsonArray { QString::fromStdString(st.a), QString::fromStdString(st.b) });
+            QJsonArray lambdas;
+            for (const double l : st.lambdas)
+                lambdas.append(l);
+            runInfo.insert(QStringLiteral("lambdas"), lambdas);
+            runInfo.insert(QStringLiteral("k"), st.k);
+            runInfo.insert(QStringLiteral("threshold"), st.threshold);
+            runInfo.insert(QStringLiteral("layers"), QJsonArray { st.firstLayer, st.lastLayer });
+        }
+        const QString jsonPath = out.filePath(QStringLiteral("results.json"));
+        experiments::writeResults(*outcome->table,
+            QJsonDocument(runInfo).toJson(QJsonDocument::Compact).toStdString(),
+            out.filePath(QStringLiteral("results.csv")).toStdString(), jsonPath.toStdString());
+        outcome->outputDir = request.outputDir;
+        outcome->results = loadInterventionResults(jsonPath);
+        Q_EMIT gridFinished(tag, outcome);
         Q_EMIT jobEnded(tag, false);
     } catch (const Cancelled &) {
         Q_EMIT jobEnded(tag, true);

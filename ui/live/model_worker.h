@@ -29,6 +29,16 @@ public:
     void loadModel(quint64 tag, const moescope::JobContext &job, const QString &directory);
     void generate(quint64 tag, const moescope::JobContext &job,
         const moescope::ui::GenerationRequest &request);
+    // `moescope record` into request.outputPath: recordingCommitted after
+    // every committed batch (with the re-read trace now and then), then
+    // recordingFinished. Cancelling leaves every committed batch in a valid
+    // trace (core recordRouting).
+    void record(quint64 tag, const moescope::JobContext &job,
+        const moescope::ui::RecordingRequest &request);
+    // `moescope ablate` / `moescope steer`: core runGrid over the cells core
+    // builds from the request's trace; gridFinished with the metric table.
+    void runGrid(quint64 tag, const moescope::JobContext &job,
+        const moescope::ui::GridRequest &request);
 
 Q_SIGNALS:
     void jobStarted(quint64 tag);
@@ -36,11 +46,16 @@ Q_SIGNALS:
     void modelLoaded(quint64 tag, moescope::ui::ModelFactsPtr facts);
     // Streaming (complete == false) and final (complete == true) results.
     void generationUpdated(quint64 tag, moescope::ui::GenerationOutcomePtr outcome);
+    void recordingCommitted(quint64 tag, const moescope::ui::RecordingCommit &commit);
+    void recordingFinished(quint64 tag, moescope::ui::RecordingOutcomePtr outcome);
+    void gridFinished(quint64 tag, moescope::ui::GridOutcomePtr outcome);
     void jobFailed(quint64 tag, const QString &message);
     void jobEnded(quint64 tag, bool cancelled);
 
 private:
     struct Loaded;
+    // The loaded model and its tokenizer, or Error saying what is missing.
+    const Loaded &requireTokenizer() const;
     class Run;
     std::unique_ptr<Loaded> m_loaded;
 };

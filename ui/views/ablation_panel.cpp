@@ -1,9 +1,15 @@
 #include "ui/views/ablation_panel.h"
 
+#include "ui/figures/ablation_grid_renderer.h"
+#include "ui/figures/plan_map_renderer.h"
 #include "ui/live/live_job_tracker.h"
 #include "ui/live/plan_document.h"
+#include "ui/views/figure_view.h"
+#include "ui/views/steering_panel.h"
 
 #include "core/analysis/routing_analysis.h"
+#include "core/common/error.h"
+#include "core/experiments/plan_building.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -12,6 +18,8 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
+#include <QTabWidget>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalBlocker>
@@ -20,6 +28,9 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include <QDir>
+
+#include <cmath>
 #include <map>
 
 namespace moescope::ui {
@@ -40,8 +51,22 @@ AblationPanel::AblationPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
     , m_baseline(new QTextEdit(this))
     , m_ablated(new QTextEdit(this))
     , m_debounce(new QTimer(this))
+    , m_gridLanguages(new QLineEdit(this))
+    , m_gridBlocks(new QLineEdit(this))
+    , m_gridEval(new QLineEdit(this))
+    , m_gridTask(new QComboBox(this))
+    , m_gridOutput(new QLineEdit(this))
+    , m_runGrid(new QPushButton(tr("Run &grid"), this))
+    , m_gridStatus(new QLabel(this))
+    , m_figureTabs(new QTabWidget(this))
+    , m_maskFigure(new PlanMapRenderer(QStringLiteral("ablation-mask"), this))
+    , m_gridFigure(new AblationGridRenderer(this))
 {
     m_k->setRange(1, 1024);
+    // Names for sessions (session_file.h saves and restores named controls).
+    for (const auto &[widget, name] : std::initializer_list<std::pair<QWidget *, const char *>> {
+             { m_language, "language" }, { m_k, "k" }, { m_threshold, "threshold" }, { m_firstLayer, "firstLayer" }, { m_lastLayer, "lastLayer" }, { m_prompt, "prompt" }, { m_maxTokens, "maxNewTokens" }, { m_gridLanguages, "gridLanguages" }, { m_gridBlocks, "gridBlocks" }, { m_gridEval, "gridCorpus" }, { m_gridTask, "gridTask" } })
+        widget->setObjectName(QLatin1String(name));
     m_k->setValue(15);
     m_k->setToolTip(tr("Experts kept per language and layer (the study's k)"));
     m_threshold->setRange(0.01, 0.99);
@@ -94,10 +119,36 @@ AblationPanel::AblationPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
     outputs->addWidget(m_baseline, 1, 0);
     outputs->addWidget(m_ablated, 1, 1);
 
-    auto *layout = new QVBoxLayout(this);
+    m_gridLanguages->setToolTip(tr("Masked and evaluated languages (moescope ablate --languages)"));
+    m_gridBlocks->setToolTip(tr("Layer blocks, e.g. 0-4,22-26,43-47 (moescope ablate --blocks)"));
+    m_gridEval->setToolTip(tr("Evaluation corpus spec (moescope ablate --eval, docs/corpora.md)"));
+    m_gridTask->addItem(tr("the corpus's own task (perplexity for text)"), QString());
+    m_gridTask->addItem(tr("language consistency (CLD2)"), QStringLiteral("consistency"));
+    m_gridOutput->setText(defaultResultsFolder(QStringLiteral("ablation")));
+    m_gridOutput->setToolTip(tr("results.csv, results.json and plans/ are written here, as by "
+                                "`moescope ablate --out`"));
+    m_gridStatus->setWordWrap(true);
+    auto *gridBox = new QGroupBox(tr("Block × language grid (moescope ablate)"), this);
+    auto *gridForm = new QFormLayout(gridBox);
+    gridForm->addRow(tr("Languages:"), m_gridLanguages);
+    gridForm->addRow(tr("Blocks:"), m_gridBlocks);
+    gridForm->addRow(tr("Corpus:"), m_gridEval);
+    gridForm->addRow(tr("Measure:"), m_gridTask);
+    gridForm->addRow(tr("Results folder:"), m_gridOutput);
+    gridForm->addRow(m_runGrid, m_gridStatus);
+    connect(m_runGrid, &QPushButton::clicked, this, [this] { runGrid(); });
+
+    auto *left = new QVBoxLayout;
+    left->addLayout(top);
+    left->addLayout(outputs, 1);
+    left->addWidget(gridBox);
+    m_figureTabs->addTab(new FigureView(m_maskFigure, m_figureTabs), tr("Mask"));
+    m_figureTabs->addTab(new FigureView(m_gridFigure, m_figureTabs), tr("Grid"));
+
+    auto *layout = new QHBoxLayout(this);
     layout->setContentsMargins(6, 6, 6, 6);
-    layout->addLayout(top);
-    layout->addLayout(outputs, 1);
+    layout->addLayout(left, 2);
+    layout->addWidget(m_figureTabs, 3);
 
     m_debounce->setSingleShot(true);
     m_debounce->setInterval(kDebounceMs);
@@ -113,12 +164,30 @@ AblationPanel::AblationPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
         [this](quint64, ModelFactsPtr f) { onModelLoaded(f); });
     connect(m_jobs, &LiveJobTracker::generationUpdated, this, &AblationPanel::onGeneration);
     connect(m_jobs, &LiveJobTracker::generationFailed, this, &AblationPanel::onFailed);
+    connect(m_jobs, &LiveJobTracker::gridFinished, this, &AblationPanel::onGrid);
+    connect(m_jobs, &LiveJobTracker::taskFailed, this, &AblationPanel::onTaskFailed);
+    connect(m_jobs, &LiveJobTracker::jobCancelled, this, [this](quint64 tag, const QString &channel) {
+        if (channel == gridChannel() && tag == m_gridTag) {
+            m_gridTag = 0;
+            m_runGrid->setEnabled(true);
+            m_gridStatus->setText(tr("Cancelled."));
+        }
+    });
     onModelLoaded(m_jobs->model());
 }
 
-void AblationPanel::setSnapshot(StudySnapshotPtr snapshot)
+void AblationPanel::setSnapshot(StudySnapshotPtr snapshot, const QString &tracePath)
 {
     m_snapshot = std::move(snapshot);
+    m_tracePath = tracePath;
+    if (m_snapshot) {
+        QStringList labels;
+        for (int i = 0; i < m_snapshot->languageCount(); ++i)
+            labels << m_snapshot->languageLabel(i);
+        m_gridLanguages->setText(labels.join(QLatin1Char(',')));
+        // Held-out articles: the recording panel's default is 1-10.
+        m_gridEval->setText(QStringLiteral("udhr:%1?articles=25-30").arg(labels.join(QLatin1Char(','))));
+    }
     const QSignalBlocker blocker(m_language);
     const QString previous = m_language->currentText();
     m_language->clear();
@@ -139,7 +208,112 @@ void AblationPanel::onModelLoaded(ModelFactsPtr facts)
     m_lastLayer->setRange(0, layers - 1);
     m_firstLayer->setValue(0);
     m_lastLayer->setValue(layers - 1);
+    m_gridBlocks->setText(defaultBlocks(layers));
     updateSummary();
+}
+
+QString AblationPanel::defaultBlocks(int numLayers)
+{
+    if (numLayers < 1)
+        return {};
+    const int width = std::max(1, static_cast<int>(std::lround(numLayers * 5.0 / 48.0)));
+    if (numLayers < 3 * width)
+        return QStringLiteral("0-%1").arg(numLayers - 1);
+    const int middle = numLayers / 2 - width / 2;
+    return QStringLiteral("0-%1,%2-%3,%4-%5")
+        .arg(width - 1)
+        .arg(middle)
+        .arg(middle + width - 1)
+        .arg(numLayers - width)
+        .arg(numLayers - 1);
+}
+
+GridRequest AblationPanel::gridRequest() const
+{
+    GridRequest r;
+    r.kind = GridRequest::Kind::Ablation;
+    r.trace = m_snapshot ? m_snapshot->trace : nullptr;
+    r.tracePath = m_tracePath;
+    for (const QString &l : m_gridLanguages->text().split(QLatin1Char(','), Qt::SkipEmptyParts))
+        r.ablation.languages.push_back(l.trimmed().toStdString());
+    if (r.ablation.languages.empty())
+        throw Error("give the languages to mask, e.g. en,zh");
+    for (const QString &block : m_gridBlocks->text().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        const QStringList ends = block.trimmed().split(QLatin1Char('-'));
+        bool ok1 = false, ok2 = ends.size() == 2;
+        const int first = ends.value(0).toInt(&ok1);
+        const int last = ok2 ? ends.value(1).toInt(&ok2) : first;
+        if (!ok1 || (ends.size() == 2 && !ok2) || ends.size() > 2 || first > last)
+            throw Error(QStringLiteral("blocks: '%1' is not a layer range a-b").arg(block.trimmed()).toStdString());
+        r.ablation.blocks.push_back({ first, last });
+    }
+    if (r.ablation.blocks.empty())
+        throw Error("give at least one layer block, e.g. 0-4");
+    r.ablation.k = m_k->value();
+    r.ablation.threshold = m_threshold->value();
+    r.evalSpec = m_gridEval->text().trimmed();
+    r.task = m_gridTask->currentData().toString();
+    r.maxNewTokens = m_maxTokens->value();
+    r.outputDir = m_gridOutput->text().trimmed();
+    r.title = tr("Ablation grid (%1 languages × %2 blocks)")
+                  .arg(r.ablation.languages.size())
+                  .arg(r.ablation.blocks.size());
+    return r;
+}
+
+quint64 AblationPanel::runGrid()
+{
+    QString why = unavailableReason();
+    GridRequest request;
+    if (why.isEmpty()) {
+        try {
+            request = gridRequest();
+        } catch (const Error &e) {
+            why = QString::fromStdString(e.what());
+        }
+    }
+    if (why.isEmpty() && request.evalSpec.isEmpty())
+        why = tr("give an evaluation corpus, e.g. udhr:en,zh?articles=25-30");
+    if (why.isEmpty() && request.outputDir.isEmpty())
+        why = tr("choose a results folder");
+    if (!why.isEmpty()) {
+        Q_EMIT errorOccurred(tr("Cannot run the grid: %1").arg(why));
+        return 0;
+    }
+    m_gridTag = m_jobs->runGrid(gridChannel(), request);
+    m_runGrid->setEnabled(false);
+    m_gridStatus->setText(tr("Running (see the Jobs dock)…"));
+    return m_gridTag;
+}
+
+void AblationPanel::onGrid(quint64 tag, const QString &channel, GridOutcomePtr outcome)
+{
+    if (channel != gridChannel() || tag != m_gridTag)
+        return;
+    m_gridTag = 0;
+    m_grid = outcome;
+    m_runGrid->setEnabled(true);
+    try {
+        m_gridFigure->setResults(outcome->results);
+    } catch (const Error &e) {
+        Q_EMIT errorOccurred(QString::fromStdString(e.what()));
+    }
+    m_figureTabs->setCurrentIndex(1);
+    m_gridStatus->setText(tr("Done in %1 s: %2")
+                              .arg(outcome->seconds, 0, 'f', 1)
+                              .arg(QDir::toNativeSeparators(outcome->outputDir)));
+    m_gridOutput->setText(defaultResultsFolder(QStringLiteral("ablation")));
+    Q_EMIT gridFinished(outcome->outputDir);
+}
+
+void AblationPanel::onTaskFailed(quint64 tag, const QString &channel, const QString &message)
+{
+    if (channel != gridChannel() || tag != m_gridTag)
+        return;
+    m_gridTag = 0;
+    m_runGrid->setEnabled(true);
+    m_gridStatus->setText(tr("Failed."));
+    Q_EMIT errorOccurred(tr("Ablation grid failed: %1").arg(message));
 }
 
 QString AblationPanel::unavailableReason() const
@@ -168,19 +342,13 @@ routing::InterventionPlan AblationPanel::currentPlan() const
     routing::InterventionPlan plan;
     if (!unavailableReason().isEmpty())
         return plan;
-    // The study's exclusive experts (core/analysis), grouped by layer.
-    const auto experts
-        = expertSpecialisation(*m_snapshot->trace, m_k->value(), m_threshold->value());
-    const auto it = experts.exclusive.find(m_language->currentText().toStdString());
-    if (it == experts.exclusive.end())
+    // The same plan as `moescope plan --mask-exclusive` (core plan_building).
+    try {
+        return experiments::maskExclusivePlan(*m_snapshot->trace, m_language->currentText().toStdString(),
+            m_k->value(), m_threshold->value(), m_firstLayer->value(), m_lastLayer->value());
+    } catch (const Error &) {
         return plan;
-    std::map<int, std::vector<int>> byLayer;
-    for (const auto &[layer, expert] : it->second)
-        if (layer >= m_firstLayer->value() && layer <= m_lastLayer->value())
-            byLayer[layer].push_back(expert);
-    for (auto &[layer, list] : byLayer)
-        plan.mask.push_back({ { layer, layer }, std::move(list) });
-    return plan;
+    }
 }
 
 void AblationPanel::updateSummary()
@@ -189,9 +357,22 @@ void AblationPanel::updateSummary()
     if (!reason.isEmpty()) {
         m_summary->setText(reason);
         m_usePlan->setEnabled(false);
+        m_maskFigure->clear(reason);
         return;
     }
     const auto plan = currentPlan();
+    const auto facts = m_jobs->model();
+    m_maskFigure->setPlan(plan, facts->info.numLayers, facts->info.numExperts, facts->planTarget.moeLayers,
+        tr("Experts exclusive to %1, masked (layers %2–%3)")
+            .arg(m_language->currentText())
+            .arg(m_firstLayer->value())
+            .arg(m_lastLayer->value()));
+    m_maskFigure->setCaption(tr("Study: %1. Exclusive: in the language's top-%2 with share > %3 "
+                                "(core expertSpecialisation). MoEScope %4")
+                                 .arg(m_snapshot->sourceName)
+                                 .arg(m_k->value())
+                                 .arg(m_threshold->value(), 0, 'g', 3)
+                                 .arg(QStringLiteral(MOESCOPE_VERSION)));
     m_summary->setText(plan.empty()
             ? tr("%1 has no exclusive experts in these layers with this k and threshold.")
                   .arg(m_language->currentText())

@@ -122,7 +122,10 @@ void ModelPanel::setFailed(const ModelFactsPtr &previous)
     m_status->setText(
         tr("<b>Open a model folder</b> (a Hugging Face MoE checkpoint: config.json, "
            "*.safetensors, tokenizer.json) to generate, see per-token routing and apply "
-           "plans. File → Open Model…, or <tt>moescope gui MODEL_DIR</tt>."));
+           "plans. File → Open Model…, or <tt>moescope gui MODEL_DIR</tt>."
+           "<br><br>MoEScope opens its bundled demo model by default; none was found "
+           "(<tt>resources/demo-model</tt>, <tt>share/moescope/demo-model</tt> or "
+           "<tt>$MOESCOPE_DEMO_MODEL</tt>)."));
 }
 
 void ModelPanel::setFacts(const ModelFactsPtr &facts)

@@ -44,6 +44,10 @@ PlaygroundPanel::PlaygroundPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidg
     , m_colouring(new QComboBox(this))
     , m_view(new FigureView(m_figure, this))
 {
+    // Names for sessions (session_file.h saves and restores named controls).
+    for (const auto &[widget, name] : std::initializer_list<std::pair<QWidget *, const char *>> {
+             { m_prompt, "prompt" }, { m_udhrLanguage, "udhrLanguage" }, { m_maxTokens, "maxNewTokens" }, { m_stopAtEos, "stopAtEos" }, { m_applyPlan, "applyPlan" } })
+        widget->setObjectName(QLatin1String(name));
     m_prompt->setPlaceholderText(
         tr("Type a prompt in any language, or pick a UDHR sentence →   (Ctrl+Enter generates)"));
     m_prompt->setTabChangesFocus(true);
