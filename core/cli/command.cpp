@@ -2,6 +2,7 @@
 
 #include "core/common/error.h"
 #include "core/common/logging.h"
+#include "core/model/bundled_model.h"
 
 #include <cstdio>
 
@@ -37,6 +38,21 @@ int runCommand(const Command &command, const std::vector<std::string> &args)
     } catch (const std::exception &e) {
         return fail(e.what(), 1);
     }
+}
+
+std::string modelOrBundled(const ArgParser &parser, const std::string &command, const std::string &option)
+{
+    if (parser.has(option))
+        return parser.get(option);
+    const auto bundled = model::bundledModelDirectory();
+    if (bundled.empty())
+        throw Error("no --" + option + " given and the bundled demo model was not found "
+                    "(resources/demo-model next to the sources or share/moescope/demo-model next to the "
+                    "binary; MOESCOPE_DEMO_MODEL overrides)");
+    if (verbosity() != Verbosity::Quiet)
+        std::fprintf(stderr, "moescope %s: no --%s given, using the bundled demo model %s\n", command.c_str(),
+                     option.c_str(), bundled.string().c_str());
+    return bundled.string();
 }
 
 std::vector<Command> coreCommands()

@@ -25,6 +25,13 @@ int runCommand(const Command &command, const std::vector<std::string> &args);
 // Parses args with parser; applies --verbose/--quiet. Returns false on --help.
 bool parseCommon(ArgParser &parser, const std::vector<std::string> &args);
 
+// The model folder of a command: --model DIR when given, else the bundled
+// demo model (model/bundled_model.h), announced on stderr unless --quiet.
+// Throws moescope::Error when neither exists.
+std::string modelOrBundled(const ArgParser &parser, const std::string &command, const std::string &option = "model");
+// Help text of a --model option that defaults to the bundled demo model.
+inline constexpr const char *kModelOptionHelp = "model folder (default: the bundled demo model, resources/demo-model)";
+
 // Per-module command lists; each lives next to the code it drives.
 std::vector<Command> traceCommands();    // import-json, export-json, merge
 std::vector<Command> analysisCommands(); // analyze

@@ -319,14 +319,14 @@ RoutingTrace loadTraceFor(const std::string &path, const ModelSummary &loaded)
 
 int record(const std::vector<std::string> &args)
 {
-    ArgParser p("record", "--model DIR --corpus SPEC --out TRACE.h5 [options]",
+    ArgParser p("record", "[--model DIR] --corpus SPEC --out TRACE.h5 [options]",
                 "Routes every document of a corpus through the model and writes per-language\n"
                 "expert counts, gate sums and token totals into an HDF5 trace (docs/trace-format.md).\n"
                 "Documents are batched by length and committed batch by batch: Ctrl-C or a kill\n"
                 "leaves a valid trace holding every committed batch, and --resume continues it\n"
                 "to exactly the counts of an uninterrupted run (same settings required).\n"
                 "--shard i/N records one of N deterministic slices; `moescope merge` adds them up.");
-    p.option("model", "DIR", "model folder with tokenizer.json (required)")
+    p.option("model", "DIR", "model folder with tokenizer.json (default: the bundled demo model)")
         .option("corpus", "SPEC", "corpus spec (required), e.g. 'udhr:en,zh?articles=1-24' (docs/corpora.md)")
         .option("out", "TRACE.h5", "trace to write (required)")
         .option("scope", "prompt|generated|all", "tokens counted: the prompt, a greedy continuation, or both", "prompt")
@@ -339,7 +339,7 @@ int record(const std::vector<std::string> &args)
     declarePromptOptions(p, "raw");
     if (!parseCommon(p, args))
         return 0;
-    const auto dir = required(p, "model", "DIR");
+    const auto dir = modelOrBundled(p, "record");
     const auto corpusText = required(p, "corpus", "SPEC");
     const auto out = required(p, "out", "TRACE.h5");
     if (p.flagSet("resume") && p.flagSet("overwrite"))
@@ -478,13 +478,13 @@ int plan(const std::vector<std::string> &args)
 
 int evaluate(const std::vector<std::string> &args)
 {
-    ArgParser p("evaluate", "--model DIR --eval SPEC --out RESULTS.json|.csv [options]",
+    ArgParser p("evaluate", "[--model DIR] --eval SPEC --out RESULTS.json|.csv [options]",
                 "Evaluates the model on a corpus, per language, by task: perplexity and bits per\n"
                 "byte (text corpora), language consistency of greedy continuations (CLD2), math\n"
                 "answer accuracy (MGSM, PolyMath), XQuAD exact match / F1, Belebele accuracy by\n"
                 "answer log-likelihood. --plan applies a mask/steer plan. The JSON output carries\n"
                 "the model, plan, template and versions; .csv writes the bare table.");
-    p.option("model", "DIR", "model folder with tokenizer.json (required)")
+    p.option("model", "DIR", "model folder with tokenizer.json (default: the bundled demo model)")
         .option("out", "FILE", "results: .json (table + run metadata) or .csv (required)")
         .option("plan", "PLAN.json", "mask/steer plan applied in the router")
         .option("languages", "A,B,...", "evaluate only these languages of the corpus")
@@ -492,7 +492,7 @@ int evaluate(const std::vector<std::string> &args)
     declareEvaluationOptions(p);
     if (!parseCommon(p, args))
         return 0;
-    const auto dir = required(p, "model", "DIR");
+    const auto dir = modelOrBundled(p, "evaluate");
     const auto out = required(p, "out", "FILE");
     required(p, "eval", "SPEC");
     requireWritableFile(out);
@@ -561,14 +561,14 @@ void writeGrid(const std::string &outDir, const MetricTable &table, const json &
 
 int ablate(const std::vector<std::string> &args)
 {
-    ArgParser p("ablate", "--model DIR --trace TRACE.h5 --eval SPEC --languages A,B,... --blocks 0-4,... --out DIR",
+    ArgParser p("ablate", "[--model DIR] --trace TRACE.h5 --eval SPEC --languages A,B,... --blocks 0-4,... --out DIR",
                 "The study's ablation grid, with the model loaded once: for every layer block and\n"
                 "every language, mask the experts exclusive to that language (from the trace,\n"
                 "k / threshold) within the block and evaluate every language; plus the unmasked\n"
                 "baseline. Writes DIR/results.csv and DIR/results.json (rows: block, masked,\n"
                 "language; the task's metrics, 'experts' masked, '<metric>_delta' vs baseline)\n"
                 "and each cell's plan in DIR/plans/. `moescope figures` draws the heatmaps.");
-    p.option("model", "DIR", "model folder with tokenizer.json (required)")
+    p.option("model", "DIR", "model folder with tokenizer.json (default: the bundled demo model)")
         .option("trace", "TRACE.h5", "routing trace of the same model (required)")
         .option("languages", "A,B,...", "masked and evaluated languages (required)")
         .option("blocks", "A-B,...", "layer blocks, e.g. 0-4,22-26,43-47 (required)")
@@ -578,7 +578,7 @@ int ablate(const std::vector<std::string> &args)
     declareEvaluationOptions(p);
     if (!parseCommon(p, args))
         return 0;
-    const auto dir = required(p, "model", "DIR");
+    const auto dir = modelOrBundled(p, "ablate");
     const auto tracePath = required(p, "trace", "TRACE.h5");
     const auto outDir = required(p, "out", "DIR");
     required(p, "eval", "SPEC");
@@ -629,13 +629,13 @@ int ablate(const std::vector<std::string> &args)
 
 int steer(const std::vector<std::string> &args)
 {
-    ArgParser p("steer", "--model DIR --trace TRACE.h5 --eval SPEC --pair A,B --lambda X[,Y...] --out DIR",
+    ArgParser p("steer", "[--model DIR] --trace TRACE.h5 --eval SPEC --pair A,B --lambda X[,Y...] --out DIR",
                 "The study's steering evaluation with the model loaded once: the baseline and,\n"
                 "for each lambda, the model steered with the pair's steering set (experts in both\n"
                 "languages' top-k with A's share in (1-thr, thr), each scaled by lambda * share of\n"
                 "A), evaluated per language. Writes DIR/results.csv, DIR/results.json (rows:\n"
                 "condition, language) and the plans in DIR/plans/.");
-    p.option("model", "DIR", "model folder with tokenizer.json (required)")
+    p.option("model", "DIR", "model folder with tokenizer.json (default: the bundled demo model)")
         .option("trace", "TRACE.h5", "routing trace of the same model (required)")
         .option("pair", "A,B", "language pair (required); scales follow A's share")
         .option("lambda", "X[,Y...]", "steering strength(s) (study: 0.022 for en,zh; 0.034 for zh,en)", "0.022")
@@ -647,7 +647,7 @@ int steer(const std::vector<std::string> &args)
     declareEvaluationOptions(p);
     if (!parseCommon(p, args))
         return 0;
-    const auto dir = required(p, "model", "DIR");
+    const auto dir = modelOrBundled(p, "steer");
     const auto tracePath = required(p, "trace", "TRACE.h5");
     const auto outDir = required(p, "out", "DIR");
     required(p, "eval", "SPEC");

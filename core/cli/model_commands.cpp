@@ -53,15 +53,17 @@ std::optional<routing::InterventionPlan> planOption(const ArgParser &p, const Mo
 
 int info(const std::vector<std::string> &args)
 {
-    ArgParser p("info", "MODEL_DIR [--json]",
+    ArgParser p("info", "[MODEL_DIR] [--json]",
                 "Describes a Hugging Face MoE model folder from config.json and the\n"
                 "safetensors headers (no weights are read): family, parameters (total and\n"
-                "active per token), layers, MoE layers, experts, top-k, dtype, file sizes.");
-    p.positional("MODEL_DIR", "model folder (config.json + *.safetensors)")
+                "active per token), layers, MoE layers, experts, top-k, dtype, file sizes.\n"
+                "Without MODEL_DIR it describes the bundled demo model.");
+    p.positional("MODEL_DIR", "model folder (config.json + *.safetensors; default: the bundled demo model)", 0, 1)
         .flag("json", "print JSON instead of text");
     if (!parseCommon(p, args))
         return 0;
-    const auto info = model::inspectModel(p.positionals().front());
+    const auto dir = p.positionals().empty() ? modelOrBundled(p, "info") : p.positionals().front();
+    const auto info = model::inspectModel(dir);
     const auto text = p.flagSet("json") ? model::modelInfoJson(info) : model::formatModelInfo(info);
     std::fputs(text.c_str(), stdout);
     return 0;
@@ -69,20 +71,20 @@ int info(const std::vector<std::string> &args)
 
 int forward(const std::vector<std::string> &args)
 {
-    ArgParser p("forward", "--model DIR --ids FILE.safetensors --out OUT.safetensors [options]",
+    ArgParser p("forward", "[--model DIR] --ids FILE.safetensors --out OUT.safetensors [options]",
                 "Runs one full forward pass (no KV cache) on input_ids (int64 [B,T]; an\n"
                 "optional attention_mask [B,T] marks left padding) and writes logits [B,T,V],\n"
                 "hidden.<L> [B,T,H], final_norm [B,T,H] and, per MoE layer,\n"
                 "router_logits.<L> [B*T,E] (before the plan), topk_idx.<L> [B*T,k] and\n"
                 "topk_w.<L> [B*T,k]. Float outputs are float32.");
-    p.option("model", "DIR", "model folder (required)")
+    p.option("model", "DIR", kModelOptionHelp)
         .option("ids", "FILE", "safetensors file holding input_ids (required)")
         .option("out", "FILE", "output safetensors file (required; written atomically)")
         .option("plan", "PLAN.json", "mask/steer plan applied before expert selection")
         .option("dtype", "fp32|bf16", "compute dtype (default: the checkpoint's own)");
     if (!parseCommon(p, args))
         return 0;
-    const auto dir = required(p, "model", "DIR");
+    const auto dir = modelOrBundled(p, "forward");
     const auto ids = required(p, "ids", "FILE");
     const auto out = required(p, "out", "FILE");
     const auto dtype = dtypeOption(p);
@@ -173,12 +175,12 @@ private:
 
 int generate(const std::vector<std::string> &args)
 {
-    ArgParser p("generate", "--model DIR (--prompt TEXT | --ids IDS) [options]",
+    ArgParser p("generate", "[--model DIR] (--prompt TEXT | --ids IDS) [options]",
                 "Continues a prompt with the KV cache, greedy unless --temperature is set,\n"
                 "and streams the decoded text to stdout. Stops at the model's eos tokens\n"
                 "(generation_config.json, else config.json) unless --no-stop. With --ids,\n"
                 "each row of an input_ids file is a prompt (batched with left padding).");
-    p.option("model", "DIR", "model folder (required)")
+    p.option("model", "DIR", kModelOptionHelp)
         .option("prompt", "TEXT", "prompt text (needs the folder's tokenizer.json)")
         .option("ids", "IDS", "prompt token ids: 1,2,3 or a safetensors file with input_ids")
         .option("max-new-tokens", "N", "tokens to generate per prompt", "32")
@@ -192,7 +194,7 @@ int generate(const std::vector<std::string> &args)
         .flag("print-ids", "print the generated token ids, one line per prompt");
     if (!parseCommon(p, args))
         return 0;
-    const auto dir = required(p, "model", "DIR");
+    const auto dir = modelOrBundled(p, "generate");
     if (p.has("prompt") == p.has("ids"))
         throw UsageError("give exactly one of --prompt and --ids");
     const int maxNew = p.getInt("max-new-tokens");

@@ -76,12 +76,12 @@ int encodeJsonLines(const Tokenizer &tokenizer, const std::string &path, bool sp
 
 int runTokenize(const std::vector<std::string> &args)
 {
-    ArgParser parser("tokenize", "--model DIR|tokenizer.json (--text T | --jsonl FILE | --decode IDS)",
+    ArgParser parser("tokenize", "[--model DIR|tokenizer.json] (--text T | --jsonl FILE | --decode IDS)",
                      "Token ids of a text with the model's tokenizer.json, printed as a JSON array.\n"
                      "Special tokens (e.g. BOS) are added only with --special. --jsonl reads one\n"
                      "JSON string per line (FILE may be - for stdin) and prints one array per line.\n"
                      "--decode turns a JSON array of ids back into text (printed as a JSON string).");
-    parser.option("model", "PATH", "model folder or tokenizer.json file")
+    parser.option("model", "PATH", "model folder or tokenizer.json file (default: the bundled demo model)")
         .option("text", "T", "text to tokenize")
         .option("jsonl", "FILE", "file with one JSON string per line")
         .option("decode", "IDS", "JSON array of token ids to decode")
@@ -89,13 +89,11 @@ int runTokenize(const std::vector<std::string> &args)
         .flag("skip-special", "leave special tokens out when decoding");
     if (!parseCommon(parser, args))
         return 0;
-    if (!parser.has("model"))
-        throw UsageError("missing --model (see moescope tokenize --help)");
     const int modes = int(parser.has("text")) + int(parser.has("jsonl")) + int(parser.has("decode"));
     if (modes != 1)
         throw UsageError("give exactly one of --text, --jsonl or --decode");
 
-    const Tokenizer tokenizer = Tokenizer::load(parser.get("model"));
+    const Tokenizer tokenizer = Tokenizer::load(modelOrBundled(parser, "tokenize"));
     if (parser.has("decode")) {
         const std::string text
             = tokenizer.decode(parseIds(parser.get("decode")), parser.flagSet("skip-special"));
