@@ -193,6 +193,27 @@ std::vector<LanguageFiles> LanguageFileIndex::select(const std::vector<std::stri
     return chosen;
 }
 
+std::vector<LanguageCorpus> readLanguageFiles(
+    const std::string &dir, const std::string &layout, const std::vector<std::string> &languages,
+    const std::function<std::optional<std::string>(const std::string &fileName)> &codeOf,
+    const std::function<std::vector<Document>(const std::string &path, const std::string &language)> &read)
+{
+    LanguageFileIndex index(dir, layout);
+    for (const auto &name : fileNames(dir))
+        if (const auto code = codeOf(name))
+            if (auto label = tryNormaliseLanguage(*code))
+                index.add(*label, joinPath(dir, name));
+    std::vector<LanguageCorpus> out;
+    for (const auto &files : index.select(languages)) {
+        LanguageCorpus lc;
+        lc.language = files.language;
+        lc.source = files.paths.front();
+        lc.documents = read(lc.source, lc.language);
+        out.push_back(std::move(lc));
+    }
+    return out;
+}
+
 nlohmann::json parseJsonLine(const std::string &path, std::size_t lineNo, const std::string &line)
 {
     nlohmann::json record;

@@ -9,6 +9,8 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstddef>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,14 @@ private:
     std::string m_dir, m_layout;
     std::vector<LanguageFiles> m_files;
 };
+
+// The directory layout with one file per language: `codeOf` gives the
+// language code in a file name (nullopt: not a corpus file), `read` reads one
+// selected language's file. Languages as LanguageFileIndex::select picks them.
+std::vector<LanguageCorpus> readLanguageFiles(
+    const std::string &dir, const std::string &layout, const std::vector<std::string> &languages,
+    const std::function<std::optional<std::string>(const std::string &fileName)> &codeOf,
+    const std::function<std::vector<Document>(const std::string &path, const std::string &language)> &read);
 
 // Parses one JSON Lines record (must be an object).
 nlohmann::json parseJsonLine(const std::string &path, std::size_t lineNo, const std::string &line);

@@ -99,23 +99,13 @@ std::vector<Document> readMgsmFile(const std::string &path, const std::string &l
 std::vector<LanguageCorpus> readMgsm(const std::string &dir, const std::vector<std::string> &languages)
 {
     static const std::regex pattern(R"(^mgsm_([A-Za-z_-]+)\.tsv$)");
-    corpus_files::LanguageFileIndex index(dir, "mgsm_<lang>.tsv");
-    for (const auto &name : corpus_files::fileNames(dir)) {
-        std::smatch m;
-        if (!std::regex_match(name, m, pattern))
-            continue;
-        if (auto label = tryNormaliseLanguage(m[1].str()))
-            index.add(*label, corpus_files::joinPath(dir, name));
-    }
-    std::vector<LanguageCorpus> out;
-    for (const auto &files : index.select(languages)) {
-        LanguageCorpus lc;
-        lc.language = files.language;
-        lc.source = files.paths.front();
-        lc.documents = readMgsmFile(lc.source, lc.language);
-        out.push_back(std::move(lc));
-    }
-    return out;
+    return corpus_files::readLanguageFiles(
+        dir, "mgsm_<lang>.tsv", languages,
+        [](const std::string &name) -> std::optional<std::string> {
+            std::smatch m;
+            return std::regex_match(name, m, pattern) ? std::optional(m[1].str()) : std::nullopt;
+        },
+        readMgsmFile);
 }
 
 } // namespace moescope

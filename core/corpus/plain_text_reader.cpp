@@ -72,23 +72,15 @@ std::vector<LanguageCorpus> readPlainTextDirectory(const std::string &dir,
                                                    const std::vector<std::string> &languages,
                                                    TextSplit split)
 {
-    corpus_files::LanguageFileIndex index(dir, "<lang>.txt");
-    for (const auto &name : corpus_files::fileNames(dir)) {
-        const std::filesystem::path p(name);
-        if (p.extension() != ".txt")
-            continue;
-        if (auto label = tryNormaliseLanguage(p.stem().string()))
-            index.add(*label, corpus_files::joinPath(dir, name));
-    }
-    std::vector<LanguageCorpus> out;
-    for (const auto &files : index.select(languages)) {
-        LanguageCorpus lc;
-        lc.language = files.language;
-        lc.source = files.paths.front();
-        lc.documents = readPlainTextFile(lc.source, lc.language, split);
-        out.push_back(std::move(lc));
-    }
-    return out;
+    return corpus_files::readLanguageFiles(
+        dir, "<lang>.txt", languages,
+        [](const std::string &name) -> std::optional<std::string> {
+            const std::filesystem::path p(name);
+            return p.extension() == ".txt" ? std::optional(p.stem().string()) : std::nullopt;
+        },
+        [split](const std::string &path, const std::string &language) {
+            return readPlainTextFile(path, language, split);
+        });
 }
 
 } // namespace moescope

@@ -94,23 +94,13 @@ std::vector<Document> readXquadFile(const std::string &path, const std::string &
 std::vector<LanguageCorpus> readXquad(const std::string &dir, const std::vector<std::string> &languages)
 {
     static const std::regex pattern(R"(^xquad\.([A-Za-z_-]+)\.json$)");
-    corpus_files::LanguageFileIndex index(dir, "xquad.<lang>.json");
-    for (const auto &name : corpus_files::fileNames(dir)) {
-        std::smatch m;
-        if (!std::regex_match(name, m, pattern))
-            continue;
-        if (auto label = tryNormaliseLanguage(m[1].str()))
-            index.add(*label, corpus_files::joinPath(dir, name));
-    }
-    std::vector<LanguageCorpus> out;
-    for (const auto &files : index.select(languages)) {
-        LanguageCorpus lc;
-        lc.language = files.language;
-        lc.source = files.paths.front();
-        lc.documents = readXquadFile(lc.source, lc.language);
-        out.push_back(std::move(lc));
-    }
-    return out;
+    return corpus_files::readLanguageFiles(
+        dir, "xquad.<lang>.json", languages,
+        [](const std::string &name) -> std::optional<std::string> {
+            std::smatch m;
+            return std::regex_match(name, m, pattern) ? std::optional(m[1].str()) : std::nullopt;
+        },
+        readXquadFile);
 }
 
 } // namespace moescope
