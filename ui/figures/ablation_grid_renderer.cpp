@@ -215,9 +215,8 @@ QColor AblationGridRenderer::colorFor(double value, const std::pair<double, doub
         SequentialPalette::Viridis, (value - range.first) / (range.second - range.first));
 }
 
-QString AblationGridRenderer::cellText(double value) const
+QString AblationGridRenderer::cellText(double value, const std::pair<double, double> &range) const
 {
-    const auto range = valueRange();
     const double magnitude = std::max(std::abs(range.first), std::abs(range.second));
     const int decimals = magnitude >= 100 ? 0 : magnitude >= 10 ? 1 : magnitude >= 1 ? 2 : 3;
     return m_delta ? signedText(value, decimals) : QString::number(value, 'f', decimals);
@@ -327,7 +326,7 @@ void AblationGridRenderer::paintContent(QPainter *painter, const QRectF &content
                 const auto v = cellValue(p, r, c);
                 const bool shown = v && std::isfinite(*v);
                 QString text = shown
-                    ? ((m_delta && r == 0) ? QString::number(*v, 'f', 3) : cellText(*v))
+                    ? ((m_delta && r == 0) ? QString::number(*v, 'f', 3) : cellText(*v, range))
                     : QString(QChar(0x2013));
                 if (cellMetrics.horizontalAdvance(text) + 4 > cell.width()
                     || cellMetrics.height() > cell.height())

@@ -68,7 +68,8 @@ private:
     std::pair<double, double> valueRange() const;
     bool metricHigherIsBetter() const;
     QColor colorFor(double value, const std::pair<double, double> &range) const;
-    QString cellText(double value) const;
+    // Decimals follow the magnitude of range, so every cell reads alike.
+    QString cellText(double value, const std::pair<double, double> &range) const;
 
     InterventionResultsPtr m_results;
     QString m_metric;
