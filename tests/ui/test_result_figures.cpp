@@ -544,6 +544,7 @@ TEST(ResultFiguresCli, RecordAnalyzePlanAblateSteerFiguresEndToEnd)
     const QString badOut = tmp.filePath("bad-figures");
     expectOneLineError(
         { "figures", "--results", tmp.filePath("missing.json"), "--out", badOut }, "no such file");
+    expectOneLineError({ "figures", "--results", trace, "--out", badOut }, "an HDF5 trace");
     expectOneLineError({ "figures", "--results", tmp.filePath("analysis.json"), "--out", badOut },
         "moescope-metrics");
     expectOneLineError({ "figures", "--results", ablation + "," + ablation, "--out", badOut },

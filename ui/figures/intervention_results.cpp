@@ -179,6 +179,10 @@ InterventionResultsPtr loadInterventionResults(const QString &path)
 
 InterventionResultsPtr parseInterventionResults(const QByteArray &json, const QString &source)
 {
+    if (json.startsWith("\x89HDF"))
+        fail(source,
+            QStringLiteral("an HDF5 trace, not a results table (give a trace as the figures "
+                           "input, without --results)"));
     QJsonParseError error;
     const QJsonDocument doc = QJsonDocument::fromJson(json, &error);
     if (error.error != QJsonParseError::NoError)
