@@ -76,7 +76,7 @@ std::string labelForCld2Code(std::string_view cld2Code)
 
 std::string languageDetectionText(std::string_view text)
 {
-    const std::string valid = sanitiseUtf8(text);
+    const std::string valid = sanitizeUtf8(text);
     std::string out;
     out.reserve(valid.size());
     for (std::size_t i = 0; i < valid.size(); ++i) {

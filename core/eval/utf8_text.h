@@ -4,19 +4,12 @@
 // punctuation, case, scripts written without spaces). They come from ICU so
 // they follow the Unicode tables rather than a hand-picked subset.
 
+#include "core/common/utf8.h" // decodeUtf8, encodeUtf8, sanitizeUtf8
+
 #include <string>
 #include <string_view>
 
 namespace moescope {
-
-// Decodes UTF-8; each maximal invalid subsequence becomes U+FFFD, so text cut
-// in the middle of a character (generation stopped mid-token) still decodes.
-std::u32string decodeUtf8(std::string_view text);
-std::string encodeUtf8(std::u32string_view text);
-void appendUtf8(std::string &out, char32_t c);
-
-// The same text with invalid sequences replaced by U+FFFD.
-std::string sanitiseUtf8(std::string_view text);
 
 // Value 0-9 of a decimal digit of any script (general category Nd: ASCII,
 // Bengali, Devanagari, Arabic-Indic, full-width, ...), -1 otherwise.

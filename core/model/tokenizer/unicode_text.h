@@ -4,6 +4,8 @@
 // character properties come from ICU so they follow the Unicode tables, not a
 // hand-made subset.
 
+#include "core/common/utf8.h" // sanitizeUtf8, appendUtf8, toUtf8 (moescope::)
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -12,16 +14,9 @@
 
 namespace moescope::tokenizer {
 
-// Replaces each maximal invalid UTF-8 subsequence with U+FFFD, as Rust's
-// String::from_utf8_lossy and the WHATWG decoder do.
-std::string sanitizeUtf8(std::string_view bytes);
-bool isValidUtf8(std::string_view bytes);
-
 // Decodes the code point starting at pos (input must be valid UTF-8) and
 // advances pos past it.
 char32_t nextCodePoint(std::string_view text, std::size_t &pos);
-void appendUtf8(std::string &out, char32_t codePoint);
-std::string toUtf8(char32_t codePoint);
 
 bool isWhitespace(char32_t c);     // Unicode White_Space (Rust char::is_whitespace)
 bool isAlphanumeric(char32_t c);   // Rust char::is_alphanumeric
