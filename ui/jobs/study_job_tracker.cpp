@@ -3,6 +3,8 @@
 #include "core/common/error.h"
 
 #include <QCoreApplication>
+
+#include <algorithm>
 #include <QThreadPool>
 #include <QtConcurrent/QtConcurrentRun>
 
@@ -49,7 +51,12 @@ quint64 StudyJobTracker::start(const StudySource &source, std::shared_ptr<const 
         outcome.source = source;
         try {
             auto loaded = trace ? trace : loadStudy(source);
-            outcome.snapshot = analyzeStudy(std::move(loaded), params, source.displayName(),
+            // A small model (the demo model, a test fixture) has fewer experts
+            // than the study's default k; its own expert count is then the k.
+            AnalysisParams fitted = params;
+            if (loaded->model.numExperts > 0)
+                fitted.k = std::min(fitted.k, loaded->model.numExperts);
+            outcome.snapshot = analyzeStudy(std::move(loaded), fitted, source.displayName(),
                                             source.detail());
         } catch (const Error &e) {
             outcome.error = QString::fromStdString(e.what());

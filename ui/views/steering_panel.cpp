@@ -207,17 +207,18 @@ void SteeringPanel::setSnapshot(StudySnapshotPtr snapshot, const QString &traceP
             m_a->addItem(m_snapshot->languageLabel(i));
             m_b->addItem(m_snapshot->languageLabel(i));
         }
-    // The study's pair (en → zh) when the trace has it, else the first two.
-    auto pick = [](QComboBox *box, const QString &previous, const QString &preferred, int fallback) {
+    // The study's pair (en → zh) when the trace has it, else two different
+    // languages of the trace.
+    auto pick = [](QComboBox *box, const QString &previous, const QString &preferred, const QString &avoid) {
         int i = box->findText(previous);
-        if (i < 0)
+        if (i < 0 || previous == avoid)
             i = box->findText(preferred);
-        if (i < 0)
-            i = std::min(fallback, box->count() - 1);
+        for (int j = 0; (i < 0 || box->itemText(i) == avoid) && j < box->count(); ++j)
+            i = j;
         box->setCurrentIndex(std::max(0, i));
     };
-    pick(m_a, previousA, QStringLiteral("en"), 0);
-    pick(m_b, previousB, QStringLiteral("zh"), 1);
+    pick(m_a, previousA, QStringLiteral("en"), QString());
+    pick(m_b, previousB, QStringLiteral("zh"), m_a->currentText());
     if (m_evalSpec->text().isEmpty() && m_a->count() > 1)
         // Held-out articles: the recording panel's default is 1-10.
         m_evalSpec->setText(QStringLiteral("udhr:%1,%2?articles=25-30").arg(m_a->currentText(), m_b->currentText()));
