@@ -284,6 +284,10 @@ bool MainWindow::saveSession(const QString &path)
         s.plan = m_live->plan()->plan();
     s.planPath = m_live->plan()->path();
     s.analysis = m_params->params();
+    if (const auto grid = m_live->ablation()->lastGrid())
+        s.ablationResults = grid->outputDir;
+    if (const auto steering = m_live->steering()->lastResults())
+        s.steeringResults = steering->outputDir;
     s.tab = m_tabs->tabText(m_tabs->currentIndex()).remove(QLatin1Char('&'));
     s.controls.insert(QStringLiteral("record"), captureControls(m_live->recording()));
     s.controls.insert(QStringLiteral("playground"), captureControls(m_live->playground()));
@@ -341,6 +345,10 @@ void MainWindow::sessionPartArrived()
     for (int i = 0; i < m_tabs->count(); ++i)
         if (auto *panel = qobject_cast<FigurePanel *>(m_tabs->widget(i)))
             restoreControls(panel, s.controls.value(QStringLiteral("view%1").arg(i)).toObject());
+    if (!s.ablationResults.isEmpty())
+        m_live->ablation()->loadResults(s.ablationResults);
+    if (!s.steeringResults.isEmpty())
+        m_live->steering()->loadResults(s.steeringResults);
     for (int i = 0; i < m_tabs->count(); ++i)
         if (m_tabs->tabText(i).remove(QLatin1Char('&')) == s.tab)
             m_tabs->setCurrentIndex(i);

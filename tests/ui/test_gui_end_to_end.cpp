@@ -336,6 +336,11 @@ void TestGuiEndToEnd::savesAndReopensASession()
     QCOMPARE(reopened.live()->ablation()->languageBox()->currentText(), QStringLiteral("en"));
     QCOMPARE(reopened.live()->ablation()->promptEdit()->toPlainText(), ablation->promptEdit()->toPlainText());
     QCOMPARE(reopened.live()->plan()->plan().mask.size(), m_window->live()->plan()->plan().mask.size());
+    // The grid and the evaluation come back from their results folders.
+    QVERIFY(reopened.live()->ablation()->gridFigure()->hasData());
+    QCOMPARE(reopened.live()->ablation()->gridFigure()->panelCount(), 2);
+    QVERIFY(reopened.live()->steering()->resultsFigure()->hasData());
+    QCOMPARE(reopened.live()->steering()->lastResults()->outputDir, m_tmp.filePath(QStringLiteral("steering")));
     QVERIFY(reopened.live()->jobs()->waitForIdle(kTimeoutMs));
 }
 

@@ -52,6 +52,8 @@ Session readSession(const QString &path)
     s.modelDirectory = optionalString("model");
     s.studyPath = optionalString("study");
     s.planPath = optionalString("plan_file");
+    s.ablationResults = optionalString("ablation_results");
+    s.steeringResults = optionalString("steering_results");
     const QJsonValue plan = top.value(QLatin1String("plan"));
     if (plan.isObject())
         s.plan = routing::parsePlan(
@@ -81,7 +83,8 @@ void writeSession(const Session &s, const QString &path)
 {
     QJsonObject top { { "format", QLatin1String(kFormat) }, { "version", kVersion },
         { "model", pathOrNull(s.modelDirectory) }, { "study", pathOrNull(s.studyPath) },
-        { "plan_file", pathOrNull(s.planPath) }, { "tab", s.tab }, { "controls", s.controls } };
+        { "plan_file", pathOrNull(s.planPath) }, { "tab", s.tab }, { "controls", s.controls },
+        { "ablation_results", pathOrNull(s.ablationResults) }, { "steering_results", pathOrNull(s.steeringResults) } };
     top.insert(QLatin1String("plan"),
         s.plan ? QJsonValue(QJsonDocument::fromJson(QByteArray::fromStdString(routing::planToJson(*s.plan))).object())
                : QJsonValue(QJsonValue::Null));

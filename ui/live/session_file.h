@@ -9,6 +9,7 @@
 //    "plan": {PLAN.json} | null, "plan_file": "/plans/mask-en.json" | null,
 //    "analysis": {"k": 15, "threshold": 0.4, "linkage": "average"},
 //    "tab": "Ablation",
+//    "ablation_results": "/results/ablation" | null, "steering_results": ... | null,
 //    "controls": {"ablation": {"language": "en", "k": 15, ...}, ...}}
 
 #include "core/analysis/routing_analysis.h"
@@ -32,6 +33,9 @@ struct Session
     AnalysisParams analysis;
     QString tab;
     QJsonObject controls; // panel name -> captureControls()
+    // Folders of the last ablation grid and steering evaluation (results.json).
+    QString ablationResults;
+    QString steeringResults;
 };
 
 // Throws moescope::Error(path, reason) with a one-line reason: unreadable,

@@ -438,4 +438,21 @@ QString AblationPanel::summaryText() const
     return m_summary->text();
 }
 
+bool AblationPanel::loadResults(const QString &dir)
+{
+    try {
+        auto outcome = std::make_shared<GridOutcome>();
+        outcome->kind = GridRequest::Kind::Ablation;
+        outcome->results = loadInterventionResults(dir);
+        outcome->outputDir = dir;
+        m_gridFigure->setResults(outcome->results);
+        m_grid = outcome;
+        m_figureTabs->setCurrentIndex(1);
+        return true;
+    } catch (const Error &e) {
+        Q_EMIT errorOccurred(tr("Could not show the results: %1").arg(QString::fromStdString(e.what())));
+        return false;
+    }
+}
+
 } // namespace moescope::ui

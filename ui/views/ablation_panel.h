@@ -77,6 +77,11 @@ public:
     // blocks (start, middle, end of 48 layers) scaled to the model.
     static QString defaultBlocks(int numLayers);
 
+    // Shows the results an earlier run wrote into dir (results.json), e.g.
+    // from a session or `moescope ablate`; errorOccurred and false when
+    // they cannot be read or are of the other experiment.
+    bool loadResults(const QString &dir);
+
 public Q_SLOTS:
     // Starts the debounce timer (what every control change does).
     void scheduleUpdate();

@@ -427,4 +427,21 @@ QString SteeringPanel::summaryText() const
     return m_summary->text();
 }
 
+bool SteeringPanel::loadResults(const QString &dir)
+{
+    try {
+        auto outcome = std::make_shared<GridOutcome>();
+        outcome->kind = GridRequest::Kind::Steering;
+        outcome->results = loadInterventionResults(dir);
+        outcome->outputDir = dir;
+        m_resultsFigure->setResults(outcome->results);
+        m_results = outcome;
+        m_figureTabs->setCurrentIndex(1);
+        return true;
+    } catch (const Error &e) {
+        Q_EMIT errorOccurred(tr("Could not show the results: %1").arg(QString::fromStdString(e.what())));
+        return false;
+    }
+}
+
 } // namespace moescope::ui

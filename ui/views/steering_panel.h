@@ -68,6 +68,11 @@ public:
     QString summaryText() const;
     GridOutcomePtr lastResults() const { return m_results; }
 
+    // Shows the results an earlier run wrote into dir (results.json), e.g.
+    // from a session or `moescope steer`; errorOccurred and false when
+    // they cannot be read or are of the other experiment.
+    bool loadResults(const QString &dir);
+
 public Q_SLOTS:
     void scheduleUpdate();
     void runNow();
