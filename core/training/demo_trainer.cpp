@@ -195,8 +195,12 @@ std::string lossCsv(const std::vector<LossPoint> &history)
     csv << "step,train_bits_per_byte,held_out_bits_per_byte\n";
     csv.setf(std::ios::fixed);
     csv.precision(4);
-    for (const auto &p : history)
-        csv << p.step << ',' << p.trainBitsPerByte << ',' << p.heldOutBitsPerByte << '\n';
+    for (const auto &p : history) {
+        csv << p.step << ',';
+        if (p.step > 0) // the untrained point has no training steps to average
+            csv << p.trainBitsPerByte;
+        csv << ',' << p.heldOutBitsPerByte << '\n';
+    }
     return csv.str();
 }
 
