@@ -36,7 +36,8 @@ constexpr const char *kGuiUsage =
     "  --panel NAME           start on a tab: record, playground, ablation,\n"
     "                         steering, or a figure (usage, difference, similarity,\n"
     "                         clusters, similarity-by-layer, entropy, counts)\n"
-    "  --prompt TEXT          with a model: generate from TEXT in the playground\n"
+    "  --prompt TEXT          with a model or session: generate from TEXT in the\n"
+    "                         playground\n"
     "  --max-new-tokens N     tokens to generate for --prompt (default 32)\n"
     "  --screenshot FILE.png  save an image of the window once the study is\n"
     "                         analysed, the model loaded and every job has\n"
@@ -140,8 +141,8 @@ int runGui(int argc, char **argv)
     QApplication::setWindowIcon(QIcon(QString::fromLatin1(resources::kAppIcon)));
 
     const bool modelFolder = LiveWorkbench::isModelFolder(path);
-    if (!prompt.isEmpty() && !modelFolder) {
-        std::fprintf(stderr, "moescope gui: error: --prompt needs a model folder\n");
+    if (!prompt.isEmpty() && !modelFolder && session.isEmpty()) {
+        std::fprintf(stderr, "moescope gui: error: --prompt needs a model folder or a --session\n");
         return 2;
     }
     MainWindow window;
@@ -163,7 +164,7 @@ int runGui(int argc, char **argv)
             window.tabs()->setCurrentWidget(window.live()->recording());
         }
     }
-    if (modelFolder && !prompt.isEmpty()) {
+    if (!prompt.isEmpty()) {
         window.tabs()->setCurrentWidget(playground);
         playground->promptEdit()->setPlainText(prompt);
         playground->maxTokensBox()->setValue(maxNewTokens);
@@ -179,6 +180,8 @@ int runGui(int argc, char **argv)
     }
 
     if (!screenshot.isEmpty()) {
+        // Documentation images have the same size whatever was remembered.
+        window.resize(1680, 1000);
         // Grab once nothing has run for a second: the study analysed, the
         // model loaded, and every generation (including debounced ones a
         // session starts) finished.

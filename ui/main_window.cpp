@@ -98,6 +98,7 @@ MainWindow::MainWindow(QWidget *parent)
     m_tabs->addTab(new FigurePanel(m_figures->similarityByLayerFigure()), tr("Similarity by layer"));
     m_tabs->addTab(new FigurePanel(m_figures->entropyByLayerFigure()), tr("Entropy by layer"));
     m_tabs->addTab(new FigurePanel(m_figures->expertCountsFigure()), tr("Exclusive && shared"));
+    m_live->recording()->setPreviewFigure(m_figures->usageFigure());
     m_tabs->addTab(m_live->recording(), tr("Record"));
     m_tabs->addTab(m_live->playground(), tr("Playground"));
     m_tabs->addTab(m_live->ablation(), tr("Ablation"));

@@ -94,24 +94,23 @@ AblationPanel::AblationPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
     kRow->addWidget(new QLabel(tr("threshold"), this));
     kRow->addWidget(m_threshold);
     kRow->addStretch(1);
-    controls->addRow(tr("Top-&k:"), kRow);
+    controls->addRow(tr("Top-k:"), kRow);
     auto *layerRow = new QHBoxLayout;
     layerRow->addWidget(m_firstLayer);
     layerRow->addWidget(new QLabel(tr("to"), this));
     layerRow->addWidget(m_lastLayer);
     layerRow->addStretch(1);
-    controls->addRow(tr("La&yers:"), layerRow);
+    controls->addRow(tr("Layers:"), layerRow);
     controls->addRow(tr("&Max new tokens:"), m_maxTokens);
 
-    auto *top = new QHBoxLayout;
+    // Controls, then the prompt and what the mask is, each across the column.
+    auto *top = new QVBoxLayout;
     top->addLayout(controls);
-    auto *promptColumn = new QVBoxLayout;
-    promptColumn->addWidget(m_prompt);
+    top->addWidget(m_prompt);
     auto *summaryRow = new QHBoxLayout;
     summaryRow->addWidget(m_summary, 1);
     summaryRow->addWidget(m_usePlan);
-    promptColumn->addLayout(summaryRow);
-    top->addLayout(promptColumn, 1);
+    top->addLayout(summaryRow);
 
     auto *outputs = new QGridLayout;
     outputs->addWidget(new QLabel(tr("<b>Baseline</b>"), this), 0, 0);
@@ -186,7 +185,7 @@ void AblationPanel::setSnapshot(StudySnapshotPtr snapshot, const QString &traceP
             labels << m_snapshot->languageLabel(i);
         m_gridLanguages->setText(labels.join(QLatin1Char(',')));
         // Held-out articles: the recording panel's default is 1-10.
-        m_gridEval->setText(QStringLiteral("udhr:%1?articles=25-30").arg(labels.join(QLatin1Char(','))));
+        m_gridEval->setText(QStringLiteral("udhr:%1?articles=25-27").arg(labels.join(QLatin1Char(','))));
     }
     const QSignalBlocker blocker(m_language);
     const QString previous = m_language->currentText();

@@ -1,6 +1,7 @@
 #include "ui/views/recording_panel.h"
 
 #include "ui/live/live_job_tracker.h"
+#include "ui/views/figure_view.h"
 
 #include "core/common/error.h"
 #include "core/corpus/corpus_spec.h"
@@ -166,7 +167,7 @@ RecordingPanel::RecordingPanel(LiveJobTracker *jobs, QWidget *parent)
     outRow->addWidget(m_output, 1);
     auto *browseOut = new QPushButton(tr("Browse…"), this);
     outRow->addWidget(browseOut);
-    form->addRow(tr("&Trace:"), outRow);
+    form->addRow(tr("Trace:"), outRow);
     form->addRow(tr("If it exists:"), m_mode);
     form->addRow(tr("Corpus spec:"), m_spec);
     auto *buttons = new QHBoxLayout;
@@ -176,10 +177,13 @@ RecordingPanel::RecordingPanel(LiveJobTracker *jobs, QWidget *parent)
     form->addRow(buttons);
     form->addRow(m_status);
 
+    m_settingsColumn = new QVBoxLayout;
+    m_settingsColumn->addWidget(settingsBox);
+    m_settingsColumn->addStretch(1);
     auto *layout = new QHBoxLayout(this);
     layout->setContentsMargins(6, 6, 6, 6);
     layout->addWidget(corpusBox, 1);
-    layout->addWidget(settingsBox, 2);
+    layout->addLayout(m_settingsColumn, 2);
 
     connect(m_useUdhr, &QRadioButton::toggled, this, &RecordingPanel::updateControls);
     connect(m_udhrLanguages, &QListWidget::itemChanged, this, &RecordingPanel::updateControls);
@@ -202,6 +206,15 @@ RecordingPanel::RecordingPanel(LiveJobTracker *jobs, QWidget *parent)
     connect(m_jobs, &LiveJobTracker::jobCancelled, this, &RecordingPanel::onCancelled);
     onModelLoaded(m_jobs->model());
     updateControls();
+}
+
+void RecordingPanel::setPreviewFigure(FigureRenderer *figure)
+{
+    // Replaces the stretch below the settings.
+    delete m_settingsColumn->takeAt(m_settingsColumn->count() - 1);
+    auto *view = new FigureView(figure, this);
+    view->setMinimumHeight(260);
+    m_settingsColumn->addWidget(view, 1);
 }
 
 void RecordingPanel::setUdhrLanguages(const QStringList &languages)

@@ -11,9 +11,11 @@ class QListWidget;
 class QPushButton;
 class QRadioButton;
 class QSpinBox;
+class QVBoxLayout;
 
 namespace moescope::ui {
 
+class FigureRenderer;
 class LiveJobTracker;
 
 // `moescope record` with controls: a corpus (the bundled UDHR languages as a
@@ -38,6 +40,9 @@ public:
     // What the Record button does: the job's tag, or 0 (errorOccurred says
     // why) when the controls or the model do not allow a recording.
     quint64 record();
+    // Shows figure (the study's expert-usage heatmap) under the controls,
+    // so the recording can be watched filling it in.
+    void setPreviewFigure(FigureRenderer *figure);
     void cancel();
     bool isRecording() const { return m_tag != 0; }
 
@@ -92,6 +97,7 @@ private:
     QPushButton *m_record;
     QPushButton *m_cancel;
     QLabel *m_status;
+    QVBoxLayout *m_settingsColumn = nullptr;
     quint64 m_tag = 0;
     QString m_path;
     std::size_t m_commits = 0;

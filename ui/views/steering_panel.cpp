@@ -110,20 +110,20 @@ SteeringPanel::SteeringPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
     pairRow->addWidget(new QLabel(tr("towards / away from"), this));
     pairRow->addWidget(m_b);
     pairRow->addStretch(1);
-    controls->addRow(tr("&Pair A, B:"), pairRow);
+    controls->addRow(tr("Pair A, B:"), pairRow);
     controls->addRow(tr("&λ:"), m_lambda);
     auto *kRow = new QHBoxLayout;
     kRow->addWidget(m_k);
     kRow->addWidget(new QLabel(tr("threshold"), this));
     kRow->addWidget(m_threshold);
     kRow->addStretch(1);
-    controls->addRow(tr("Top-&k:"), kRow);
+    controls->addRow(tr("Top-k:"), kRow);
     auto *layerRow = new QHBoxLayout;
     layerRow->addWidget(m_firstLayer);
     layerRow->addWidget(new QLabel(tr("to"), this));
     layerRow->addWidget(m_lastLayer);
     layerRow->addStretch(1);
-    controls->addRow(tr("La&yers:"), layerRow);
+    controls->addRow(tr("Layers:"), layerRow);
     controls->addRow(tr("&Max new tokens:"), m_maxTokens);
 
     auto *evalBox = new QGroupBox(tr("Evaluation (moescope steer)"), this);
