@@ -157,7 +157,15 @@ int trainDemo(const std::vector<std::string> &args)
     ConsoleProgress progress("train-demo");
     JobContext job(progress.callback());
     InterruptSavesState interrupt(job);
-    const auto result = training::trainDemoModel(o, job);
+    training::DemoTrainingResult result;
+    try {
+        result = training::trainDemoModel(o, job);
+    } catch (const Cancelled &) {
+        progress.finish();
+        std::fprintf(stderr, "moescope train-demo: interrupted; the state is saved in %s, --resume continues it\n",
+                     o.outDir.c_str());
+        return 130;
+    }
     progress.finish();
     std::printf("%s: %d steps in %.0f s (stopped: %s); best held-out %.3f bits/byte at step %d\n",
                 o.outDir.c_str(), result.steps, result.seconds, result.stopReason.c_str(),
