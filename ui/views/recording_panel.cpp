@@ -336,7 +336,9 @@ void RecordingPanel::onModelLoaded(ModelFactsPtr facts)
         return;
     }
     m_status->setText(facts->hasTokenizer
-            ? tr("Ready to record with %1.").arg(QFileInfo(facts->directory).fileName())
+            ? tr("Ready to record with %1. Press Record: the heatmap below fills in as batches "
+                 "are committed, and the trace then drives Ablation and Steering.")
+                  .arg(QFileInfo(facts->directory).fileName())
             : facts->tokenizerProblem);
     updateControls();
 }

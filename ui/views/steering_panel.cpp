@@ -217,6 +217,11 @@ void SteeringPanel::setSnapshot(StudySnapshotPtr snapshot, const QString &traceP
             i = j;
         box->setCurrentIndex(std::max(0, i));
     };
+    // The study's k of 20 presumes 128 experts; a smaller model gets all of its own.
+    if (m_snapshot && m_k->value() > m_snapshot->expertCount()) {
+        const QSignalBlocker blockK(m_k);
+        m_k->setValue(m_snapshot->expertCount());
+    }
     pick(m_a, previousA, QStringLiteral("en"), QString());
     pick(m_b, previousB, QStringLiteral("zh"), m_a->currentText());
     if (m_evalSpec->text().isEmpty() && m_a->count() > 1)
