@@ -77,9 +77,11 @@ public:
         // A real X connection when there is one (ctest runs under xvfb-run);
         // offscreen only so that a run without any display still says why.
         if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
-            qputenv("QT_QPA_PLATFORM", qEnvironmentVariableIsEmpty("DISPLAY") ? "offscreen" : "xcb");
+            qputenv(
+                "QT_QPA_PLATFORM", qEnvironmentVariableIsEmpty("DISPLAY") ? "offscreen" : "xcb");
         // The real demo model once it ships; the tiny fixture until then.
-        if (qEnvironmentVariableIsEmpty("MOESCOPE_DEMO_MODEL") && model::bundledModelDirectory().empty()) {
+        if (qEnvironmentVariableIsEmpty("MOESCOPE_DEMO_MODEL")
+            && model::bundledModelDirectory().empty()) {
             static test::LiveTestModel fixture;
             qputenv("MOESCOPE_DEMO_MODEL", fixture.path().toLocal8Bit());
         }
@@ -108,7 +110,7 @@ void TestGuiEndToEnd::initTestCase()
 {
     if (QGuiApplication::platformName() != QLatin1String("xcb"))
         qWarning("not under X (platform %s): run under xvfb-run for the real window system",
-                 qPrintable(QGuiApplication::platformName()));
+            qPrintable(QGuiApplication::platformName()));
     QVERIFY(m_tmp.isValid());
     m_window = std::make_unique<MainWindow>();
     m_window->resize(1500, 950);
@@ -130,17 +132,18 @@ void TestGuiEndToEnd::opensTheDefaultModel()
     const auto facts = jobs->model();
     QVERIFY(facts);
     QCOMPARE(QDir(facts->directory).canonicalPath(),
-             QDir(QString::fromStdString(model::bundledModelDirectory().string())).canonicalPath());
+        QDir(QString::fromStdString(model::bundledModelDirectory().string())).canonicalPath());
     QVERIFY(facts->hasTokenizer);
     QVERIFY(!m_window->live()->modelPanel()->fact(QStringLiteral("Layers")).isEmpty());
-    QVERIFY(m_window->live()->recording()->statusText().startsWith(QLatin1String("Ready to record")));
+    QVERIFY(
+        m_window->live()->recording()->statusText().startsWith(QLatin1String("Ready to record")));
 }
 
 void TestGuiEndToEnd::recordsAndTheViewsFollow()
 {
     RecordingPanel *record = m_window->live()->recording();
     m_window->tabs()->setCurrentWidget(record);
-    record->setUdhrLanguages({QStringLiteral("en"), QStringLiteral("de")});
+    record->setUdhrLanguages({ QStringLiteral("en"), QStringLiteral("de") });
     record->firstArticleBox()->setValue(1);
     record->lastArticleBox()->setValue(6);
     m_trace = m_tmp.filePath(QStringLiteral("recordings/e2e.h5"));
@@ -151,7 +154,7 @@ void TestGuiEndToEnd::recordsAndTheViewsFollow()
     QTest::mouseClick(record->recordButton(), Qt::LeftButton);
     QVERIFY(record->isRecording());
     QVERIFY2(waitFor([&] { return !finished.isEmpty() || !record->isRecording(); }),
-             qPrintable(record->statusText()));
+        qPrintable(record->statusText()));
     QVERIFY2(!finished.isEmpty(), qPrintable(m_window->messageBar()->text()));
     QVERIFY(QFile::exists(m_trace));
     // The first commit's trace reached the window while recording (one
@@ -169,11 +172,14 @@ void TestGuiEndToEnd::recordsAndTheViewsFollow()
     };
     QVERIFY(routed(*firstTrace) > 0);
     QVERIFY(routed(*firstTrace) < routed(*lastTrace));
-    QVERIFY2(record->statusText().startsWith(QLatin1String("Recorded 12 documents")), qPrintable(record->statusText()));
+    QVERIFY2(record->statusText().startsWith(QLatin1String("Recorded 12 documents")),
+        qPrintable(record->statusText()));
 
     // The recorded trace is now the window's study, and every view shows it.
     StudyJobTracker *study = m_window->jobs();
-    QVERIFY(waitFor([&] { return study->current() && study->currentSource().path == m_trace && !study->isBusy(); }));
+    QVERIFY(waitFor([&] {
+        return study->current() && study->currentSource().path == m_trace && !study->isBusy();
+    }));
     QCOMPARE(study->current()->languageCount(), 2);
     QCOMPARE(m_window->figures()->languageTableModel()->rowCount(), 2);
     QCOMPARE(study->current()->layerCount(), m_window->live()->jobs()->model()->info.numLayers);
@@ -186,7 +192,8 @@ void TestGuiEndToEnd::masksAndCompares()
 {
     AblationPanel *ablation = m_window->live()->ablation();
     m_window->tabs()->setCurrentWidget(ablation);
-    ablation->languageBox()->setCurrentIndex(ablation->languageBox()->findText(QStringLiteral("en")));
+    ablation->languageBox()->setCurrentIndex(
+        ablation->languageBox()->findText(QStringLiteral("en")));
     ablation->kBox()->setValue(3);
     ablation->thresholdBox()->setValue(0.4);
     QVERIFY2(ablation->unavailableReason().isEmpty(), qPrintable(ablation->unavailableReason()));
@@ -201,8 +208,10 @@ void TestGuiEndToEnd::masksAndCompares()
     ablation->maxTokensBox()->setValue(6);
     QSignalSpy updates(m_window->live()->jobs(), &LiveJobTracker::generationUpdated);
     ablation->promptEdit()->setPlainText(QStringLiteral("All human beings are born free"));
-    QVERIFY(waitFor([&] { return !ablation->baselineText().isEmpty() && !ablation->ablatedText().isEmpty()
-                                 && !m_window->live()->jobs()->isBusy(); }));
+    QVERIFY(waitFor([&] {
+        return !ablation->baselineText().isEmpty() && !ablation->ablatedText().isEmpty()
+            && !m_window->live()->jobs()->isBusy();
+    }));
     // "Use as Plan" applies the mask to the playground.
     QTest::mouseClick(ablation->usePlanButton(), Qt::LeftButton);
     QVERIFY(!m_window->live()->plan()->isEmpty());
@@ -214,7 +223,7 @@ void TestGuiEndToEnd::runsTheAblationGrid()
     AblationPanel *ablation = m_window->live()->ablation();
     QStringList languages = ablation->gridLanguagesEdit()->text().split(QLatin1Char(','));
     languages.sort();
-    QCOMPARE(languages, (QStringList{QStringLiteral("de"), QStringLiteral("en")}));
+    QCOMPARE(languages, (QStringList { QStringLiteral("de"), QStringLiteral("en") }));
     ablation->gridBlocksEdit()->setText(QStringLiteral("0-0,1-1"));
     ablation->gridEvalEdit()->setText(QStringLiteral("udhr:en,de?articles=25-25"));
     const QString out = m_tmp.filePath(QStringLiteral("ablation"));
@@ -246,8 +255,10 @@ void TestGuiEndToEnd::steersAndEvaluates()
     QVERIFY(steering->planFigure()->hasData());
     steering->maxTokensBox()->setValue(4);
     steering->promptEdit()->setPlainText(QStringLiteral("Alle Menschen sind frei"));
-    QVERIFY(waitFor([&] { return !steering->baselineText().isEmpty() && !steering->steeredText().isEmpty()
-                                 && !m_window->live()->jobs()->isBusy(); }));
+    QVERIFY(waitFor([&] {
+        return !steering->baselineText().isEmpty() && !steering->steeredText().isEmpty()
+            && !m_window->live()->jobs()->isBusy();
+    }));
 
     steering->evalSpecEdit()->setText(QStringLiteral("udhr:en,de?articles=25-25"));
     const QString out = m_tmp.filePath(QStringLiteral("steering"));
@@ -270,8 +281,9 @@ void TestGuiEndToEnd::exportsEveryLiveFigure()
     };
     AblationPanel *ablation = m_window->live()->ablation();
     SteeringPanel *steering = m_window->live()->steering();
-    const QList<Target> targets{{ablation, ablation->figureTabs(), 0}, {ablation, ablation->figureTabs(), 1},
-                                {steering, steering->figureTabs(), 0}, {steering, steering->figureTabs(), 1}};
+    const QList<Target> targets { { ablation, ablation->figureTabs(), 0 },
+        { ablation, ablation->figureTabs(), 1 }, { steering, steering->figureTabs(), 0 },
+        { steering, steering->figureTabs(), 1 } };
     QStringList stems;
     for (const Target &t : targets) {
         m_window->tabs()->setCurrentWidget(t.tab);
@@ -280,11 +292,12 @@ void TestGuiEndToEnd::exportsEveryLiveFigure()
         QVERIFY(figure && figure->hasData());
         QVERIFY(!figure->caption().isEmpty()); // provenance
         stems << figure->fileStem();
-        for (const FigureFormat format : {FigureFormat::Svg, FigureFormat::Pdf, FigureFormat::Png}) {
-            const QString path =
-                m_tmp.filePath(QStringLiteral("live/%1.%2").arg(figure->fileStem(), figureFormatSuffix(format)));
+        for (const FigureFormat format :
+            { FigureFormat::Svg, FigureFormat::Pdf, FigureFormat::Png }) {
+            const QString path = m_tmp.filePath(
+                QStringLiteral("live/%1.%2").arg(figure->fileStem(), figureFormatSuffix(format)));
             QDir().mkpath(QFileInfo(path).absolutePath());
-            QVERIFY2(m_window->exportCurrentFigure(path, {format, 96, {}}), qPrintable(path));
+            QVERIFY2(m_window->exportCurrentFigure(path, { format, 96, {} }), qPrintable(path));
             QVERIFY(QFileInfo(path).size() > 1000);
             if (format == FigureFormat::Png) {
                 const QImage image(path);
@@ -300,7 +313,7 @@ void TestGuiEndToEnd::exportsEveryLiveFigure()
 void TestGuiEndToEnd::exportsPaperFigures()
 {
     const QString dir = m_tmp.filePath(QStringLiteral("paper"));
-    const QStringList written = m_window->exportPaperFigures(dir, {FigureFormat::Svg}, 96);
+    const QStringList written = m_window->exportPaperFigures(dir, { FigureFormat::Svg }, 96);
     QVERIFY2(!written.isEmpty(), qPrintable(m_window->messageBar()->text()));
     bool ablation = false, steering = false, usage = false;
     for (const QString &path : written) {
@@ -331,16 +344,20 @@ void TestGuiEndToEnd::savesAndReopensASession()
             && reopened.tabs()->currentWidget() == reopened.live()->ablation();
     }));
     QCOMPARE(reopened.jobs()->currentSource().path, m_trace);
-    QCOMPARE(reopened.live()->jobs()->model()->directory, m_window->live()->jobs()->model()->directory);
+    QCOMPARE(
+        reopened.live()->jobs()->model()->directory, m_window->live()->jobs()->model()->directory);
     QCOMPARE(reopened.live()->ablation()->kBox()->value(), 2);
     QCOMPARE(reopened.live()->ablation()->languageBox()->currentText(), QStringLiteral("en"));
-    QCOMPARE(reopened.live()->ablation()->promptEdit()->toPlainText(), ablation->promptEdit()->toPlainText());
-    QCOMPARE(reopened.live()->plan()->plan().mask.size(), m_window->live()->plan()->plan().mask.size());
+    QCOMPARE(reopened.live()->ablation()->promptEdit()->toPlainText(),
+        ablation->promptEdit()->toPlainText());
+    QCOMPARE(
+        reopened.live()->plan()->plan().mask.size(), m_window->live()->plan()->plan().mask.size());
     // The grid and the evaluation come back from their results folders.
     QVERIFY(reopened.live()->ablation()->gridFigure()->hasData());
     QCOMPARE(reopened.live()->ablation()->gridFigure()->panelCount(), 2);
     QVERIFY(reopened.live()->steering()->resultsFigure()->hasData());
-    QCOMPARE(reopened.live()->steering()->lastResults()->outputDir, m_tmp.filePath(QStringLiteral("steering")));
+    QCOMPARE(reopened.live()->steering()->lastResults()->outputDir,
+        m_tmp.filePath(QStringLiteral("steering")));
     QVERIFY(reopened.live()->jobs()->waitForIdle(kTimeoutMs));
 }
 
@@ -353,7 +370,8 @@ void TestGuiEndToEnd::badSessionIsOneLine()
     file.close();
     QVERIFY(!m_window->openSession(path));
     const QString message = m_window->messageBar()->text();
-    QVERIFY2(message.contains(path) && message.contains(QLatin1String("plan")), qPrintable(message));
+    QVERIFY2(
+        message.contains(path) && message.contains(QLatin1String("plan")), qPrintable(message));
     QVERIFY(!message.contains(QLatin1Char('\n')));
     QVERIFY(!m_window->openSession(m_tmp.filePath(QStringLiteral("missing.json"))));
     QVERIFY(m_window->messageBar()->text().contains(QLatin1String("missing.json")));

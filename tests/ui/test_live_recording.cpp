@@ -35,7 +35,7 @@ RecordingRequest udhrRequest(const QString &spec, const QString &out)
     r.corpusSpec = spec;
     r.outputPath = out;
     r.settings.batchSize = 1; // one commit per document
-    r.snapshotIntervalMs = 0;  // re-read the trace after every commit
+    r.snapshotIntervalMs = 0; // re-read the trace after every commit
     r.mode = experiments::OutputMode::Overwrite;
     return r;
 }
@@ -59,7 +59,8 @@ std::map<QString, std::map<QString, double>> csvTable(const QString &path, int k
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return rows;
-    const QStringList lines = QString::fromUtf8(file.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    const QStringList lines
+        = QString::fromUtf8(file.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
     const QStringList header = lines.value(0).split(QLatin1Char(','));
     for (int i = 1; i < lines.size(); ++i) {
         const QStringList cells = lines[i].split(QLatin1Char(','));
@@ -116,7 +117,8 @@ void TestLiveRecording::load(LiveJobTracker &tracker)
     QVERIFY(loaded.wait(kTimeoutMs));
 }
 
-RecordingOutcomePtr TestLiveRecording::recordAndWait(LiveJobTracker &tracker, const RecordingRequest &request)
+RecordingOutcomePtr TestLiveRecording::recordAndWait(
+    LiveJobTracker &tracker, const RecordingRequest &request)
 {
     QSignalSpy finished(&tracker, &LiveJobTracker::recordingFinished);
     QSignalSpy failed(&tracker, &LiveJobTracker::taskFailed);
@@ -150,7 +152,8 @@ void TestLiveRecording::recordsBatchByBatch()
     load(tracker);
     const QString path = m_tmp.filePath(QStringLiteral("en-de.h5"));
     QSignalSpy commits(&tracker, &LiveJobTracker::recordingCommitted);
-    const auto outcome = recordAndWait(tracker, udhrRequest(QStringLiteral("udhr:en,de?articles=1-4"), path));
+    const auto outcome
+        = recordAndWait(tracker, udhrRequest(QStringLiteral("udhr:en,de?articles=1-4"), path));
     QVERIFY(outcome);
     QCOMPARE(outcome->report.documentsRecorded, std::size_t(8));
     QCOMPARE(outcome->report.batches, std::size_t(8));
@@ -166,7 +169,8 @@ void TestLiveRecording::recordsBatchByBatch()
         last[commit.label] = commit.committed;
         // The re-read trace grows with every commit.
         QVERIFY(commit.trace);
-        const std::uint64_t tokens = totalTokens(*commit.trace, "en") + totalTokens(*commit.trace, "de");
+        const std::uint64_t tokens
+            = totalTokens(*commit.trace, "en") + totalTokens(*commit.trace, "de");
         QVERIFY(tokens > previousTokens);
         previousTokens = tokens;
     }
@@ -181,7 +185,8 @@ void TestLiveRecording::recordsBatchByBatch()
         QVERIFY(totalTokens(onDisk, onDisk.languages[i].label) > 0);
     }
     QCOMPARE(totalTokens(onDisk, "en") + totalTokens(onDisk, "de"), previousTokens);
-    QCOMPARE(static_cast<std::size_t>(outcome->report.tokensRouted), std::size_t(previousTokens / 3)); // 3 MoE layers
+    QCOMPARE(static_cast<std::size_t>(outcome->report.tokensRouted),
+        std::size_t(previousTokens / 3)); // 3 MoE layers
     m_trace = outcome->trace;
 }
 
@@ -202,7 +207,8 @@ void TestLiveRecording::cancelLeavesValidTraceAndResumeCompletes()
     clock.start();
     tracker.cancel(tag);
     QVERIFY(cancelled.wait(kTimeoutMs));
-    QVERIFY2(clock.elapsed() < 1000, qPrintable(QStringLiteral("cancel took %1 ms").arg(clock.elapsed())));
+    QVERIFY2(clock.elapsed() < 1000,
+        qPrintable(QStringLiteral("cancel took %1 ms").arg(clock.elapsed())));
     QCOMPARE(cancelled.first().at(0).toULongLong(), tag);
     QVERIFY(finished.isEmpty());
     QVERIFY(tracker.waitForIdle(kTimeoutMs));
@@ -221,7 +227,8 @@ void TestLiveRecording::cancelLeavesValidTraceAndResumeCompletes()
     const auto resumed = recordAndWait(tracker, request);
     QVERIFY(resumed);
     QVERIFY(resumed->report.documentsSkipped >= committed);
-    const auto whole = recordAndWait(tracker, udhrRequest(spec, m_tmp.filePath(QStringLiteral("whole.h5"))));
+    const auto whole
+        = recordAndWait(tracker, udhrRequest(spec, m_tmp.filePath(QStringLiteral("whole.h5"))));
     QVERIFY(whole);
     QCOMPARE(resumed->trace->languages.size(), whole->trace->languages.size());
     for (std::size_t i = 0; i < whole->trace->languages.size(); ++i) {
@@ -238,9 +245,11 @@ void TestLiveRecording::newerRecordingSupersedesOlder()
     QSignalSpy commits(&tracker, &LiveJobTracker::recordingCommitted);
     QSignalSpy finished(&tracker, &LiveJobTracker::recordingFinished);
     const quint64 older = tracker.record(QStringLiteral("record"),
-        udhrRequest(QStringLiteral("udhr:en,de,fr,es?articles=0-30"), m_tmp.filePath(QStringLiteral("older.h5"))));
+        udhrRequest(QStringLiteral("udhr:en,de,fr,es?articles=0-30"),
+            m_tmp.filePath(QStringLiteral("older.h5"))));
     const quint64 newer = tracker.record(QStringLiteral("record"),
-        udhrRequest(QStringLiteral("udhr:ja?articles=1-2"), m_tmp.filePath(QStringLiteral("newer.h5"))));
+        udhrRequest(
+            QStringLiteral("udhr:ja?articles=1-2"), m_tmp.filePath(QStringLiteral("newer.h5"))));
     QVERIFY(newer != older);
     QVERIFY(tracker.waitForIdle(kTimeoutMs));
     // Nothing of the older recording reaches the GUI.
@@ -259,7 +268,8 @@ void TestLiveRecording::badCorpusIsAnError()
     load(tracker);
     QSignalSpy failed(&tracker, &LiveJobTracker::taskFailed);
     tracker.record(QStringLiteral("record"),
-        udhrRequest(QStringLiteral("text:/no/such/file.txt?lang=en"), m_tmp.filePath(QStringLiteral("bad.h5"))));
+        udhrRequest(QStringLiteral("text:/no/such/file.txt?lang=en"),
+            m_tmp.filePath(QStringLiteral("bad.h5"))));
     QVERIFY(tracker.waitForIdle(kTimeoutMs));
     QCOMPARE(failed.size(), 1);
     const QString message = failed.first().at(2).toString();
@@ -291,20 +301,22 @@ void TestLiveRecording::ablationGridMatchesCli()
     QCOMPARE(outcome->results->primaryMetric, QStringLiteral("bits_per_byte"));
     // baseline + 2 blocks x 2 masked languages, each evaluated on 2 languages.
     QCOMPARE(outcome->table->rowCount(), std::size_t(10));
-    QCOMPARE(outcome->results->blocks(), (QStringList { QStringLiteral("0-0"), QStringLiteral("1-2") }));
+    QCOMPARE(
+        outcome->results->blocks(), (QStringList { QStringLiteral("0-0"), QStringLiteral("1-2") }));
     QVERIFY(QFile::exists(request.outputDir + QStringLiteral("/results.csv")));
-    QVERIFY(QFile::exists(request.outputDir + QStringLiteral("/plans/") + QString::fromStdString(outcome->cells.back().name)
-        + QStringLiteral(".json")));
+    QVERIFY(QFile::exists(request.outputDir + QStringLiteral("/plans/")
+        + QString::fromStdString(outcome->cells.back().name) + QStringLiteral(".json")));
 
     // The same grid through the CLI gives the same numbers.
     const QString cliOut = m_tmp.filePath(QStringLiteral("ablation-cli"));
     QProcess cli;
     cli.start(QStringLiteral(MOESCOPE_BINARY),
-        { QStringLiteral("ablate"), QStringLiteral("--model"), m_model->path(), QStringLiteral("--trace"),
-            request.tracePath, QStringLiteral("--eval"), request.evalSpec, QStringLiteral("--languages"),
-            QStringLiteral("en,de"), QStringLiteral("--blocks"), QStringLiteral("0-0,1-2"), QStringLiteral("--k"),
-            QStringLiteral("3"), QStringLiteral("--threshold"), QStringLiteral("0.4"), QStringLiteral("--out"), cliOut,
-            QStringLiteral("--max-length"), QStringLiteral("200"),
+        { QStringLiteral("ablate"), QStringLiteral("--model"), m_model->path(),
+            QStringLiteral("--trace"), request.tracePath, QStringLiteral("--eval"),
+            request.evalSpec, QStringLiteral("--languages"), QStringLiteral("en,de"),
+            QStringLiteral("--blocks"), QStringLiteral("0-0,1-2"), QStringLiteral("--k"),
+            QStringLiteral("3"), QStringLiteral("--threshold"), QStringLiteral("0.4"),
+            QStringLiteral("--out"), cliOut, QStringLiteral("--max-length"), QStringLiteral("200"),
             QStringLiteral("--quiet") });
     QVERIFY(cli.waitForFinished(kTimeoutMs));
     QVERIFY2(cli.exitCode() == 0, cli.readAllStandardError().constData());
@@ -317,7 +329,8 @@ void TestLiveRecording::ablationGridMatchesCli()
         for (const auto &[column, value] : values) {
             const double mine = gui.at(key).at(column);
             QVERIFY2(std::abs(mine - value) <= 1e-9 * std::max(1.0, std::abs(value)),
-                qPrintable(QStringLiteral("%1 %2: %3 vs %4").arg(key, column).arg(mine).arg(value)));
+                qPrintable(
+                    QStringLiteral("%1 %2: %3 vs %4").arg(key, column).arg(mine).arg(value)));
         }
     }
 }
@@ -353,13 +366,14 @@ void TestLiveRecording::steeringGridMatchesCli()
     const QString cliOut = m_tmp.filePath(QStringLiteral("steering-cli"));
     QProcess cli;
     cli.start(QStringLiteral(MOESCOPE_BINARY),
-        { QStringLiteral("steer"), QStringLiteral("--model"), m_model->path(), QStringLiteral("--trace"),
-            request.tracePath, QStringLiteral("--eval"), request.evalSpec, QStringLiteral("--task"),
-            QStringLiteral("consistency"), QStringLiteral("--max-new-tokens"), QStringLiteral("4"),
-            QStringLiteral("--pair"), QStringLiteral("en,de"), QStringLiteral("--lambda"), QStringLiteral("0.5"),
-            QStringLiteral("--k"), QStringLiteral("6"), QStringLiteral("--threshold"), QStringLiteral("0.6"),
-            QStringLiteral("--layers"), QStringLiteral("0-2"), QStringLiteral("--out"), cliOut,
-            QStringLiteral("--max-length"), QStringLiteral("200"),
+        { QStringLiteral("steer"), QStringLiteral("--model"), m_model->path(),
+            QStringLiteral("--trace"), request.tracePath, QStringLiteral("--eval"),
+            request.evalSpec, QStringLiteral("--task"), QStringLiteral("consistency"),
+            QStringLiteral("--max-new-tokens"), QStringLiteral("4"), QStringLiteral("--pair"),
+            QStringLiteral("en,de"), QStringLiteral("--lambda"), QStringLiteral("0.5"),
+            QStringLiteral("--k"), QStringLiteral("6"), QStringLiteral("--threshold"),
+            QStringLiteral("0.6"), QStringLiteral("--layers"), QStringLiteral("0-2"),
+            QStringLiteral("--out"), cliOut, QStringLiteral("--max-length"), QStringLiteral("200"),
             QStringLiteral("--quiet") });
     QVERIFY(cli.waitForFinished(kTimeoutMs));
     QVERIFY2(cli.exitCode() == 0, cli.readAllStandardError().constData());
@@ -368,7 +382,9 @@ void TestLiveRecording::steeringGridMatchesCli()
     QCOMPARE(gui.size(), reference.size());
     for (const auto &[key, values] : reference)
         for (const auto &[column, value] : values)
-            QVERIFY2(gui.count(key) && std::abs(gui.at(key).at(column) - value) <= 1e-9 * std::max(1.0, std::abs(value)),
+            QVERIFY2(gui.count(key)
+                    && std::abs(gui.at(key).at(column) - value)
+                        <= 1e-9 * std::max(1.0, std::abs(value)),
                 qPrintable(QStringLiteral("%1 %2").arg(key, column)));
 }
 

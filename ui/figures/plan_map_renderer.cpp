@@ -13,7 +13,7 @@ namespace moescope::ui {
 namespace fs = figure_style;
 
 namespace {
-constexpr double kAxisLeft = 56;   // layer labels
+constexpr double kAxisLeft = 56; // layer labels
 constexpr double kAxisBottom = 40; // expert labels and axis title
 constexpr double kLegendHeight = 34;
 const QColor kMaskedColor(0x1a, 0x1a, 0x1a);
@@ -28,13 +28,14 @@ PlanMapRenderer::PlanMapRenderer(QString fileStem, QObject *parent)
 { }
 
 void PlanMapRenderer::setPlan(const routing::InterventionPlan &plan, int numLayers, int numExperts,
-                              std::vector<int> moeLayers, const QString &title)
+    std::vector<int> moeLayers, const QString &title)
 {
     m_numLayers = std::max(0, numLayers);
     m_numExperts = std::max(0, numExperts);
     m_moeLayers = std::move(moeLayers);
     m_title = title;
-    const auto cells = static_cast<std::size_t>(m_numLayers) * static_cast<std::size_t>(m_numExperts);
+    const auto cells
+        = static_cast<std::size_t>(m_numLayers) * static_cast<std::size_t>(m_numExperts);
     m_kind.assign(cells, 0);
     m_scale.assign(cells, 0.0);
     m_maxScale = 0;
@@ -50,8 +51,9 @@ void PlanMapRenderer::setPlan(const routing::InterventionPlan &plan, int numLaye
             for (std::size_t i = 0; i < entry.experts.size(); ++i) {
                 if (!inside(layer, entry.experts[i]))
                     continue;
-                const double scale = i < entry.scales.size() ? entry.scales[i]
-                                                             : (entry.scales.empty() ? 0.0 : entry.scales.front());
+                const double scale = i < entry.scales.size()
+                    ? entry.scales[i]
+                    : (entry.scales.empty() ? 0.0 : entry.scales.front());
                 m_kind[at(layer, entry.experts[i])] = 2;
                 m_scale[at(layer, entry.experts[i])] = scale;
                 m_maxScale = std::max(m_maxScale, std::abs(scale));
@@ -105,16 +107,20 @@ void PlanMapRenderer::paintContent(QPainter *painter, const QRectF &content)
     painter->save();
     painter->setPen(Qt::NoPen);
     for (int layer = 0; layer < m_numLayers; ++layer) {
-        const bool routed = std::find(m_moeLayers.begin(), m_moeLayers.end(), layer) != m_moeLayers.end();
+        const bool routed
+            = std::find(m_moeLayers.begin(), m_moeLayers.end(), layer) != m_moeLayers.end();
         for (int expert = 0; expert < m_numExperts; ++expert) {
             QColor color = routed ? kUntouchedColor : kDenseColor;
             const int kind = cellKind(layer, expert);
             if (kind == 1)
                 color = kMaskedColor;
             else if (kind == 2)
-                color = divergingColor(m_maxScale > 0 ? cellScale(layer, expert) / m_maxScale : 0.0);
+                color
+                    = divergingColor(m_maxScale > 0 ? cellScale(layer, expert) / m_maxScale : 0.0);
             // Slight overlap avoids hairline gaps between cells in PDF viewers.
-            painter->fillRect(QRectF(grid.left() + expert * cw, grid.top() + layer * ch, cw + 0.3, ch + 0.3), color);
+            painter->fillRect(
+                QRectF(grid.left() + expert * cw, grid.top() + layer * ch, cw + 0.3, ch + 0.3),
+                color);
         }
     }
     // Axes: layers down, experts across, with nice ticks.
@@ -122,28 +128,30 @@ void PlanMapRenderer::paintContent(QPainter *painter, const QRectF &content)
     painter->setBrush(Qt::NoBrush);
     painter->drawRect(grid);
     painter->setFont(fs::font(fs::kTickPx));
-    const auto layerTicks = fs::niceTicks(0, m_numLayers - 1, std::max(2, static_cast<int>(grid.height() / 40)));
+    const auto layerTicks
+        = fs::niceTicks(0, m_numLayers - 1, std::max(2, static_cast<int>(grid.height() / 40)));
     const double layerStep = layerTicks.size() > 1 ? layerTicks[1] - layerTicks[0] : 1;
     for (const double t : layerTicks) {
         if (t < 0 || t > m_numLayers - 1 || t != std::floor(t))
             continue;
         const double y = grid.top() + (t + 0.5) * ch;
-        painter->drawText(QRectF(content.left(), y - 8, kAxisLeft - 6, 16), Qt::AlignRight | Qt::AlignVCenter,
-                          fs::tickLabel(t, layerStep));
+        painter->drawText(QRectF(content.left(), y - 8, kAxisLeft - 6, 16),
+            Qt::AlignRight | Qt::AlignVCenter, fs::tickLabel(t, layerStep));
     }
-    const auto expertTicks = fs::niceTicks(0, m_numExperts - 1, std::max(2, static_cast<int>(grid.width() / 70)));
+    const auto expertTicks
+        = fs::niceTicks(0, m_numExperts - 1, std::max(2, static_cast<int>(grid.width() / 70)));
     const double expertStep = expertTicks.size() > 1 ? expertTicks[1] - expertTicks[0] : 1;
     for (const double t : expertTicks) {
         if (t < 0 || t > m_numExperts - 1 || t != std::floor(t))
             continue;
         const double x = grid.left() + (t + 0.5) * cw;
-        painter->drawText(QRectF(x - 30, grid.bottom() + 2, 60, 16), Qt::AlignHCenter | Qt::AlignTop,
-                          fs::tickLabel(t, expertStep));
+        painter->drawText(QRectF(x - 30, grid.bottom() + 2, 60, 16),
+            Qt::AlignHCenter | Qt::AlignTop, fs::tickLabel(t, expertStep));
     }
     painter->setFont(fs::font(fs::kLabelPx));
     painter->setPen(fs::textColor());
-    painter->drawText(QRectF(grid.left(), grid.bottom() + 18, grid.width(), 20), Qt::AlignHCenter | Qt::AlignTop,
-                      tr("expert"));
+    painter->drawText(QRectF(grid.left(), grid.bottom() + 18, grid.width(), 20),
+        Qt::AlignHCenter | Qt::AlignTop, tr("expert"));
     painter->save();
     painter->translate(content.left() + 12, grid.center().y());
     painter->rotate(-90);
@@ -171,7 +179,7 @@ void PlanMapRenderer::paintContent(QPainter *painter, const QRectF &content)
     if (m_maxScale > 0) {
         painter->setPen(fs::mutedTextColor());
         painter->drawText(QRectF(x, ly - 2, grid.right() - x, 18), Qt::AlignLeft | Qt::AlignVCenter,
-                          tr("largest |scale| %1").arg(m_maxScale, 0, 'g', 3));
+            tr("largest |scale| %1").arg(m_maxScale, 0, 'g', 3));
     }
     painter->restore();
 }
@@ -181,10 +189,11 @@ QString PlanMapRenderer::contentToolTipAt(const QPointF &pos, const QRectF &cont
     const QRectF grid = gridRect(content);
     if (!grid.contains(pos))
         return {};
-    const int expert = std::clamp(static_cast<int>((pos.x() - grid.left()) / grid.width() * m_numExperts), 0,
-                                  m_numExperts - 1);
-    const int layer = std::clamp(static_cast<int>((pos.y() - grid.top()) / grid.height() * m_numLayers), 0,
-                                 m_numLayers - 1);
+    const int expert
+        = std::clamp(static_cast<int>((pos.x() - grid.left()) / grid.width() * m_numExperts), 0,
+            m_numExperts - 1);
+    const int layer = std::clamp(
+        static_cast<int>((pos.y() - grid.top()) / grid.height() * m_numLayers), 0, m_numLayers - 1);
     QString what;
     switch (cellKind(layer, expert)) {
     case 1:
@@ -194,8 +203,9 @@ QString PlanMapRenderer::contentToolTipAt(const QPointF &pos, const QRectF &cont
         what = tr("steered, scale %1").arg(cellScale(layer, expert), 0, 'g', 4);
         break;
     default:
-        what = std::find(m_moeLayers.begin(), m_moeLayers.end(), layer) != m_moeLayers.end() ? tr("untouched")
-                                                                                           : tr("dense layer");
+        what = std::find(m_moeLayers.begin(), m_moeLayers.end(), layer) != m_moeLayers.end()
+            ? tr("untouched")
+            : tr("dense layer");
     }
     return tr("layer %1, expert %2: %3").arg(layer).arg(expert).arg(what);
 }

@@ -22,12 +22,12 @@ public:
     // numLayers x numExperts grid; moeLayers are the routed ones (others
     // are drawn as dense). An empty plan still draws the grid.
     void setPlan(const routing::InterventionPlan &plan, int numLayers, int numExperts,
-                 std::vector<int> moeLayers, const QString &title);
+        std::vector<int> moeLayers, const QString &title);
     void clear(const QString &reason);
 
     QString fileStem() const override { return m_fileStem; }
     QString title() const override { return m_title; }
-    QSizeF defaultSize() const override { return {1000, 560}; }
+    QSizeF defaultSize() const override { return { 1000, 560 }; }
     bool hasData() const override { return m_numLayers > 0 && m_numExperts > 0; }
     QString emptyMessage() const override { return m_emptyMessage; }
 
@@ -48,8 +48,8 @@ private:
     int m_numLayers = 0;
     int m_numExperts = 0;
     std::vector<int> m_moeLayers;
-    std::vector<int> m_kind;      // [layer * E + expert]
-    std::vector<double> m_scale;  // steer scale
+    std::vector<int> m_kind; // [layer * E + expert]
+    std::vector<double> m_scale; // steer scale
     double m_maxScale = 0;
     int m_masked = 0;
     int m_steered = 0;

@@ -102,7 +102,7 @@ struct RecordingCommit
 {
     QString label;
     std::size_t committed = 0; // documents of label in the file
-    std::size_t total = 0;     // documents of label in the corpus
+    std::size_t total = 0; // documents of label in the corpus
     std::shared_ptr<const RoutingTrace> trace; // null when not re-read this time
 };
 
@@ -125,8 +125,8 @@ struct GridRequest
     std::shared_ptr<const RoutingTrace> trace;
     experiments::AblationSettings ablation;
     experiments::SteeringSettings steering;
-    QString evalSpec;   // e.g. "udhr:en,zh?articles=25-30"
-    QString task;       // "" = the corpus format's default (as the CLI)
+    QString evalSpec; // e.g. "udhr:en,zh?articles=25-30"
+    QString task; // "" = the corpus format's default (as the CLI)
     int maxNewTokens = 32;
     // As RecordingRequest: prompts are cut to maxLength tokens (0 = the
     // model's context, less maxNewTokens for generation tasks).

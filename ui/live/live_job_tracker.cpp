@@ -71,8 +71,8 @@ quint64 LiveJobTracker::loadModel(const QString &directory)
 {
     for (auto &[tag, job] : m_jobs)
         job.context.requestCancel();
-    const quint64 tag
-        = enqueue(modelChannel(), tr("Load model %1").arg(QFileInfo(directory).fileName()), Kind::Model);
+    const quint64 tag = enqueue(
+        modelChannel(), tr("Load model %1").arg(QFileInfo(directory).fileName()), Kind::Model);
     const JobContext context = m_jobs.at(tag).context;
     ModelWorker *worker = m_worker;
     QMetaObject::invokeMethod(

@@ -312,7 +312,8 @@ std::string equivalentRecordCommand(const QString &modelDir, const std::string &
     for (QString &a : args)
         if (a.contains(QLatin1Char(' ')) && !a.startsWith(QLatin1String("moescope")))
             a = QLatin1Char('\'') + a + QLatin1Char('\'');
-    return (args.join(QLatin1Char(' ')) + QStringLiteral("  # from the MoEScope window")).toStdString();
+    return (args.join(QLatin1Char(' ')) + QStringLiteral("  # from the MoEScope window"))
+        .toStdString();
 }
 
 } // namespace
@@ -334,8 +335,10 @@ void ModelWorker::record(quint64 tag, const JobContext &job, const RecordingRequ
         if (!request.target.isEmpty())
             settings.prompt.targets.push_back(request.target.toStdString());
         const int contextLength = loaded.model.spec().maxPositions;
-        const int generated = settings.scope == experiments::TokenScope::Prompt ? 0 : settings.maxNewTokens;
-        const int maxLength = request.maxLength > 0 ? request.maxLength : std::max(0, contextLength - generated);
+        const int generated
+            = settings.scope == experiments::TokenScope::Prompt ? 0 : settings.maxNewTokens;
+        const int maxLength
+            = request.maxLength > 0 ? request.maxLength : std::max(0, contextLength - generated);
         if (maxLength > 0) {
             settings.prompt.maxTokens = static_cast<std::size_t>(maxLength);
             settings.prompt.truncate = request.truncate;
@@ -348,8 +351,8 @@ void ModelWorker::record(quint64 tag, const JobContext &job, const RecordingRequ
 
         JobContext context = job; // shares the cancellation flag
         context.setProgressCallback([&run](const ProgressUpdate &u) {
-            run.progress(u.done, u.total, QString::fromStdString(u.unit),
-                QString::fromStdString(u.message));
+            run.progress(
+                u.done, u.total, QString::fromStdString(u.unit), QString::fromStdString(u.message));
         });
         QElapsedTimer sinceSnapshot;
         auto onCommit = [&](const std::string &label, std::size_t committed, std::size_t total) {
@@ -395,8 +398,8 @@ void ModelWorker::runGrid(quint64 tag, const JobContext &job, const GridRequest 
         const Loaded &loaded = requireTokenizer();
         if (!request.trace)
             throw Error(tr("no study trace to take the experts from").toStdString());
-        const auto warning = experiments::requireTraceFitsModel(request.trace->model,
-            experiments::summariseModel(loaded.model), "the study's trace");
+        const auto warning = experiments::requireTraceFitsModel(
+            request.trace->model, experiments::summariseModel(loaded.model), "the study's trace");
         (void)warning; // a model-id mismatch only; the shapes agree
         const bool ablation = request.kind == GridRequest::Kind::Ablation;
         auto outcome = std::make_shared<GridOutcome>();
@@ -410,8 +413,9 @@ void ModelWorker::runGrid(quint64 tag, const JobContext &job, const GridRequest 
         run.progress(0, 0, {}, tr("Preparing the evaluation"), true);
         const auto spec = parseCorpusSpec(request.evalSpec.toStdString());
         experiments::EvaluationOptions options;
-        options.task = request.task.isEmpty() ? experiments::defaultEvalTask(spec.format)
-                                              : experiments::parseEvalTask(request.task.toStdString());
+        options.task = request.task.isEmpty()
+            ? experiments::defaultEvalTask(spec.format)
+            : experiments::parseEvalTask(request.task.toStdString());
         options.maxNewTokens = request.maxNewTokens;
         options.prompt.tmpl = experiments::defaultEvalTemplate(options.task);
         const bool generates = options.task != experiments::EvalTask::Perplexity
@@ -433,8 +437,8 @@ void ModelWorker::runGrid(quint64 tag, const JobContext &job, const GridRequest 
 
         JobContext context = job;
         context.setProgressCallback([&run](const ProgressUpdate &u) {
-            run.progress(u.done, u.total, QString::fromStdString(u.unit),
-                QString::fromStdString(u.message));
+            run.progress(
+                u.done, u.total, QString::fromStdString(u.unit), QString::fromStdString(u.message));
         });
         const std::vector<std::string> keys = ablation
             ? std::vector<std::string> { "block", "masked" }
@@ -451,7 +455,8 @@ void ModelWorker::runGrid(quint64 tag, const JobContext &job, const GridRequest 
         for (const auto &cell : outcome->cells)
             if (!cell.baseline)
                 routing::savePlan(cell.plan,
-                    out.filePath(QStringLiteral("plans/%1.json").arg(QString::fromStdString(cell.name)))
+                    out.filePath(
+                           QStringLiteral("plans/%1.json").arg(QString::fromStdString(cell.name)))
                         .toStdString());
         const auto summary = experiments::summariseModel(loaded.model);
         QJsonObject model { { "model_id", QString::fromStdString(summary.modelId) },
@@ -469,7 +474,8 @@ void ModelWorker::runGrid(quint64 tag, const JobContext &job, const GridRequest 
             return a;
         };
         const auto &o = evaluation.options();
-        QJsonObject runInfo { { "command", QStringLiteral("moescope gui (%1)").arg(ablation ? "ablate" : "steer") },
+        QJsonObject runInfo {
+            { "command", QStringLiteral("moescope gui (%1)").arg(ablation ? "ablate" : "steer") },
             { "model", model }, { "model_dir", loaded.facts->directory },
             { "compute_dtype", QString::fromStdString(loaded.model.computeDtypeName()) },
             { "task", QString::fromStdString(experiments::evalTaskName(o.task)) },
@@ -480,9 +486,11 @@ void ModelWorker::runGrid(quint64 tag, const JobContext &job, const GridRequest 
             { "template_body", QString::fromStdString(o.prompt.tmpl.body) },
             { "chat", evaluation.wrapsChat() }, { "targets", strings(o.prompt.targets) },
             { "max_new_tokens", o.maxNewTokens }, { "batch_size", static_cast<int>(o.batchSize) },
-            { "decoding", QStringLiteral("greedy") }, { "tool_version", QStringLiteral(MOESCOPE_VERSION) },
+            { "decoding", QStringLiteral("greedy") },
+            { "tool_version", QStringLiteral(MOESCOPE_VERSION) },
             { "created", QDateTime::currentDateTimeUtc().toString(Qt::ISODate) },
-            { "trace", request.tracePath } };
+            { "trace", request.tracePath }
+        };
         if (ablation) {
             runInfo.insert(QStringLiteral("k"), request.ablation.k);
             runInfo.insert(QStringLiteral("threshold"), request.ablation.threshold);

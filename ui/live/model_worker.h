@@ -37,8 +37,8 @@ public:
         const moescope::ui::RecordingRequest &request);
     // `moescope ablate` / `moescope steer`: core runGrid over the cells core
     // builds from the request's trace; gridFinished with the metric table.
-    void runGrid(quint64 tag, const moescope::JobContext &job,
-        const moescope::ui::GridRequest &request);
+    void runGrid(
+        quint64 tag, const moescope::JobContext &job, const moescope::ui::GridRequest &request);
 
 Q_SIGNALS:
     void jobStarted(quint64 tag);

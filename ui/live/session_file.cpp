@@ -32,14 +32,18 @@ Session readSession(const QString &path)
     QJsonParseError parseError;
     const QJsonDocument doc = QJsonDocument::fromJson(bytes, &parseError);
     if (doc.isNull())
-        throw Error(file, "not JSON: " + parseError.errorString().toStdString() + " at byte "
-                              + std::to_string(parseError.offset));
-    if (!doc.isObject() || doc.object().value(QLatin1String("format")).toString() != QLatin1String(kFormat))
+        throw Error(file,
+            "not JSON: " + parseError.errorString().toStdString() + " at byte "
+                + std::to_string(parseError.offset));
+    if (!doc.isObject()
+        || doc.object().value(QLatin1String("format")).toString() != QLatin1String(kFormat))
         throw Error(file, "not a MoEScope session (\"format\": \"moescope-session\" missing)");
     const QJsonObject top = doc.object();
     if (top.value(QLatin1String("version")).toInt() != kVersion)
-        throw Error(file, "session version " + top.value(QLatin1String("version")).toVariant().toString().toStdString()
-                              + " is not supported (this MoEScope reads version 1)");
+        throw Error(file,
+            "session version "
+                + top.value(QLatin1String("version")).toVariant().toString().toStdString()
+                + " is not supported (this MoEScope reads version 1)");
     auto optionalString = [&](const char *key) -> QString {
         const QJsonValue v = top.value(QLatin1String(key));
         if (v.isNull() || v.isUndefined())
@@ -57,17 +61,20 @@ Session readSession(const QString &path)
     const QJsonValue plan = top.value(QLatin1String("plan"));
     if (plan.isObject())
         s.plan = routing::parsePlan(
-            QJsonDocument(plan.toObject()).toJson(QJsonDocument::Compact).toStdString(), file + " (plan)");
+            QJsonDocument(plan.toObject()).toJson(QJsonDocument::Compact).toStdString(),
+            file + " (plan)");
     else if (!plan.isNull() && !plan.isUndefined())
         throw Error(file, "\"plan\" must be a plan object or null");
     const QJsonObject analysis = top.value(QLatin1String("analysis")).toObject();
     if (analysis.contains(QLatin1String("k")))
         s.analysis.k = analysis.value(QLatin1String("k")).toInt(s.analysis.k);
     if (analysis.contains(QLatin1String("threshold")))
-        s.analysis.threshold = analysis.value(QLatin1String("threshold")).toDouble(s.analysis.threshold);
+        s.analysis.threshold
+            = analysis.value(QLatin1String("threshold")).toDouble(s.analysis.threshold);
     if (analysis.contains(QLatin1String("linkage"))) {
         try {
-            s.analysis.linkage = parseLinkage(analysis.value(QLatin1String("linkage")).toString().toStdString());
+            s.analysis.linkage
+                = parseLinkage(analysis.value(QLatin1String("linkage")).toString().toStdString());
         } catch (const Error &e) {
             throw Error(file, e.reason());
         }
@@ -84,14 +91,18 @@ void writeSession(const Session &s, const QString &path)
     QJsonObject top { { "format", QLatin1String(kFormat) }, { "version", kVersion },
         { "model", pathOrNull(s.modelDirectory) }, { "study", pathOrNull(s.studyPath) },
         { "plan_file", pathOrNull(s.planPath) }, { "tab", s.tab }, { "controls", s.controls },
-        { "ablation_results", pathOrNull(s.ablationResults) }, { "steering_results", pathOrNull(s.steeringResults) } };
+        { "ablation_results", pathOrNull(s.ablationResults) },
+        { "steering_results", pathOrNull(s.steeringResults) } };
     top.insert(QLatin1String("plan"),
-        s.plan ? QJsonValue(QJsonDocument::fromJson(QByteArray::fromStdString(routing::planToJson(*s.plan))).object())
+        s.plan ? QJsonValue(
+            QJsonDocument::fromJson(QByteArray::fromStdString(routing::planToJson(*s.plan)))
+                .object())
                : QJsonValue(QJsonValue::Null));
     top.insert(QLatin1String("analysis"),
         QJsonObject { { "k", s.analysis.k }, { "threshold", s.analysis.threshold },
             { "linkage", QString::fromStdString(linkageName(s.analysis.linkage)) } });
-    writeFileAtomically(path.toStdString(), QJsonDocument(top).toJson(QJsonDocument::Indented).toStdString());
+    writeFileAtomically(
+        path.toStdString(), QJsonDocument(top).toJson(QJsonDocument::Indented).toStdString());
 }
 
 QJsonObject captureControls(const QWidget *root)
@@ -106,14 +117,16 @@ QJsonObject captureControls(const QWidget *root)
         else if (auto *dspin = qobject_cast<const QDoubleSpinBox *>(w))
             values.insert(name, dspin->value());
         else if (auto *combo = qobject_cast<const QComboBox *>(w))
-            values.insert(name, combo->currentData().isValid() && !combo->isEditable()
+            values.insert(name,
+                combo->currentData().isValid() && !combo->isEditable()
                     ? combo->currentData().toString()
                     : combo->currentText());
         else if (auto *line = qobject_cast<const QLineEdit *>(w))
             values.insert(name, line->text());
         else if (auto *text = qobject_cast<const QPlainTextEdit *>(w))
             values.insert(name, text->toPlainText());
-        else if (auto *check = qobject_cast<const QAbstractButton *>(w); check && check->isCheckable())
+        else if (auto *check = qobject_cast<const QAbstractButton *>(w);
+                 check && check->isCheckable())
             values.insert(name, check->isChecked());
         else if (auto *list = qobject_cast<const QListWidget *>(w)) {
             QJsonArray checked;
@@ -149,7 +162,8 @@ void restoreControls(QWidget *root, const QJsonObject &values)
             line->setText(v.toString());
         } else if (auto *text = qobject_cast<QPlainTextEdit *>(w)) {
             text->setPlainText(v.toString());
-        } else if (auto *check = qobject_cast<QAbstractButton *>(w); check && check->isCheckable()) {
+        } else if (auto *check = qobject_cast<QAbstractButton *>(w);
+                   check && check->isCheckable()) {
             check->setChecked(v.toBool(check->isChecked()));
         } else if (auto *list = qobject_cast<QListWidget *>(w)) {
             QStringList checked;
@@ -157,7 +171,8 @@ void restoreControls(QWidget *root, const QJsonObject &values)
                 checked << item.toString();
             for (int i = 0; i < list->count(); ++i)
                 list->item(i)->setCheckState(
-                    checked.contains(list->item(i)->data(Qt::UserRole).toString()) ? Qt::Checked : Qt::Unchecked);
+                    checked.contains(list->item(i)->data(Qt::UserRole).toString()) ? Qt::Checked
+                                                                                   : Qt::Unchecked);
         }
     }
 }

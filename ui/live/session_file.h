@@ -27,7 +27,7 @@ namespace moescope::ui {
 struct Session
 {
     QString modelDirectory; // "" = no model
-    QString studyPath;      // "" = the bundled study
+    QString studyPath; // "" = the bundled study
     std::optional<routing::InterventionPlan> plan;
     QString planPath;
     AnalysisParams analysis;

@@ -19,11 +19,11 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
-#include <QTabWidget>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QSpinBox>
+#include <QTabWidget>
 #include <QTextEdit>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -64,8 +64,12 @@ AblationPanel::AblationPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
 {
     m_k->setRange(1, 1024);
     // Names for sessions (session_file.h saves and restores named controls).
-    for (const auto &[widget, name] : std::initializer_list<std::pair<QWidget *, const char *>> {
-             { m_language, "language" }, { m_k, "k" }, { m_threshold, "threshold" }, { m_firstLayer, "firstLayer" }, { m_lastLayer, "lastLayer" }, { m_prompt, "prompt" }, { m_maxTokens, "maxNewTokens" }, { m_gridLanguages, "gridLanguages" }, { m_gridBlocks, "gridBlocks" }, { m_gridEval, "gridCorpus" }, { m_gridTask, "gridTask" } })
+    for (const auto &[widget, name] :
+        std::initializer_list<std::pair<QWidget *, const char *>> { { m_language, "language" },
+            { m_k, "k" }, { m_threshold, "threshold" }, { m_firstLayer, "firstLayer" },
+            { m_lastLayer, "lastLayer" }, { m_prompt, "prompt" }, { m_maxTokens, "maxNewTokens" },
+            { m_gridLanguages, "gridLanguages" }, { m_gridBlocks, "gridBlocks" },
+            { m_gridEval, "gridCorpus" }, { m_gridTask, "gridTask" } })
         widget->setObjectName(QLatin1String(name));
     m_k->setValue(15);
     m_k->setToolTip(tr("Experts kept per language and layer (the study's k)"));
@@ -165,13 +169,14 @@ AblationPanel::AblationPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
     connect(m_jobs, &LiveJobTracker::generationFailed, this, &AblationPanel::onFailed);
     connect(m_jobs, &LiveJobTracker::gridFinished, this, &AblationPanel::onGrid);
     connect(m_jobs, &LiveJobTracker::taskFailed, this, &AblationPanel::onTaskFailed);
-    connect(m_jobs, &LiveJobTracker::jobCancelled, this, [this](quint64 tag, const QString &channel) {
-        if (channel == gridChannel() && tag == m_gridTag) {
-            m_gridTag = 0;
-            m_runGrid->setEnabled(true);
-            m_gridStatus->setText(tr("Cancelled."));
-        }
-    });
+    connect(
+        m_jobs, &LiveJobTracker::jobCancelled, this, [this](quint64 tag, const QString &channel) {
+            if (channel == gridChannel() && tag == m_gridTag) {
+                m_gridTag = 0;
+                m_runGrid->setEnabled(true);
+                m_gridStatus->setText(tr("Cancelled."));
+            }
+        });
     onModelLoaded(m_jobs->model());
 }
 
@@ -185,7 +190,8 @@ void AblationPanel::setSnapshot(StudySnapshotPtr snapshot, const QString &traceP
             labels << m_snapshot->languageLabel(i);
         m_gridLanguages->setText(labels.join(QLatin1Char(',')));
         // Held-out articles: the recording panel's default is 1-10.
-        m_gridEval->setText(QStringLiteral("udhr:%1?articles=25-27").arg(labels.join(QLatin1Char(','))));
+        m_gridEval->setText(
+            QStringLiteral("udhr:%1?articles=25-27").arg(labels.join(QLatin1Char(','))));
     }
     const QSignalBlocker blocker(m_language);
     const QString previous = m_language->currentText();
@@ -243,7 +249,9 @@ GridRequest AblationPanel::gridRequest() const
         const int first = ends.value(0).toInt(&ok1);
         const int last = ok2 ? ends.value(1).toInt(&ok2) : first;
         if (!ok1 || (ends.size() == 2 && !ok2) || ends.size() > 2 || first > last)
-            throw Error(QStringLiteral("blocks: '%1' is not a layer range a-b").arg(block.trimmed()).toStdString());
+            throw Error(QStringLiteral("blocks: '%1' is not a layer range a-b")
+                            .arg(block.trimmed())
+                            .toStdString());
         r.ablation.blocks.push_back({ first, last });
     }
     if (r.ablation.blocks.empty())
@@ -343,8 +351,9 @@ routing::InterventionPlan AblationPanel::currentPlan() const
         return plan;
     // The same plan as `moescope plan --mask-exclusive` (core plan_building).
     try {
-        return experiments::maskExclusivePlan(*m_snapshot->trace, m_language->currentText().toStdString(),
-            m_k->value(), m_threshold->value(), m_firstLayer->value(), m_lastLayer->value());
+        return experiments::maskExclusivePlan(*m_snapshot->trace,
+            m_language->currentText().toStdString(), m_k->value(), m_threshold->value(),
+            m_firstLayer->value(), m_lastLayer->value());
     } catch (const Error &) {
         return plan;
     }
@@ -361,7 +370,8 @@ void AblationPanel::updateSummary()
     }
     const auto plan = currentPlan();
     const auto facts = m_jobs->model();
-    m_maskFigure->setPlan(plan, facts->info.numLayers, facts->info.numExperts, facts->planTarget.moeLayers,
+    m_maskFigure->setPlan(plan, facts->info.numLayers, facts->info.numExperts,
+        facts->planTarget.moeLayers,
         tr("Experts exclusive to %1, masked (layers %2–%3)")
             .arg(m_language->currentText())
             .arg(m_firstLayer->value())
@@ -449,7 +459,8 @@ bool AblationPanel::loadResults(const QString &dir)
         m_figureTabs->setCurrentIndex(1);
         return true;
     } catch (const Error &e) {
-        Q_EMIT errorOccurred(tr("Could not show the results: %1").arg(QString::fromStdString(e.what())));
+        Q_EMIT errorOccurred(
+            tr("Could not show the results: %1").arg(QString::fromStdString(e.what())));
         return false;
     }
 }

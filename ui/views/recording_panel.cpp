@@ -74,7 +74,13 @@ RecordingPanel::RecordingPanel(LiveJobTracker *jobs, QWidget *parent)
     m_useUdhr->setChecked(true);
     // Names for sessions (session_file.h saves and restores named controls).
     for (const auto &[widget, name] : std::initializer_list<std::pair<QWidget *, const char *>> {
-             { m_useUdhr, "useUdhr" }, { m_useFile, "useFile" }, { m_udhrLanguages, "udhrLanguages" }, { m_firstArticle, "firstArticle" }, { m_lastArticle, "lastArticle" }, { m_corpusPath, "corpusPath" }, { m_format, "format" }, { m_fileLanguage, "fileLanguage" }, { m_limit, "limit" }, { m_scope, "scope" }, { m_maxNewTokens, "maxNewTokens" }, { m_template, "template" }, { m_target, "target" }, { m_batchSize, "batchSize" }, { m_maxLength, "maxLength" }, { m_output, "output" }, { m_mode, "mode" } })
+             { m_useUdhr, "useUdhr" }, { m_useFile, "useFile" },
+             { m_udhrLanguages, "udhrLanguages" }, { m_firstArticle, "firstArticle" },
+             { m_lastArticle, "lastArticle" }, { m_corpusPath, "corpusPath" },
+             { m_format, "format" }, { m_fileLanguage, "fileLanguage" }, { m_limit, "limit" },
+             { m_scope, "scope" }, { m_maxNewTokens, "maxNewTokens" }, { m_template, "template" },
+             { m_target, "target" }, { m_batchSize, "batchSize" }, { m_maxLength, "maxLength" },
+             { m_output, "output" }, { m_mode, "mode" } })
         widget->setObjectName(QLatin1String(name));
     for (const auto &label : bundledUdhrLanguages()) {
         const QString code = QString::fromStdString(label);
@@ -112,18 +118,22 @@ RecordingPanel::RecordingPanel(LiveJobTracker *jobs, QWidget *parent)
     for (const auto &t : builtinPromptTemplates())
         m_template->addItem(QString::fromStdString(t.name), QString::fromStdString(t.name));
     m_template->setEditable(true);
-    m_template->setToolTip(tr("A built-in template or the path of a template file (docs/corpora.md)"));
+    m_template->setToolTip(
+        tr("A built-in template or the path of a template file (docs/corpora.md)"));
     m_target->setPlaceholderText(tr("for templates with {target_language}"));
     m_batchSize->setRange(1, 256);
     m_batchSize->setValue(8);
     m_maxLength->setRange(0, 1 << 20);
     m_maxLength->setSpecialValueText(tr("the model's context"));
-    m_maxLength->setToolTip(tr("Longer prompts are cut to this many tokens (moescope record --max-length)"));
+    m_maxLength->setToolTip(
+        tr("Longer prompts are cut to this many tokens (moescope record --max-length)"));
 
     m_output->setText(defaultTracePath());
     m_mode->addItem(tr("Replace the file"), static_cast<int>(experiments::OutputMode::Overwrite));
-    m_mode->addItem(tr("Continue it (same settings)"), static_cast<int>(experiments::OutputMode::Resume));
-    m_mode->addItem(tr("Only if it does not exist"), static_cast<int>(experiments::OutputMode::CreateNew));
+    m_mode->addItem(
+        tr("Continue it (same settings)"), static_cast<int>(experiments::OutputMode::Resume));
+    m_mode->addItem(
+        tr("Only if it does not exist"), static_cast<int>(experiments::OutputMode::CreateNew));
     m_mode->setToolTip(tr("Continue resumes an interrupted recording of the same corpus and "
                           "settings (moescope record --resume)"));
     m_spec->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -222,8 +232,8 @@ void RecordingPanel::setUdhrLanguages(const QStringList &languages)
     m_useUdhr->setChecked(true);
     for (int i = 0; i < m_udhrLanguages->count(); ++i) {
         QListWidgetItem *item = m_udhrLanguages->item(i);
-        item->setCheckState(languages.contains(item->data(Qt::UserRole).toString()) ? Qt::Checked
-                                                                                      : Qt::Unchecked);
+        item->setCheckState(
+            languages.contains(item->data(Qt::UserRole).toString()) ? Qt::Checked : Qt::Unchecked);
     }
 }
 
@@ -278,7 +288,8 @@ RecordingRequest RecordingPanel::request() const
 {
     RecordingRequest r;
     r.corpusSpec = corpusSpec();
-    r.settings.scope = experiments::parseTokenScope(m_scope->currentData().toString().toStdString());
+    r.settings.scope
+        = experiments::parseTokenScope(m_scope->currentData().toString().toStdString());
     r.settings.maxNewTokens = m_maxNewTokens->value();
     r.settings.batchSize = static_cast<std::size_t>(m_batchSize->value());
     r.templateName = m_template->currentText().trimmed();
@@ -362,13 +373,13 @@ void RecordingPanel::onFinished(quint64 tag, const QString &ch, RecordingOutcome
     if (ch != channel() || tag != m_tag)
         return;
     const auto &report = outcome->report;
-    m_status->setText(tr("Recorded %1 documents (%2 tokens) into %3%4.")
-                          .arg(report.documentsRecorded)
-                          .arg(report.tokensRouted)
-                          .arg(QDir::toNativeSeparators(outcome->path),
-                              report.documentsSkipped
-                                  ? tr("; %1 were already there").arg(report.documentsSkipped)
-                                  : QString()));
+    m_status->setText(
+        tr("Recorded %1 documents (%2 tokens) into %3%4.")
+            .arg(report.documentsRecorded)
+            .arg(report.tokensRouted)
+            .arg(QDir::toNativeSeparators(outcome->path),
+                report.documentsSkipped ? tr("; %1 were already there").arg(report.documentsSkipped)
+                                        : QString()));
     if (outcome->trace)
         Q_EMIT traceUpdated(outcome->path, outcome->trace);
     m_tag = 0;
@@ -427,7 +438,8 @@ void RecordingPanel::updateControls()
     m_udhrLanguages->setEnabled(udhr);
     m_firstArticle->setEnabled(udhr);
     m_lastArticle->setEnabled(udhr);
-    for (QWidget *w : std::initializer_list<QWidget *> { m_corpusPath, m_format, m_fileLanguage, m_limit })
+    for (QWidget *w :
+        std::initializer_list<QWidget *> { m_corpusPath, m_format, m_fileLanguage, m_limit })
         w->setEnabled(!udhr);
     m_maxNewTokens->setEnabled(m_scope->currentData().toString() != QLatin1String("prompt"));
     QString why;

@@ -71,7 +71,10 @@ SteeringPanel::SteeringPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
     // The study's defaults (arXiv 2601.14050; `moescope steer`).
     // Names for sessions (session_file.h saves and restores named controls).
     for (const auto &[widget, name] : std::initializer_list<std::pair<QWidget *, const char *>> {
-             { m_a, "languageA" }, { m_b, "languageB" }, { m_lambda, "lambda" }, { m_k, "k" }, { m_threshold, "threshold" }, { m_firstLayer, "firstLayer" }, { m_lastLayer, "lastLayer" }, { m_prompt, "prompt" }, { m_maxTokens, "maxNewTokens" }, { m_evalSpec, "evalCorpus" }, { m_task, "task" } })
+             { m_a, "languageA" }, { m_b, "languageB" }, { m_lambda, "lambda" }, { m_k, "k" },
+             { m_threshold, "threshold" }, { m_firstLayer, "firstLayer" },
+             { m_lastLayer, "lastLayer" }, { m_prompt, "prompt" }, { m_maxTokens, "maxNewTokens" },
+             { m_evalSpec, "evalCorpus" }, { m_task, "task" } })
         widget->setObjectName(QLatin1String(name));
     m_lambda->setRange(-1.0, 1.0);
     m_lambda->setDecimals(3);
@@ -83,7 +86,8 @@ SteeringPanel::SteeringPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
     m_threshold->setRange(0.5, 0.99);
     m_threshold->setSingleStep(0.05);
     m_threshold->setValue(0.7);
-    m_threshold->setToolTip(tr("Experts in both languages' top-k whose share of A lies in (1 − T, T)"));
+    m_threshold->setToolTip(
+        tr("Experts in both languages' top-k whose share of A lies in (1 − T, T)"));
     m_firstLayer->setRange(0, 0);
     m_lastLayer->setRange(0, 0);
     m_prompt->setPlaceholderText(tr("Prompt for the baseline and the steered run"));
@@ -95,10 +99,12 @@ SteeringPanel::SteeringPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
         edit->setReadOnly(true);
     m_baseline->setPlaceholderText(tr("Baseline: the model without a plan"));
     m_steered->setPlaceholderText(tr("Steered: the pair's steering set scaled by λ"));
-    m_usePlan->setToolTip(tr("Make this steering plan the current plan (Playground, File → Save Plan As…)"));
+    m_usePlan->setToolTip(
+        tr("Make this steering plan the current plan (Playground, File → Save Plan As…)"));
     m_task->addItem(tr("language consistency (CLD2)"), QStringLiteral("consistency"));
     m_task->addItem(tr("the corpus's own task (accuracy, perplexity…)"), QString());
-    m_evalSpec->setToolTip(tr("Evaluation corpus spec, as `moescope steer --eval` (docs/corpora.md)"));
+    m_evalSpec->setToolTip(
+        tr("Evaluation corpus spec, as `moescope steer --eval` (docs/corpora.md)"));
     m_outputDir->setText(defaultResultsFolder(QStringLiteral("steering")));
     m_outputDir->setToolTip(tr("results.csv, results.json and plans/ are written here, as by "
                                "`moescope steer --out`"));
@@ -182,13 +188,14 @@ SteeringPanel::SteeringPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
     connect(m_jobs, &LiveJobTracker::generationFailed, this, &SteeringPanel::onFailed);
     connect(m_jobs, &LiveJobTracker::taskFailed, this, &SteeringPanel::onFailed);
     connect(m_jobs, &LiveJobTracker::gridFinished, this, &SteeringPanel::onGrid);
-    connect(m_jobs, &LiveJobTracker::jobCancelled, this, [this](quint64 tag, const QString &channel) {
-        if (channel == evaluationChannel() && tag == m_evalTag) {
-            m_evalTag = 0;
-            m_evaluate->setEnabled(true);
-            m_evalStatus->setText(tr("Cancelled."));
-        }
-    });
+    connect(
+        m_jobs, &LiveJobTracker::jobCancelled, this, [this](quint64 tag, const QString &channel) {
+            if (channel == evaluationChannel() && tag == m_evalTag) {
+                m_evalTag = 0;
+                m_evaluate->setEnabled(true);
+                m_evalStatus->setText(tr("Cancelled."));
+            }
+        });
     onModelLoaded(m_jobs->model());
 }
 
@@ -209,7 +216,8 @@ void SteeringPanel::setSnapshot(StudySnapshotPtr snapshot, const QString &traceP
         }
     // The study's pair (en → zh) when the trace has it, else two different
     // languages of the trace.
-    auto pick = [](QComboBox *box, const QString &previous, const QString &preferred, const QString &avoid) {
+    auto pick = [](QComboBox *box, const QString &previous, const QString &preferred,
+                    const QString &avoid) {
         int i = box->findText(previous);
         if (i < 0 || previous == avoid)
             i = box->findText(preferred);
@@ -226,7 +234,8 @@ void SteeringPanel::setSnapshot(StudySnapshotPtr snapshot, const QString &traceP
     pick(m_b, previousB, QStringLiteral("zh"), m_a->currentText());
     if (m_evalSpec->text().isEmpty() && m_a->count() > 1)
         // Held-out articles: the recording panel's default is 1-10.
-        m_evalSpec->setText(QStringLiteral("udhr:%1,%2?articles=25-30").arg(m_a->currentText(), m_b->currentText()));
+        m_evalSpec->setText(QStringLiteral("udhr:%1,%2?articles=25-30")
+                                .arg(m_a->currentText(), m_b->currentText()));
     updatePlanView();
 }
 
@@ -254,9 +263,11 @@ QString SteeringPanel::unavailableReason() const
         return tr("Open a model folder first.");
     if (!m_snapshot || m_snapshot->languageCount() < 2)
         return tr("Record (or open) a trace of this model with at least two languages.");
-    if (m_snapshot->layerCount() != facts->info.numLayers || m_snapshot->expertCount() != facts->info.numExperts)
-        return tr("The loaded study is of a model with %1 layers × %2 experts; this model has %3 × %4. "
-                  "Record a trace on this model (Record tab).")
+    if (m_snapshot->layerCount() != facts->info.numLayers
+        || m_snapshot->expertCount() != facts->info.numExperts)
+        return tr(
+            "The loaded study is of a model with %1 layers × %2 experts; this model has %3 × %4. "
+            "Record a trace on this model (Record tab).")
             .arg(m_snapshot->layerCount())
             .arg(m_snapshot->expertCount())
             .arg(facts->info.numLayers)
@@ -296,20 +307,22 @@ void SteeringPanel::updatePlanView()
     const auto plan = currentPlan();
     const auto facts = m_jobs->model();
     const std::size_t experts = experiments::planExpertCount(plan);
-    m_planFigure->setPlan(plan, facts->info.numLayers, facts->info.numExperts, facts->planTarget.moeLayers,
+    m_planFigure->setPlan(plan, facts->info.numLayers, facts->info.numExperts,
+        facts->planTarget.moeLayers,
         tr("Steering set %1 → %2, λ = %3 (layers %4–%5)")
             .arg(m_a->currentText(), m_b->currentText())
             .arg(m_lambda->value())
             .arg(m_firstLayer->value())
             .arg(m_lastLayer->value()));
-    m_planFigure->setCaption(tr("Study: %1. Steering set: experts in the top-%2 of both %3 and %4 with "
-                                "share of %3 in (%5, %6); scale = λ · share. MoEScope %7")
-                                 .arg(m_snapshot->sourceName)
-                                 .arg(m_k->value())
-                                 .arg(m_a->currentText(), m_b->currentText())
-                                 .arg(1.0 - m_threshold->value(), 0, 'g', 3)
-                                 .arg(m_threshold->value(), 0, 'g', 3)
-                                 .arg(QStringLiteral(MOESCOPE_VERSION)));
+    m_planFigure->setCaption(
+        tr("Study: %1. Steering set: experts in the top-%2 of both %3 and %4 with "
+           "share of %3 in (%5, %6); scale = λ · share. MoEScope %7")
+            .arg(m_snapshot->sourceName)
+            .arg(m_k->value())
+            .arg(m_a->currentText(), m_b->currentText())
+            .arg(1.0 - m_threshold->value(), 0, 'g', 3)
+            .arg(m_threshold->value(), 0, 'g', 3)
+            .arg(QStringLiteral(MOESCOPE_VERSION)));
     m_summary->setText(plan.empty()
             ? tr("%1 and %2 share no steering experts in these layers with this k and threshold.")
                   .arg(m_a->currentText(), m_b->currentText())
@@ -399,7 +412,9 @@ void SteeringPanel::onGrid(quint64 tag, const QString &channel, GridOutcomePtr o
     } catch (const Error &e) {
         Q_EMIT errorOccurred(QString::fromStdString(e.what()));
     }
-    m_evalStatus->setText(tr("Done in %1 s: %2").arg(outcome->seconds, 0, 'f', 1).arg(QDir::toNativeSeparators(outcome->outputDir)));
+    m_evalStatus->setText(tr("Done in %1 s: %2")
+                              .arg(outcome->seconds, 0, 'f', 1)
+                              .arg(QDir::toNativeSeparators(outcome->outputDir)));
     // The next run writes next to it, not over it.
     m_outputDir->setText(defaultResultsFolder(QStringLiteral("steering")));
     Q_EMIT evaluationFinished(outcome->outputDir);
@@ -444,7 +459,8 @@ bool SteeringPanel::loadResults(const QString &dir)
         m_figureTabs->setCurrentIndex(1);
         return true;
     } catch (const Error &e) {
-        Q_EMIT errorOccurred(tr("Could not show the results: %1").arg(QString::fromStdString(e.what())));
+        Q_EMIT errorOccurred(
+            tr("Could not show the results: %1").arg(QString::fromStdString(e.what())));
         return false;
     }
 }
