@@ -22,6 +22,7 @@
 #include "ui/main_window.h"
 #include "ui/models/language_table_model.h"
 #include "ui/views/ablation_panel.h"
+#include "ui/views/figure_view.h"
 #include "ui/views/message_bar.h"
 #include "ui/views/model_panel.h"
 #include "ui/views/recording_panel.h"
@@ -204,6 +205,31 @@ void TestGuiEndToEnd::masksAndCompares()
     QVERIFY(map->hasData());
     const auto &first = plan.mask.front();
     QCOMPARE(map->cellKind(first.layers.first, first.experts.front()), 1);
+
+    // Hand-picking: a click on an unmasked cell masks that expert too, a
+    // second click takes it back.
+    ablation->figureTabs()->setCurrentIndex(0);
+    FigureView *view = ablation->maskView();
+    QVERIFY(QTest::qWaitForWindowExposed(view->window()));
+    const int layer = first.layers.first;
+    int expert = 0;
+    while (map->cellKind(layer, expert) != 0)
+        ++expert;
+    const QPoint cell = map->cellRect(QRectF(view->rect()), layer, expert).center().toPoint();
+    auto maskedCount = [](const routing::InterventionPlan &p) {
+        std::size_t n = 0;
+        for (const auto &e : p.mask)
+            n += e.experts.size() * static_cast<std::size_t>(e.layers.last - e.layers.first + 1);
+        return n;
+    };
+    QTest::mouseClick(view, Qt::LeftButton, {}, cell);
+    QCOMPARE(ablation->pickCount(), 1);
+    QCOMPARE(map->cellKind(layer, expert), 1);
+    QCOMPARE(maskedCount(ablation->currentPlan()), maskedCount(plan) + 1);
+    QTest::mouseClick(view, Qt::LeftButton, {}, cell);
+    QCOMPARE(ablation->pickCount(), 0);
+    QCOMPARE(map->cellKind(layer, expert), 0);
+    QCOMPARE(maskedCount(ablation->currentPlan()), maskedCount(plan));
 
     ablation->maxTokensBox()->setValue(6);
     QSignalSpy updates(m_window->live()->jobs(), &LiveJobTracker::generationUpdated);

@@ -40,11 +40,13 @@ Q_SIGNALS:
     void changed();
 
 protected:
+    // Where paintContent draws when the figure is painted into rect (for
+    // hit tests outside painting, e.g. a click on a cell).
+    QRectF contentRect(const QRectF &rect, QRectF *titleRect, QRectF *captionRect) const;
     virtual void paintContent(QPainter *painter, const QRectF &content) = 0;
     virtual QString contentToolTipAt(const QPointF &pos, const QRectF &content);
 
 private:
-    QRectF contentRect(const QRectF &rect, QRectF *titleRect, QRectF *captionRect) const;
 
     QString m_caption;
 };

@@ -92,6 +92,31 @@ double PlanMapRenderer::cellScale(int layer, int expert) const
     return m_scale[static_cast<std::size_t>(layer * m_numExperts + expert)];
 }
 
+std::optional<std::pair<int, int>> PlanMapRenderer::cellAt(
+    const QPointF &pos, const QRectF &rect) const
+{
+    if (!hasData())
+        return std::nullopt;
+    const QRectF grid = gridRect(contentRect(rect, nullptr, nullptr));
+    if (!grid.contains(pos))
+        return std::nullopt;
+    const int expert
+        = std::clamp(static_cast<int>((pos.x() - grid.left()) / grid.width() * m_numExperts), 0,
+            m_numExperts - 1);
+    const int layer = std::clamp(
+        static_cast<int>((pos.y() - grid.top()) / grid.height() * m_numLayers), 0, m_numLayers - 1);
+    return std::make_pair(layer, expert);
+}
+
+QRectF PlanMapRenderer::cellRect(const QRectF &rect, int layer, int expert) const
+{
+    if (!hasData())
+        return {};
+    const QRectF grid = gridRect(contentRect(rect, nullptr, nullptr));
+    const double cw = grid.width() / m_numExperts, ch = grid.height() / m_numLayers;
+    return { grid.left() + expert * cw, grid.top() + layer * ch, cw, ch };
+}
+
 QRectF PlanMapRenderer::gridRect(const QRectF &content) const
 {
     return content.adjusted(kAxisLeft, 0, -8, -(kAxisBottom + kLegendHeight));

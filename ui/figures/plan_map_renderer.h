@@ -9,6 +9,8 @@
 
 #include "core/routing/intervention_plan.h"
 
+#include <optional>
+#include <utility>
 #include <vector>
 
 namespace moescope::ui {
@@ -34,6 +36,10 @@ public:
     // 0 untouched, 1 masked, 2 steered (tests).
     int cellKind(int layer, int expert) const;
     double cellScale(int layer, int expert) const;
+    // The (layer, expert) cell under pos when the figure is painted into
+    // rect, and a cell's rectangle there (clicks, tests).
+    std::optional<std::pair<int, int>> cellAt(const QPointF &pos, const QRectF &rect) const;
+    QRectF cellRect(const QRectF &rect, int layer, int expert) const;
 
 protected:
     void paintContent(QPainter *painter, const QRectF &content) override;

@@ -30,6 +30,7 @@
 
 #include <QDir>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -113,6 +114,11 @@ AblationPanel::AblationPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
     top->addWidget(m_prompt);
     auto *summaryRow = new QHBoxLayout;
     summaryRow->addWidget(m_summary, 1);
+    m_clearPicks = new QPushButton(tr("Clear picks"), this);
+    m_clearPicks->setToolTip(tr("Forget the experts picked by hand on the mask map"));
+    m_clearPicks->setEnabled(false);
+    connect(m_clearPicks, &QPushButton::clicked, this, &AblationPanel::clearPicks);
+    summaryRow->addWidget(m_clearPicks);
     summaryRow->addWidget(m_usePlan);
     top->addLayout(summaryRow);
 
@@ -145,7 +151,14 @@ AblationPanel::AblationPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
     left->addLayout(top);
     left->addLayout(outputs, 1);
     left->addWidget(gridBox);
-    m_figureTabs->addTab(new FigureView(m_maskFigure, m_figureTabs), tr("Mask"));
+    m_maskView = new FigureView(m_maskFigure, m_figureTabs);
+    m_maskView->setToolTip(tr("Click a cell to mask or unmask that expert by hand"));
+    m_maskView->setCursor(Qt::PointingHandCursor);
+    connect(m_maskView, &FigureView::clicked, this, [this](const QPointF &pos, const QRectF &rect) {
+        if (const auto cell = m_maskFigure->cellAt(pos, rect))
+            toggleExpert(cell->first, cell->second);
+    });
+    m_figureTabs->addTab(m_maskView, tr("Mask"));
     m_figureTabs->addTab(new FigureView(m_gridFigure, m_figureTabs), tr("Grid"));
 
     auto *layout = new QHBoxLayout(this);
@@ -349,14 +362,54 @@ routing::InterventionPlan AblationPanel::currentPlan() const
     routing::InterventionPlan plan;
     if (!unavailableReason().isEmpty())
         return plan;
-    // The same plan as `moescope plan --mask-exclusive` (core plan_building).
+    // The same plan as `moescope plan --mask-exclusive` (core plan_building)...
     try {
-        return experiments::maskExclusivePlan(*m_snapshot->trace,
+        plan = experiments::maskExclusivePlan(*m_snapshot->trace,
             m_language->currentText().toStdString(), m_k->value(), m_threshold->value(),
             m_firstLayer->value(), m_lastLayer->value());
     } catch (const Error &) {
-        return plan;
+        plan = {};
     }
+    if (m_toggled.empty())
+        return plan;
+    // ...edited by hand, as one would edit its PLAN.json: flipped cells.
+    std::set<std::pair<int, int>> cells;
+    for (const auto &entry : plan.mask)
+        for (int layer = entry.layers.first; layer <= entry.layers.last; ++layer)
+            for (const int expert : entry.experts)
+                cells.insert({ layer, expert });
+    for (const auto &cell : m_toggled)
+        if (!cells.erase(cell))
+            cells.insert(cell);
+    std::map<int, std::vector<int>> byLayer;
+    for (const auto &[layer, expert] : cells)
+        byLayer[layer].push_back(expert);
+    routing::InterventionPlan edited;
+    for (auto &[layer, experts] : byLayer)
+        edited.mask.push_back({ { layer, layer }, std::move(experts) });
+    return edited;
+}
+
+void AblationPanel::toggleExpert(int layer, int expert)
+{
+    const auto facts = m_jobs->model();
+    if (!facts || !unavailableReason().isEmpty() || expert < 0 || expert >= facts->info.numExperts)
+        return;
+    const auto &moe = facts->planTarget.moeLayers;
+    if (std::find(moe.begin(), moe.end(), layer) == moe.end())
+        return; // a dense layer has no experts to mask
+    const std::pair<int, int> cell { layer, expert };
+    if (!m_toggled.erase(cell))
+        m_toggled.insert(cell);
+    m_clearPicks->setEnabled(!m_toggled.empty());
+    scheduleUpdate();
+}
+
+void AblationPanel::clearPicks()
+{
+    m_toggled.clear();
+    m_clearPicks->setEnabled(false);
+    scheduleUpdate();
 }
 
 void AblationPanel::updateSummary()
@@ -372,10 +425,11 @@ void AblationPanel::updateSummary()
     const auto facts = m_jobs->model();
     m_maskFigure->setPlan(plan, facts->info.numLayers, facts->info.numExperts,
         facts->planTarget.moeLayers,
-        tr("Experts exclusive to %1, masked (layers %2–%3)")
+        tr("Experts exclusive to %1, masked (layers %2–%3)%4")
             .arg(m_language->currentText())
             .arg(m_firstLayer->value())
-            .arg(m_lastLayer->value()));
+            .arg(m_lastLayer->value())
+            .arg(m_toggled.empty() ? QString() : tr(", %n picked by hand", nullptr, pickCount())));
     m_maskFigure->setCaption(tr("Study: %1. Exclusive: in the language's top-%2 with share > %3 "
                                 "(core expertSpecialisation). MoEScope %4")
                                  .arg(m_snapshot->sourceName)
@@ -385,14 +439,16 @@ void AblationPanel::updateSummary()
     m_summary->setText(plan.empty()
             ? tr("%1 has no exclusive experts in these layers with this k and threshold.")
                   .arg(m_language->currentText())
-            : tr("Masking %1 exclusive experts of %2: %3")
+            : tr("Masking %1 experts (%2's exclusive ones%4): %3")
                   .arg([&] {
                       std::size_t n = 0;
                       for (const auto &e : plan.mask)
                           n += e.experts.size();
                       return n;
                   }())
-                  .arg(m_language->currentText(), PlanDocument::summarize(plan)));
+                  .arg(m_language->currentText(), PlanDocument::summarize(plan),
+                      m_toggled.empty() ? QString()
+                                        : tr(", %n flipped by hand", nullptr, pickCount())));
     m_usePlan->setEnabled(!plan.empty());
 }
 

@@ -5,6 +5,9 @@
 
 #include <QWidget>
 
+#include <set>
+#include <utility>
+
 class QComboBox;
 class QLineEdit;
 class QTabWidget;
@@ -19,6 +22,7 @@ class QTimer;
 namespace moescope::ui {
 
 class AblationGridRenderer;
+class FigureView;
 class LiveJobTracker;
 class PlanDocument;
 class PlanMapRenderer;
@@ -58,6 +62,13 @@ public:
     QPlainTextEdit *promptEdit() const { return m_prompt; }
     QSpinBox *maxTokensBox() const { return m_maxTokens; }
     QPushButton *usePlanButton() const { return m_usePlan; }
+    FigureView *maskView() const { return m_maskView; }
+    // Hand-picking on the mask map: a clicked cell of a routed layer flips
+    // between masked and not masked, on top of the language's exclusive
+    // experts; clearPicks() goes back to those alone.
+    void toggleExpert(int layer, int expert);
+    void clearPicks();
+    int pickCount() const { return static_cast<int>(m_toggled.size()); }
     QString baselineText() const;
     QString ablatedText() const;
     QString summaryText() const;
@@ -127,6 +138,9 @@ private:
     QLabel *m_gridStatus;
     QTabWidget *m_figureTabs;
     PlanMapRenderer *m_maskFigure;
+    FigureView *m_maskView = nullptr;
+    QPushButton *m_clearPicks = nullptr;
+    std::set<std::pair<int, int>> m_toggled; // (layer, expert) flipped by hand
     AblationGridRenderer *m_gridFigure;
     quint64 m_gridTag = 0;
     GridOutcomePtr m_grid;

@@ -3,6 +3,7 @@
 #include "ui/figures/figure_renderer.h"
 
 #include <QHelpEvent>
+#include <QMouseEvent>
 #include <QPainter>
 #include <QToolTip>
 
@@ -31,6 +32,13 @@ void FigureView::paintEvent(QPaintEvent *)
     painter.setRenderHint(QPainter::Antialiasing, true);
     painter.setRenderHint(QPainter::TextAntialiasing, true);
     m_figure->paint(&painter, QRectF(rect()));
+}
+
+void FigureView::mouseReleaseEvent(QMouseEvent *event)
+{
+    if (event->button() == Qt::LeftButton)
+        Q_EMIT clicked(event->position(), QRectF(rect()));
+    QWidget::mouseReleaseEvent(event);
 }
 
 bool FigureView::event(QEvent *event)
