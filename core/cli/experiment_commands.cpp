@@ -239,38 +239,6 @@ experiments::PromptOptions promptOptions(const ArgParser &p, const PromptTemplat
     return o;
 }
 
-json modelJson(const ModelSummary &m)
-{
-    return {{"model_id", m.modelId}, {"model_type", m.modelType}, {"num_layers", m.numLayers},
-            {"num_experts", m.numExperts}, {"top_k", m.topK}, {"moe_layers", m.moeLayers}};
-}
-
-// What evaluate / ablate / steer results carry besides the numbers.
-json runJson(const std::string &command, const MoeModel &model, const Evaluation &evaluation,
-             const std::string &evalSpec)
-{
-    const auto &o = evaluation.options();
-    json run;
-    run["command"] = command;
-    run["model"] = modelJson(experiments::summariseModel(model));
-    run["model_dir"] = model.directory();
-    run["compute_dtype"] = model.computeDtypeName();
-    run["task"] = experiments::evalTaskName(o.task);
-    run["primary_metric"] = evaluation.primaryMetric();
-    run["higher_is_better"] = evaluation.higherIsBetter();
-    run["eval_corpus"] = evalSpec;
-    run["template"] = o.prompt.tmpl.name;
-    run["template_body"] = o.prompt.tmpl.body;
-    run["chat"] = evaluation.wrapsChat();
-    run["targets"] = o.prompt.targets;
-    run["max_new_tokens"] = o.maxNewTokens;
-    run["batch_size"] = o.batchSize;
-    run["decoding"] = "greedy";
-    run["tool_version"] = MOESCOPE_VERSION;
-    run["created"] = isoTimestampNow();
-    return run;
-}
-
 // Loads --eval and builds the evaluation (prompts tokenised once).
 struct EvaluationSetup
 {
@@ -526,7 +494,7 @@ int evaluate(const std::vector<std::string> &args)
     }, p.has("outputs") ? &outputs : nullptr);
     progress.finish();
 
-    auto run = runJson(commandLine("evaluate", args), model, *setup.evaluation, setup.spec);
+    auto run = experiments::evaluationRunJson(commandLine("evaluate", args), model, *setup.evaluation, setup.spec);
     run["plan"] = planned ? json::parse(routing::planToJson(*planned)) : json(nullptr);
     run["plan_file"] = p.has("plan") ? json(p.get("plan")) : json(nullptr);
     if (p.has("outputs")) {
@@ -544,19 +512,6 @@ int evaluate(const std::vector<std::string> &args)
         std::fprintf(stderr, "%s: %zu rows (%s)\n", out.c_str(), table.rowCount(),
                      setup.evaluation->primaryMetric().c_str());
     return 0;
-}
-
-// Results of a grid: DIR/results.csv, DIR/results.json, DIR/plans/<cell>.json.
-void writeGrid(const std::string &outDir, const MetricTable &table, const json &run,
-               const std::vector<experiments::GridCell> &cells)
-{
-    const auto plans = (fs::path(outDir) / "plans").string();
-    requireWritableDirectory(plans);
-    for (const auto &cell : cells)
-        if (!cell.baseline)
-            routing::savePlan(cell.plan, (fs::path(plans) / (cell.name + ".json")).string());
-    experiments::writeResults(table, run.dump(), (fs::path(outDir) / "results.csv").string(),
-                              (fs::path(outDir) / "results.json").string());
 }
 
 int ablate(const std::vector<std::string> &args)
@@ -611,16 +566,10 @@ int ablate(const std::vector<std::string> &args)
     const auto table = experiments::runGrid(*setup.evaluation, {"block", "masked"}, cells, job);
     progress.finish();
 
-    auto run = runJson(commandLine("ablate", args), model, *setup.evaluation, setup.spec);
-    run["trace"] = tracePath;
-    run["k"] = settings.k;
-    run["threshold"] = settings.threshold;
-    run["languages"] = settings.languages;
-    json blocks = json::array();
-    for (const auto &b : settings.blocks)
-        blocks.push_back({b.first, b.last});
-    run["blocks"] = blocks;
-    writeGrid(outDir, table, run, cells);
+    experiments::writeGridResults(outDir, table,
+                                  experiments::gridRunJson(commandLine("ablate", args), model, *setup.evaluation,
+                                                           setup.spec, tracePath, settings),
+                                  cells);
     if (verbosity() != Verbosity::Quiet)
         std::fprintf(stderr, "%s: %zu cells x %zu languages (%s)\n", outDir.c_str(), cells.size(),
                      settings.languages.size(), setup.evaluation->primaryMetric().c_str());
@@ -683,14 +632,10 @@ int steer(const std::vector<std::string> &args)
     const auto table = experiments::runGrid(*setup.evaluation, {"condition"}, cells, job);
     progress.finish();
 
-    auto run = runJson(commandLine("steer", args), model, *setup.evaluation, setup.spec);
-    run["trace"] = tracePath;
-    run["pair"] = pair;
-    run["lambdas"] = settings.lambdas;
-    run["k"] = settings.k;
-    run["threshold"] = settings.threshold;
-    run["layers"] = {settings.firstLayer, settings.lastLayer};
-    writeGrid(outDir, table, run, cells);
+    experiments::writeGridResults(outDir, table,
+                                  experiments::gridRunJson(commandLine("steer", args), model, *setup.evaluation,
+                                                           setup.spec, tracePath, settings),
+                                  cells);
     if (verbosity() != Verbosity::Quiet)
         std::fprintf(stderr, "%s: baseline + %zu steered conditions (%s)\n", outDir.c_str(),
                      settings.lambdas.size(), setup.evaluation->primaryMetric().c_str());

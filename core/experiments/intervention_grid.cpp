@@ -3,14 +3,18 @@
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
 #include "core/experiments/evaluation.h"
+#include "core/experiments/model_identity.h"
+#include "core/model/moe_model.h"
 #include "core/experiments/plan_building.h"
 #include "core/jobs/job_context.h"
 #include "core/routing/plan_hook.h"
+#include "core/trace/trace_store.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 
 namespace moescope::experiments {
@@ -128,6 +132,79 @@ void writeResults(const MetricTable &table, const std::string &runJson, const st
         table.writeCsv(csvPath);
     if (!jsonPath.empty())
         writeFileAtomically(jsonPath, text);
+}
+
+nlohmann::json evaluationRunJson(const std::string &command, const model::MoeModel &model,
+                                 const Evaluation &evaluation, const std::string &evalSpec)
+{
+    const auto &o = evaluation.options();
+    const auto m = summariseModel(model);
+    nlohmann::json run;
+    run["command"] = command;
+    run["model"] = {{"model_id", m.modelId}, {"model_type", m.modelType}, {"num_layers", m.numLayers},
+                    {"num_experts", m.numExperts}, {"top_k", m.topK}, {"moe_layers", m.moeLayers}};
+    run["model_dir"] = model.directory();
+    run["compute_dtype"] = model.computeDtypeName();
+    run["task"] = evalTaskName(o.task);
+    run["primary_metric"] = evaluation.primaryMetric();
+    run["higher_is_better"] = evaluation.higherIsBetter();
+    run["eval_corpus"] = evalSpec;
+    run["template"] = o.prompt.tmpl.name;
+    run["template_body"] = o.prompt.tmpl.body;
+    run["chat"] = evaluation.wrapsChat();
+    run["targets"] = o.prompt.targets;
+    run["max_new_tokens"] = o.maxNewTokens;
+    run["batch_size"] = o.batchSize;
+    run["decoding"] = "greedy";
+    run["tool_version"] = MOESCOPE_VERSION;
+    run["created"] = isoTimestampNow();
+    return run;
+}
+
+nlohmann::json gridRunJson(const std::string &command, const model::MoeModel &model, const Evaluation &evaluation,
+                           const std::string &evalSpec, const std::string &tracePath,
+                           const AblationSettings &settings)
+{
+    auto run = evaluationRunJson(command, model, evaluation, evalSpec);
+    run["trace"] = tracePath;
+    run["k"] = settings.k;
+    run["threshold"] = settings.threshold;
+    run["languages"] = settings.languages;
+    auto blocks = nlohmann::json::array();
+    for (const auto &b : settings.blocks)
+        blocks.push_back({b.first, b.last});
+    run["blocks"] = blocks;
+    return run;
+}
+
+nlohmann::json gridRunJson(const std::string &command, const model::MoeModel &model, const Evaluation &evaluation,
+                           const std::string &evalSpec, const std::string &tracePath,
+                           const SteeringSettings &settings)
+{
+    auto run = evaluationRunJson(command, model, evaluation, evalSpec);
+    run["trace"] = tracePath;
+    run["pair"] = {settings.a, settings.b};
+    run["lambdas"] = settings.lambdas;
+    run["k"] = settings.k;
+    run["threshold"] = settings.threshold;
+    run["layers"] = {settings.firstLayer, settings.lastLayer};
+    return run;
+}
+
+void writeGridResults(const std::string &outDir, const MetricTable &table, const nlohmann::json &run,
+                      const std::vector<GridCell> &cells)
+{
+    namespace fs = std::filesystem;
+    const auto plans = fs::path(outDir) / "plans";
+    std::error_code ec;
+    fs::create_directories(plans, ec);
+    if (ec)
+        throw Error(plans.string(), "cannot create the folder: " + ec.message());
+    for (const auto &cell : cells)
+        if (!cell.baseline)
+            routing::savePlan(cell.plan, (plans / (cell.name + ".json")).string());
+    writeResults(table, run.dump(), (fs::path(outDir) / "results.csv").string(),
+                 (fs::path(outDir) / "results.json").string());
 }
 
 } // namespace moescope::experiments

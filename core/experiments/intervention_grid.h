@@ -15,12 +15,18 @@
 #include "core/routing/intervention_plan.h"
 #include "core/trace/routing_trace.h"
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <string>
 #include <vector>
 
 namespace moescope {
 class JobContext;
+}
+
+namespace moescope::model {
+class MoeModel;
 }
 
 namespace moescope::experiments {
@@ -70,5 +76,25 @@ MetricTable runGrid(const Evaluation &evaluation, const std::vector<std::string>
 // with runJson's content), each atomically.
 void writeResults(const MetricTable &table, const std::string &runJson, const std::string &csvPath,
                   const std::string &jsonPath);
+
+// What results of evaluate / ablate / steer carry besides the numbers, the
+// same whether the CLI or the GUI ran them: the command, the model, task,
+// corpus, template, chat, decoding, MoEScope's version and the time.
+nlohmann::json evaluationRunJson(const std::string &command, const model::MoeModel &model,
+                                 const Evaluation &evaluation, const std::string &evalSpec);
+// The same plus the grid's settings ("trace", k, threshold, languages and
+// blocks, or pair, lambdas and layers).
+nlohmann::json gridRunJson(const std::string &command, const model::MoeModel &model, const Evaluation &evaluation,
+                           const std::string &evalSpec, const std::string &tracePath,
+                           const AblationSettings &settings);
+nlohmann::json gridRunJson(const std::string &command, const model::MoeModel &model, const Evaluation &evaluation,
+                           const std::string &evalSpec, const std::string &tracePath,
+                           const SteeringSettings &settings);
+
+// A grid's results folder: DIR/results.csv, DIR/results.json and each
+// non-baseline cell's plan as DIR/plans/<cell name>.json (what `moescope
+// figures --results` and the GUI read).
+void writeGridResults(const std::string &outDir, const MetricTable &table, const nlohmann::json &run,
+                      const std::vector<GridCell> &cells);
 
 } // namespace moescope::experiments

@@ -11,13 +11,9 @@
 #include "core/routing/plan_hook.h"
 #include "core/trace/trace_store.h"
 
-#include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
 
 #include <filesystem>
 #include <optional>
@@ -449,72 +445,15 @@ void ModelWorker::runGrid(quint64 tag, const JobContext &job, const GridRequest 
 
         // The folder `moescope ablate/steer --out` writes, with the same run
         // object, so the figures and any later `moescope figures` read it alike.
-        const QDir out(request.outputDir);
-        if (!QDir().mkpath(out.filePath(QStringLiteral("plans"))))
-            throw Error(request.outputDir.toStdString(), "cannot create the folder");
-        for (const auto &cell : outcome->cells)
-            if (!cell.baseline)
-                routing::savePlan(cell.plan,
-                    out.filePath(
-                           QStringLiteral("plans/%1.json").arg(QString::fromStdString(cell.name)))
-                        .toStdString());
-        const auto summary = experiments::summariseModel(loaded.model);
-        QJsonObject model { { "model_id", QString::fromStdString(summary.modelId) },
-            { "model_type", QString::fromStdString(summary.modelType) },
-            { "num_layers", summary.numLayers }, { "num_experts", summary.numExperts },
-            { "top_k", summary.topK } };
-        QJsonArray moeLayers;
-        for (const int l : summary.moeLayers)
-            moeLayers.append(l);
-        model.insert(QStringLiteral("moe_layers"), moeLayers);
-        auto strings = [](const std::vector<std::string> &list) {
-            QJsonArray a;
-            for (const auto &s : list)
-                a.append(QString::fromStdString(s));
-            return a;
-        };
-        const auto &o = evaluation.options();
-        QJsonObject runInfo {
-            { "command", QStringLiteral("moescope gui (%1)").arg(ablation ? "ablate" : "steer") },
-            { "model", model }, { "model_dir", loaded.facts->directory },
-            { "compute_dtype", QString::fromStdString(loaded.model.computeDtypeName()) },
-            { "task", QString::fromStdString(experiments::evalTaskName(o.task)) },
-            { "primary_metric", QString::fromStdString(evaluation.primaryMetric()) },
-            { "higher_is_better", evaluation.higherIsBetter() },
-            { "eval_corpus", QString::fromStdString(spec.toString()) },
-            { "template", QString::fromStdString(o.prompt.tmpl.name) },
-            { "template_body", QString::fromStdString(o.prompt.tmpl.body) },
-            { "chat", evaluation.wrapsChat() }, { "targets", strings(o.prompt.targets) },
-            { "max_new_tokens", o.maxNewTokens }, { "batch_size", static_cast<int>(o.batchSize) },
-            { "decoding", QStringLiteral("greedy") },
-            { "tool_version", QStringLiteral(MOESCOPE_VERSION) },
-            { "created", QDateTime::currentDateTimeUtc().toString(Qt::ISODate) },
-            { "trace", request.tracePath }
-        };
-        if (ablation) {
-            runInfo.insert(QStringLiteral("k"), request.ablation.k);
-            runInfo.insert(QStringLiteral("threshold"), request.ablation.threshold);
-            runInfo.insert(QStringLiteral("languages"), strings(request.ablation.languages));
-            QJsonArray blocks;
-            for (const auto &b : request.ablation.blocks)
-                blocks.append(QJsonArray { b.first, b.last });
-            runInfo.insert(QStringLiteral("blocks"), blocks);
-        } else {
-            const auto &st = request.steering;
-            runInfo.insert(QStringLiteral("pair"),
-                QJsonArray { QString::fromStdString(st.a), QString::fromStdString(st.b) });
-            QJsonArray lambdas;
-            for (const double l : st.lambdas)
-                lambdas.append(l);
-            runInfo.insert(QStringLiteral("lambdas"), lambdas);
-            runInfo.insert(QStringLiteral("k"), st.k);
-            runInfo.insert(QStringLiteral("threshold"), st.threshold);
-            runInfo.insert(QStringLiteral("layers"), QJsonArray { st.firstLayer, st.lastLayer });
-        }
-        const QString jsonPath = out.filePath(QStringLiteral("results.json"));
-        experiments::writeResults(*outcome->table,
-            QJsonDocument(runInfo).toJson(QJsonDocument::Compact).toStdString(),
-            out.filePath(QStringLiteral("results.csv")).toStdString(), jsonPath.toStdString());
+        const std::string command = ablation ? "moescope gui (ablate)" : "moescope gui (steer)";
+        const auto runInfo = ablation
+            ? experiments::gridRunJson(command, loaded.model, evaluation, spec.toString(),
+                request.tracePath.toStdString(), request.ablation)
+            : experiments::gridRunJson(command, loaded.model, evaluation, spec.toString(),
+                request.tracePath.toStdString(), request.steering);
+        experiments::writeGridResults(
+            request.outputDir.toStdString(), *outcome->table, runInfo, outcome->cells);
+        const QString jsonPath = QDir(request.outputDir).filePath(QStringLiteral("results.json"));
         outcome->outputDir = request.outputDir;
         outcome->results = loadInterventionResults(jsonPath);
         Q_EMIT gridFinished(tag, outcome);
