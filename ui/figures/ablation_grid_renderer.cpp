@@ -271,11 +271,7 @@ QRectF AblationGridRenderer::cellRect(const QRectF &rect, int panel, int row, in
 {
     if (!hasData())
         return {};
-    // FigureRenderer keeps its title/caption layout private; a tooltip query
-    // at the centre runs it and hands the content rectangle to
-    // contentToolTipAt, which remembers it.
-    toolTipAt(rect.center(), rect);
-    const Layout l = layout(m_lastContent);
+    const Layout l = layout(contentRect(rect, nullptr, nullptr));
     if (panel < 0 || panel >= l.panels.size())
         return {};
     const QRectF p = l.panels[panel];
@@ -405,7 +401,6 @@ void AblationGridRenderer::paintContent(QPainter *painter, const QRectF &content
 
 QString AblationGridRenderer::contentToolTipAt(const QPointF &pos, const QRectF &content)
 {
-    m_lastContent = content;
     const Layout l = layout(content);
     for (int p = 0; p < l.panels.size(); ++p) {
         const QRectF panel = l.panels[p];

@@ -74,7 +74,6 @@ private:
     InterventionResultsPtr m_results;
     QString m_metric;
     bool m_delta = false;
-    QRectF m_lastContent; // see cellRect()
 };
 
 } // namespace moescope::ui

@@ -174,11 +174,7 @@ QRectF SteeringResultsRenderer::barRect(const QRectF &rect, int condition, int l
 {
     if (!hasData())
         return {};
-    // FigureRenderer keeps its title/caption layout private; a tooltip query
-    // at the centre runs it and hands the content rectangle to
-    // contentToolTipAt, which remembers it.
-    toolTipAt(rect.center(), rect);
-    return barIn(layout(m_lastContent), condition, language);
+    return barIn(layout(contentRect(rect, nullptr, nullptr)), condition, language);
 }
 
 void SteeringResultsRenderer::paintContent(QPainter *painter, const QRectF &content)
@@ -282,7 +278,6 @@ void SteeringResultsRenderer::paintContent(QPainter *painter, const QRectF &cont
 
 QString SteeringResultsRenderer::contentToolTipAt(const QPointF &pos, const QRectF &content)
 {
-    m_lastContent = content;
     const Layout l = layout(content);
     const QStringList conditions = m_results->conditions();
     for (int g = 0; g < m_results->languages.size(); ++g)

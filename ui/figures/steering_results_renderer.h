@@ -58,7 +58,6 @@ private:
 
     InterventionResultsPtr m_results;
     QString m_metric;
-    QRectF m_lastContent; // see barRect()
 };
 
 } // namespace moescope::ui
