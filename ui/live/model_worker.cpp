@@ -6,6 +6,7 @@
 #include "core/corpus/corpus_spec.h"
 #include "core/experiments/evaluation.h"
 #include "core/experiments/model_identity.h"
+#include "core/experiments/routing_capture.h"
 #include "core/model/moe_model.h"
 #include "core/model/tokenizer/tokenizer.h"
 #include "core/routing/plan_hook.h"
@@ -243,27 +244,33 @@ void ModelWorker::generate(quint64 tag, const JobContext &job, const GenerationR
         publish(false);
 
         if (request.captureRouting) {
+            // One teacher-forced pass over the whole sequence gives every
+            // position's routing (the model is causal, so position i routes
+            // as it did during generation). It fills the prompt tokens and
+            // the last generated token, which was never fed back.
             std::vector<std::int64_t> sequence;
             sequence.reserve(outcome->tokens.size());
             for (const auto &t : outcome->tokens)
                 sequence.push_back(t.id);
-            auto store
-                = [&](std::size_t position, std::vector<int> experts, std::vector<float> weights) {
-                      auto &t = outcome->tokens[position];
-                      t.experts = std::move(experts);
-                      t.weights = std::move(weights);
-                      const auto done
-                          = generated.size() + (position < promptIds.size() ? position + 1 : 0);
-                      run.progress(done, total, tr("tokens"), tr("Routing the prompt"));
-                      if (sinceStream.elapsed() >= kStreamIntervalMs)
-                          publish(false);
-                  };
-            // The last generated token was never fed back to the model.
-            if (!generated.empty())
-                routePositions(model, planHook ? &*planHook : nullptr, sequence,
-                    sequence.size() - 1, sequence.size(), topK, store, job);
-            routePositions(model, planHook ? &*planHook : nullptr, sequence, 0, promptIds.size(),
-                topK, store, job);
+            run.progress(generated.size(), total, tr("tokens"), tr("Routing the prompt"), true);
+            experiments::ScopedRoutingCapture capture(spec.numLayers, spec.moe.numExperts, topK, true);
+            capture.beginBatch({ sequence }, { sequence.size() }, experiments::TokenScope::All);
+            routing::RouterHookChain full;
+            if (planHook)
+                full.add(&*planHook);
+            full.add(&capture);
+            model.route({ sequence }, full, &job);
+            const auto records = capture.tokenRecords();
+            const auto perToken = static_cast<std::size_t>(spec.numLayers) * topK;
+            for (std::size_t pos = 0; pos < sequence.size(); ++pos) {
+                auto &t = outcome->tokens[pos];
+                if (pos >= promptIds.size() && pos + 1 != sequence.size() && !t.experts.empty())
+                    continue; // streamed while generating
+                t.experts.assign(records.topkIdx.begin() + static_cast<std::ptrdiff_t>(pos * perToken),
+                    records.topkIdx.begin() + static_cast<std::ptrdiff_t>((pos + 1) * perToken));
+                t.weights.assign(records.topkWeights.begin() + static_cast<std::ptrdiff_t>(pos * perToken),
+                    records.topkWeights.begin() + static_cast<std::ptrdiff_t>((pos + 1) * perToken));
+            }
         }
         run.progress(total, total, tr("tokens"), tr("Done"), true);
         publish(true);

@@ -1,10 +1,7 @@
 #include "ui/live/token_routing_probe.h"
 
-#include "core/jobs/job_context.h"
-#include "core/model/moe_model.h"
 
 #include <algorithm>
-#include <optional>
 
 namespace moescope::ui {
 
@@ -39,39 +36,6 @@ void singleTokenRouting(const routing::RoutingTotals &after, const routing::Rout
             weights[static_cast<std::size_t>(l) * topK + j]
                 = static_cast<float>(chosen[static_cast<std::size_t>(j)].first);
         }
-    }
-}
-
-void routePositions(const model::MoeModel &model, routing::RouterHook *plan,
-    const std::vector<std::int64_t> &sequence, std::size_t first, std::size_t last, int topK,
-    const PositionRoutingFn &onPosition, const JobContext &job)
-{
-    last = std::min(last, sequence.size());
-    if (first >= last)
-        return;
-    const auto &spec = model.spec();
-    routing::RoutingRecorder recorder(spec.numLayers, spec.moe.numExperts);
-    routing::RouterHookChain chain;
-    chain.add(plan);
-    chain.add(&recorder);
-    auto totalsOfPrefix = [&](std::size_t length) {
-        recorder.reset();
-        model.route({ std::vector<std::int64_t>(
-                        sequence.begin(), sequence.begin() + static_cast<std::ptrdiff_t>(length)) },
-            chain, &job);
-        return recorder.totals();
-    };
-    std::optional<routing::RoutingTotals> previous;
-    if (first > 0)
-        previous = totalsOfPrefix(first);
-    for (std::size_t pos = first; pos < last; ++pos) {
-        job.checkCancelled();
-        auto current = totalsOfPrefix(pos + 1);
-        std::vector<int> experts;
-        std::vector<float> weights;
-        singleTokenRouting(current, previous ? &*previous : nullptr, topK, experts, weights);
-        onPosition(pos, std::move(experts), std::move(weights));
-        previous = std::move(current);
     }
 }
 
