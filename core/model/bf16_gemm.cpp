@@ -135,10 +135,14 @@ void bf16WeightGemm(const float *packedX, std::int64_t m, std::int64_t k, const 
     for (std::int64_t i = 0; i < m; ++i)
         std::fill(y + i * ldy + nBegin, y + i * ldy + nEnd, 0.0f);
     const auto main = k - k % kChunk;
-    for (std::int64_t kb = 0; kb < main; kb += kKBlock) {
-        const auto len = std::min(kKBlock, main - kb);
-        for (std::int64_t nb = nBegin; nb < nEnd; nb += kNBlock) {
-            const auto nbEnd = std::min(nb + kNBlock, nEnd);
+    // Weight-row blocks outermost: the k blocks of one row block then touch
+    // the same kNBlock pages (TLB- and prefetch-friendly when m is small and
+    // the kernel streams the weights), and the per-element summation order
+    // (k blocks in order) is that of any other nesting.
+    for (std::int64_t nb = nBegin; nb < nEnd; nb += kNBlock) {
+        const auto nbEnd = std::min(nb + kNBlock, nEnd);
+        for (std::int64_t kb = 0; kb < main; kb += kKBlock) {
+            const auto len = std::min(kKBlock, main - kb);
             for (std::int64_t i = 0; i < m; i += kMr) {
                 const int mr = static_cast<int>(std::min<std::int64_t>(kMr, m - i));
                 for (std::int64_t n = nb; n < nbEnd; n += kNr) {

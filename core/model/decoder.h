@@ -206,14 +206,24 @@ public:
     at::Tensor forward(const at::Tensor &x, const MoeStepContext &ctx) const;
 
 private:
-    void runExpertsInParallel(const at::Tensor &xs, const std::int64_t *count, const at::Tensor &sortedTokens,
-                              const at::Tensor &sortedWeights, at::Tensor &out) const;
+    // One expert's bf16 weights as the AVX2 kernel reads them (the mapped
+    // bytes; gate and up may be the two halves of one fused tensor), biases
+    // widened to fp32 once.
+    struct KernelExpert
+    {
+        const std::uint16_t *gate = nullptr, *up = nullptr, *down = nullptr;
+        std::int64_t gateStride = 0, upStride = 0, downStride = 0;
+        at::Tensor gateBias, upBias, downBias; // fp32, undefined without expert biases
+    };
+    static std::vector<KernelExpert> kernelViews(const std::vector<GatedMlp> &experts);
+    at::Tensor runKernelExperts(const at::Tensor &x, const RouterDecision &decision,
+                                const at::Tensor &validTokens) const;
     int m_layer;
     MoeSpec m_spec;
     Projection m_router;
     at::Tensor m_correctionBias;        // deepseek_v3 e_score_correction_bias (float32)
     std::vector<GatedMlp> m_experts;    // per-expert views, whatever the stored layout
-    bool m_expertsInFloat32 = false;    // kernel-path bf16 experts: gather, compute and accumulate in fp32
+    std::vector<KernelExpert> m_kernelExperts; // set when every expert takes the bf16 kernel path
     std::optional<GatedMlp> m_shared;
     Projection m_sharedGate;
 };

@@ -4,12 +4,14 @@
 #include "core/model/decoder.h"
 
 #include "core/common/error.h"
+#include "core/model/bf16_gemm.h"
 
 #include <ATen/Parallel.h>
-#include <c10/core/InferenceMode.h>
 
 #include <atomic>
+#include <cmath>
 #include <limits>
+#include <memory>
 
 namespace moescope::model {
 
@@ -190,6 +192,96 @@ std::vector<GatedMlp> loadExperts(const ModelSpec &spec, const WeightStore &stor
 
 // ----------------------------------------------------------------- MoE block
 
+namespace {
+
+const std::uint16_t *bf16Rows(const at::Tensor &weight, std::int64_t firstRow = 0)
+{
+    return reinterpret_cast<const std::uint16_t *>(weight.data_ptr()) + firstRow * weight.stride(0);
+}
+
+at::Tensor floatBias(const at::Tensor &bias, std::int64_t first, std::int64_t length)
+{
+    return bias.defined() ? bias.narrow(0, first, length).to(at::kFloat).contiguous() : at::Tensor();
+}
+
+// act(g) * u * scale over one row, in place in g: the gated activations of
+// GatedMlp::operator() (same formulas, fp32), times the routing weight so
+// that `down` yields the weighted output directly.
+void gatedActivation(Activation activation, float limit, float *g, const float *u, std::int64_t n, float scale)
+{
+    switch (activation) {
+    case Activation::SiLU:
+        for (std::int64_t i = 0; i < n; ++i)
+            g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i] * scale;
+        return;
+    case Activation::GeluExact:
+        for (std::int64_t i = 0; i < n; ++i)
+            g[i] = 0.5f * g[i] * (1.0f + std::erf(g[i] * static_cast<float>(M_SQRT1_2))) * u[i] * scale;
+        return;
+    case Activation::GeluTanh: {
+        const auto k = static_cast<float>(std::sqrt(2.0 / M_PI));
+        for (std::int64_t i = 0; i < n; ++i) {
+            const float x = g[i];
+            g[i] = 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x))) * u[i] * scale;
+        }
+        return;
+    }
+    case Activation::Relu:
+        for (std::int64_t i = 0; i < n; ++i)
+            g[i] = std::max(g[i], 0.0f) * u[i] * scale;
+        return;
+    case Activation::ClampedSwiGlu:
+        for (std::int64_t i = 0; i < n; ++i) {
+            const float gc = std::min(g[i], limit);
+            const float uc = std::clamp(u[i], -limit, limit);
+            g[i] = (uc + 1.0f) * (gc / (1.0f + std::exp(-gc * 1.702f))) * scale;
+        }
+        return;
+    }
+}
+
+} // namespace
+
+// The bf16 kernel's view of every expert, or nothing when some projection
+// does not take the kernel path (fp32 weights, input-major gpt_oss tensors,
+// CPUs with a fast torch bf16 GEMM); those experts run through GatedMlp.
+std::vector<MoeBlock::KernelExpert> MoeBlock::kernelViews(const std::vector<GatedMlp> &experts)
+{
+    std::vector<KernelExpert> views;
+    for (const auto &mlp : experts) {
+        KernelExpert view;
+        const auto I = mlp.down.weight.dim() == 2 ? mlp.down.weight.size(1) : 0;
+        if (mlp.down.inputMajor || !usesBf16Kernel(mlp.down.weight))
+            return {};
+        if (mlp.fused == GatedMlp::Fused::None) {
+            if (mlp.gate.inputMajor || mlp.up.inputMajor || !usesBf16Kernel(mlp.gate.weight)
+                || !usesBf16Kernel(mlp.up.weight))
+                return {};
+            view.gate = bf16Rows(mlp.gate.weight);
+            view.up = bf16Rows(mlp.up.weight);
+            view.gateStride = mlp.gate.weight.stride(0);
+            view.upStride = mlp.up.weight.stride(0);
+            view.gateBias = floatBias(mlp.gate.bias, 0, I);
+            view.upBias = floatBias(mlp.up.bias, 0, I);
+        } else if (mlp.fused == GatedMlp::Fused::Halves) { // rows [0, I) gate, [I, 2I) up
+            if (mlp.gateUp.inputMajor || !usesBf16Kernel(mlp.gateUp.weight) || mlp.gateUp.weight.size(0) != 2 * I)
+                return {};
+            view.gate = bf16Rows(mlp.gateUp.weight);
+            view.up = bf16Rows(mlp.gateUp.weight, I);
+            view.gateStride = view.upStride = mlp.gateUp.weight.stride(0);
+            view.gateBias = floatBias(mlp.gateUp.bias, 0, I);
+            view.upBias = floatBias(mlp.gateUp.bias, I, I);
+        } else {
+            return {};
+        }
+        view.down = bf16Rows(mlp.down.weight);
+        view.downStride = mlp.down.weight.stride(0);
+        view.downBias = floatBias(mlp.down.bias, 0, mlp.down.weight.size(0));
+        views.push_back(std::move(view));
+    }
+    return views;
+}
+
 MoeBlock::MoeBlock(const ModelSpec &spec, const WeightStore &store, int layer)
     : m_layer(layer)
     , m_spec(spec.moe)
@@ -213,7 +305,7 @@ MoeBlock::MoeBlock(const ModelSpec &spec, const WeightStore &store, int layer)
             m_correctionBias = m_correctionBias.to(at::kFloat);
     }
     m_experts = loadExperts(spec, store, layer);
-    m_expertsInFloat32 = !m_experts.empty() && m_experts.front().runsInFloat32();
+    m_kernelExperts = kernelViews(m_experts);
     if (m_spec.shared != SharedExpertKind::None) {
         GatedMlp shared;
         shared.gate = Projection::linear(store, prefix + n.sharedExpert + n.gateProj, false);
@@ -227,42 +319,107 @@ MoeBlock::MoeBlock(const ModelSpec &spec, const WeightStore &store, int layer)
     }
 }
 
-// Kernel-path experts: one parallel region per layer in which the threads
-// take whole experts from a shared counter (the kernels then run
-// single-threaded inside it), instead of a parallel region with a static
-// split per matmul and element-wise op. Each expert writes its weighted
-// outputs to its own rows of one buffer in the sorted (expert, token) order;
-// one index_add_ over that buffer then accumulates in the same order as the
-// sequential loop.
-void MoeBlock::runExpertsInParallel(const at::Tensor &xs, const std::int64_t *count,
-    const at::Tensor &sortedTokens, const at::Tensor &sortedWeights, at::Tensor &out) const
+// Kernel-path experts, with no torch op per expert: the (token, slot) pairs
+// are counting-sorted by expert on the host (the decision is on the CPU),
+// each expert's rows are gathered straight into the kernel's packed layout,
+// gate and up read the mapped bf16 rows, the activation is scaled by the
+// routing weight before `down`, and `down` writes the weighted rows into one
+// buffer in (expert, token) order. The threads take whole experts from a
+// shared counter in one parallel region per layer: with a static split per
+// matmul a descheduled thread would hold the other at every barrier. The sum
+// over each token's slots then runs in that same order, the accumulation
+// order of the HF loop (experts in index order).
+at::Tensor MoeBlock::runKernelExperts(const at::Tensor &x, const RouterDecision &decision,
+                                      const at::Tensor &validTokens) const
 {
-    const std::int64_t E = m_spec.numExperts;
-    std::vector<std::int64_t> active, start;
-    std::int64_t total = 0;
-    for (std::int64_t e = 0; e < E; ++e) {
-        if (count[e] > 0) {
-            active.push_back(e);
-            start.push_back(total);
-        }
-        total += count[e];
+    const auto N = x.size(0), H = x.size(1);
+    const std::int64_t E = m_spec.numExperts, K = decision.topkIdx.size(1);
+    const auto xs = x.to(at::kFloat).contiguous();
+    const auto idx = decision.topkIdx.to(at::kLong).contiguous();
+    const auto weights = decision.topkWeights.to(at::kFloat).contiguous();
+    const auto valid = validTokens.defined() ? validTokens.to(at::kBool).contiguous() : at::Tensor();
+    const auto *expertOf = idx.data_ptr<std::int64_t>();
+    const auto *weightOf = weights.data_ptr<float>();
+    const auto *isValid = valid.defined() ? valid.data_ptr<bool>() : nullptr;
+    const float *xData = xs.data_ptr<float>();
+
+    std::vector<std::int64_t> start(static_cast<std::size_t>(E + 1), 0);
+    for (std::int64_t p = 0; p < N * K; ++p) {
+        if (isValid && !isValid[p / K])
+            continue;
+        if (expertOf[p] < 0 || expertOf[p] >= E)
+            throw Error("router chose expert " + std::to_string(expertOf[p]) + " of "
+                        + std::to_string(E));
+        ++start[static_cast<std::size_t>(expertOf[p] + 1)];
     }
-    if (total == 0)
-        return;
-    auto weighted = at::empty({ total, xs.size(1) }, xs.options());
+    for (std::int64_t e = 0; e < E; ++e)
+        start[static_cast<std::size_t>(e + 1)] += start[static_cast<std::size_t>(e)];
+    const auto total = start.back();
+    std::vector<std::int64_t> pairAt(static_cast<std::size_t>(total));
+    {
+        auto fill = start;
+        for (std::int64_t p = 0; p < N * K; ++p)
+            if (!isValid || isValid[p / K])
+                pairAt[static_cast<std::size_t>(fill[static_cast<std::size_t>(expertOf[p])]++)] = p;
+    }
+    std::vector<std::int64_t> active;
+    for (std::int64_t e = 0; e < E; ++e)
+        if (start[static_cast<std::size_t>(e + 1)] > start[static_cast<std::size_t>(e)])
+            active.push_back(e);
+
+    const auto I = m_spec.expertIntermediate;
+    const auto activation = m_experts.front().activation;
+    const auto limit = static_cast<float>(m_experts.front().limit);
+    std::unique_ptr<float[]> rows(new float[static_cast<std::size_t>(total * H)]);
+    auto runExpert = [&](std::int64_t e, std::vector<float> &scratch) {
+        const auto first = start[static_cast<std::size_t>(e)];
+        const auto n = start[static_cast<std::size_t>(e + 1)] - first;
+        const auto &w = m_kernelExperts[static_cast<std::size_t>(e)];
+        scratch.resize(static_cast<std::size_t>(n * (H + 3 * I)));
+        float *packedX = scratch.data(), *g = packedX + n * H, *u = g + n * I, *packedA = u + n * I;
+        for (std::int64_t r = 0; r < n; ++r)
+            kernels::packBf16GemmInput(xData + pairAt[static_cast<std::size_t>(first + r)] / K * H, H, 1, H,
+                                       packedX + r * H);
+        kernels::bf16WeightGemm(packedX, n, H, w.gate, w.gateStride, g, I, 0, I);
+        kernels::bf16WeightGemm(packedX, n, H, w.up, w.upStride, u, I, 0, I);
+        for (std::int64_t r = 0; r < n; ++r) {
+            float *gr = g + r * I, *ur = u + r * I;
+            if (w.gateBias.defined())
+                for (std::int64_t i = 0; i < I; ++i)
+                    gr[i] += w.gateBias.data_ptr<float>()[i];
+            if (w.upBias.defined())
+                for (std::int64_t i = 0; i < I; ++i)
+                    ur[i] += w.upBias.data_ptr<float>()[i];
+            gatedActivation(activation, limit, gr, ur, I, weightOf[pairAt[static_cast<std::size_t>(first + r)]]);
+        }
+        kernels::packBf16GemmInput(g, I, n, I, packedA);
+        float *y = rows.get() + first * H;
+        kernels::bf16WeightGemm(packedA, n, I, w.down, w.downStride, y, H, 0, H);
+        if (w.downBias.defined()) // the weight scales the whole expert output, bias included
+            for (std::int64_t r = 0; r < n; ++r) {
+                const float scale = weightOf[pairAt[static_cast<std::size_t>(first + r)]];
+                for (std::int64_t h = 0; h < H; ++h)
+                    y[r * H + h] += scale * w.downBias.data_ptr<float>()[h];
+            }
+    };
     std::atomic<std::size_t> next { 0 };
     const auto threads = std::min<std::int64_t>(at::get_num_threads(), static_cast<std::int64_t>(active.size()));
-    at::parallel_for(0, threads, 1, [&](std::int64_t, std::int64_t) {
-        c10::InferenceMode guard; // thread-local: worker threads do not inherit it
-        for (auto i = next++; i < active.size(); i = next++) {
-            const auto e = active[i];
-            const auto rows = sortedTokens.narrow(0, start[i], count[e]);
-            const auto y = m_experts[static_cast<std::size_t>(e)](xs.index_select(0, rows))
-                * sortedWeights.narrow(0, start[i], count[e]).unsqueeze(1);
-            weighted.narrow(0, start[i], count[e]).copy_(y);
-        }
-    });
-    out.index_add_(0, sortedTokens.narrow(0, 0, total), weighted);
+    if (threads > 0)
+        at::parallel_for(0, threads, 1, [&](std::int64_t, std::int64_t) {
+            std::vector<float> scratch;
+            for (auto i = next++; i < active.size(); i = next++)
+                runExpert(active[i], scratch);
+        });
+
+    auto out = at::zeros({ N, H }, xs.options());
+    float *o = out.data_ptr<float>();
+    for (std::int64_t r = 0; r < total; ++r) {
+        float *dst = o + pairAt[static_cast<std::size_t>(r)] / K * H;
+        const float *src = rows.get() + r * H;
+        for (std::int64_t h = 0; h < H; ++h)
+            dst[h] += src[h];
+    }
+    return out;
 }
 
 at::Tensor MoeBlock::forward(const at::Tensor &x, const MoeStepContext &ctx) const
@@ -284,29 +441,31 @@ at::Tensor MoeBlock::forward(const at::Tensor &x, const MoeStepContext &ctx) con
     if (ctx.hook)
         ctx.hook->afterSelection(site, decision.topkIdx, decision.topkWeights);
 
-    // Group the (token, slot) pairs by expert: padding pairs go to an extra
-    // bucket E that is never computed. Experts run in index order, as the HF
-    // loop does, so the index_add accumulation order matches it.
-    const auto flatExpert = decision.topkIdx.reshape({ -1 });
-    auto bucket = flatExpert;
-    if (ctx.validTokens.defined())
-        bucket = flatExpert.masked_fill(ctx.validTokens.repeat_interleave(K).logical_not(), E);
-    const auto counts = at::bincount(bucket, {}, E + 1).to(at::kCPU); // the one host sync
-    const auto order = std::get<1>(at::sort(bucket, /*stable=*/true, 0, false));
-    const auto tokenOf = at::arange(N, x.options().dtype(at::kLong)).repeat_interleave(K);
-    const auto sortedTokens = tokenOf.index_select(0, order);
     // bf16 experts on the kernel path compute in fp32 anyway: convert the
     // tokens once and accumulate the weighted outputs in fp32 (as
-    // transformers' deepseek_v3 does), rounding once at the end.
-    const auto xs = m_expertsInFloat32 ? x.to(at::kFloat) : x;
-    const auto sortedWeights
-        = decision.topkWeights.reshape({ -1 }).index_select(0, order).to(xs.scalar_type());
-
-    auto out = at::zeros_like(xs);
-    const auto *count = counts.data_ptr<std::int64_t>();
-    if (m_expertsInFloat32) {
-        runExpertsInParallel(xs, count, sortedTokens, sortedWeights, out);
+    // transformers' deepseek_v3 does), rounding once at the end. Training
+    // (fp32 parameters under autograd) never takes it.
+    const bool kernelPath = !m_kernelExperts.empty() && !at::GradMode::is_enabled();
+    const auto xs = kernelPath ? x.to(at::kFloat) : x;
+    at::Tensor out;
+    if (kernelPath) {
+        out = runKernelExperts(xs, decision, ctx.validTokens);
     } else {
+        // Group the (token, slot) pairs by expert: padding pairs go to an
+        // extra bucket E that is never computed. Experts run in index order,
+        // as the HF loop does, so the index_add accumulation order matches it.
+        const auto flatExpert = decision.topkIdx.reshape({ -1 });
+        auto bucket = flatExpert;
+        if (ctx.validTokens.defined())
+            bucket = flatExpert.masked_fill(ctx.validTokens.repeat_interleave(K).logical_not(), E);
+        const auto counts = at::bincount(bucket, {}, E + 1).to(at::kCPU); // the one host sync
+        const auto order = std::get<1>(at::sort(bucket, /*stable=*/true, 0, false));
+        const auto tokenOf = at::arange(N, x.options().dtype(at::kLong)).repeat_interleave(K);
+        const auto sortedTokens = tokenOf.index_select(0, order);
+        const auto sortedWeights
+            = decision.topkWeights.reshape({ -1 }).index_select(0, order).to(xs.scalar_type());
+        out = at::zeros_like(xs);
+        const auto *count = counts.data_ptr<std::int64_t>();
         std::int64_t offset = 0;
         for (std::int64_t e = 0; e < E; ++e) {
             const auto n = count[e];
