@@ -16,6 +16,7 @@
 #include "ui/models/job_list_model.h"
 #include "ui/models/token_routing_model.h"
 #include "ui/views/ablation_panel.h"
+#include "ui/views/layer_range_slider.h"
 #include "ui/views/jobs_panel.h"
 #include "ui/views/message_bar.h"
 #include "ui/views/model_panel.h"
@@ -23,6 +24,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QMouseEvent>
 #include <QFile>
 #include <QPlainTextEdit>
 #include <QProgressBar>
@@ -368,6 +370,32 @@ void TestLivePanels::ablationComparesDebounced()
     QCOMPARE(plan.mask[1].layers.last, 2);
     QCOMPARE(plan.mask[0].experts, (std::vector<int> { 0, 1, 2, 3 }));
     QVERIFY(panel->summaryText().contains(QLatin1String("Masking 8")));
+
+    // The range slider follows the spin boxes and drives them: dragging the
+    // last handle from layer 2 to layer 1 narrows the mask to one layer, and
+    // the first handle can't pass it.
+    auto *slider = panel->findChild<LayerRangeSlider *>();
+    QVERIFY(slider);
+    slider->resize(240, 24); // its tab is not the current one here, so it has no layout size yet
+    const QPoint lastHandle = slider->handleCentre(2).toPoint();
+    QTest::mousePress(slider, Qt::LeftButton, {}, lastHandle);
+    QMouseEvent drag(QEvent::MouseMove, slider->handleCentre(1), slider->mapToGlobal(slider->handleCentre(1)),
+        Qt::NoButton, Qt::LeftButton, {});
+    QApplication::sendEvent(slider, &drag);
+    QTest::mouseRelease(slider, Qt::LeftButton, {}, slider->handleCentre(1).toPoint());
+    QCOMPARE(panel->lastLayerBox()->value(), 1);
+    QCOMPARE(panel->currentPlan().mask.size(), std::size_t(1));
+    // A click moves the nearer handle there: far right the last, far left the first.
+    const int top = panel->lastLayerBox()->maximum();
+    QTest::mouseClick(slider, Qt::LeftButton, {}, slider->handleCentre(top).toPoint());
+    QCOMPARE(panel->lastLayerBox()->value(), top);
+    QCOMPARE(panel->firstLayerBox()->value(), 1);
+    QTest::mouseClick(slider, Qt::LeftButton, {}, slider->handleCentre(0).toPoint());
+    QCOMPARE(panel->firstLayerBox()->value(), 0);
+    QCOMPARE(panel->lastLayerBox()->value(), top);
+    panel->firstLayerBox()->setValue(1);
+    panel->lastLayerBox()->setValue(2);
+    QCOMPARE(panel->currentPlan().mask.size(), std::size_t(2));
 
     // Several quick edits make one pair of runs after the pause.
     QSignalSpy updates(jobs, &LiveJobTracker::generationUpdated);

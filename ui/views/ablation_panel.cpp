@@ -5,6 +5,7 @@
 #include "ui/live/live_job_tracker.h"
 #include "ui/live/plan_document.h"
 #include "ui/views/figure_view.h"
+#include "ui/views/layer_range_slider.h"
 #include "ui/views/steering_panel.h"
 
 #include "core/analysis/routing_analysis.h"
@@ -104,7 +105,7 @@ AblationPanel::AblationPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
     layerRow->addWidget(m_firstLayer);
     layerRow->addWidget(new QLabel(tr("to"), this));
     layerRow->addWidget(m_lastLayer);
-    layerRow->addStretch(1);
+    layerRow->addWidget(new LayerRangeSlider(m_firstLayer, m_lastLayer, this), 1);
     controls->addRow(tr("Layers:"), layerRow);
     controls->addRow(tr("&Max new tokens:"), m_maxTokens);
 

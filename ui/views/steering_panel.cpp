@@ -5,6 +5,7 @@
 #include "ui/live/live_job_tracker.h"
 #include "ui/live/plan_document.h"
 #include "ui/views/figure_view.h"
+#include "ui/views/layer_range_slider.h"
 
 #include "core/common/error.h"
 #include "core/experiments/plan_building.h"
@@ -128,7 +129,7 @@ SteeringPanel::SteeringPanel(LiveJobTracker *jobs, PlanDocument *plan, QWidget *
     layerRow->addWidget(m_firstLayer);
     layerRow->addWidget(new QLabel(tr("to"), this));
     layerRow->addWidget(m_lastLayer);
-    layerRow->addStretch(1);
+    layerRow->addWidget(new LayerRangeSlider(m_firstLayer, m_lastLayer, this), 1);
     controls->addRow(tr("Layers:"), layerRow);
     controls->addRow(tr("&Max new tokens:"), m_maxTokens);
 
