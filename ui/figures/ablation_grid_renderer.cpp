@@ -236,7 +236,6 @@ AblationGridRenderer::Layout AblationGridRenderer::layout(const QRectF &content)
         rowLabelWidth = std::max(rowLabelWidth, tick.horizontalAdvance(text));
     const double left = label.height() + 8 + rowLabelWidth + 8;
     const double titleHeight = panelTitle.height() + 6;
-    const double columnLabelHeight = tick.height() + 6;
     const double axisLabelHeight = label.height() + 4;
     const double legendWidth = ColorLegend::preferredWidth();
 
@@ -245,6 +244,13 @@ AblationGridRenderer::Layout AblationGridRenderer::layout(const QRectF &content)
     const int columns = std::max(1, columnCount()), rows = std::max(1, rowCount());
     l.cellWidth = std::min(
         kMaxCell, (gridWidth - (panelColumns - 1) * kPanelGap) / (panelColumns * columns));
+    double widestLanguage = 0;
+    if (m_results)
+        for (const auto &language : m_results->languages)
+            widestLanguage = std::max(widestLanguage, tick.horizontalAdvance(language));
+    l.uprightColumnLabels = widestLanguage + 4 > l.cellWidth;
+    l.columnLabelHeight = (l.uprightColumnLabels ? widestLanguage : tick.height()) + 6;
+    const double columnLabelHeight = l.columnLabelHeight;
     l.cellHeight = std::min(kMaxCell,
         (gridHeight - panelRows * (titleHeight + columnLabelHeight)
             - (panelRows - 1) * kPanelGap * 0.5)
@@ -348,10 +354,22 @@ void AblationGridRenderer::paintContent(QPainter *painter, const QRectF &content
             Qt::AlignHCenter | Qt::AlignBottom, blockDisplayName(blocks.value(p)));
 
         painter->setFont(tickFont);
-        for (int c = 0; c < columns; ++c)
-            painter->drawText(QRectF(panel.left() + c * l.cellWidth, panel.bottom() + 3,
-                                  l.cellWidth, tickMetrics.height()),
-                Qt::AlignHCenter | Qt::AlignTop, m_results->languages[c]);
+        for (int c = 0; c < columns; ++c) {
+            if (!l.uprightColumnLabels) {
+                painter->drawText(QRectF(panel.left() + c * l.cellWidth, panel.bottom() + 3,
+                                      l.cellWidth, tickMetrics.height()),
+                    Qt::AlignHCenter | Qt::AlignTop, m_results->languages[c]);
+                continue;
+            }
+            // Reading upwards, ending just under the panel, centred on the column.
+            painter->save();
+            painter->translate(panel.left() + (c + 0.5) * l.cellWidth, panel.bottom() + 3);
+            painter->rotate(-90);
+            painter->drawText(QRectF(-(l.columnLabelHeight - 6), -tickMetrics.height() / 2,
+                                  l.columnLabelHeight - 6, tickMetrics.height()),
+                Qt::AlignRight | Qt::AlignVCenter, m_results->languages[c]);
+            painter->restore();
+        }
         // Row labels left of the first panel of each panel row.
         if (p == 0 || l.panels[p].left() < l.panels[p - 1].left())
             for (int r = 0; r < rows; ++r)
@@ -372,7 +390,7 @@ void AblationGridRenderer::paintContent(QPainter *painter, const QRectF &content
         double gridRight = first.right();
         for (const auto &p : l.panels)
             gridRight = std::max(gridRight, p.right());
-        painter->drawText(QRectF(gridLeft, last.bottom() + tickMetrics.height() + 6,
+        painter->drawText(QRectF(gridLeft, last.bottom() + l.columnLabelHeight,
                               gridRight - gridLeft, lm.height()),
             Qt::AlignHCenter | Qt::AlignTop, tr("evaluated language"));
         const double middle = (first.top() + last.bottom()) / 2;

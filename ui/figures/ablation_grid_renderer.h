@@ -59,6 +59,9 @@ private:
         QRectF legend;
         QList<QRectF> panels; // the cell area of each block
         double cellWidth = 0, cellHeight = 0;
+        // Language labels wider than a cell are drawn upright (rotated).
+        bool uprightColumnLabels = false;
+        double columnLabelHeight = 0;
     };
     Layout layout(const QRectF &content) const;
     int rowCount() const;
