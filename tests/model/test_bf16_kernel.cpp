@@ -1,8 +1,9 @@
 // The bf16-weight kernel behind linearLayer (core/model/bf16_gemm.h) against
 // an fp64 product of the same bf16 values: tile edges (rows and columns not
 // multiples of 3, k not a multiple of 16), strided weight rows, bias, batch
-// dimensions and the dtype of the result.
+// dimensions and the dtype of the result; the MoE block's kernel path.
 #include "core/model/decoder.h"
+#include "model_test_support.h"
 
 #include <gtest/gtest.h>
 
@@ -81,4 +82,42 @@ TEST(Bf16Kernel, SameResultWithOneThreadAndWithAll)
     at::set_num_threads(threads);
     // Each output is one dot product computed the same way whoever owns it.
     EXPECT_TRUE(at::equal(all, one));
+}
+
+// MoeBlock's kernel path (runKernelExperts: host grouping, routing weight
+// applied before `down`, per-token sums) against its plain ATen path (taken
+// under autograd) on the same bf16 weights, for separate gate/up linears
+// (mixtral) and granite's fused halves, with a padding token that must get
+// no expert output.
+TEST(Bf16Kernel, MoeBlockKernelPathMatchesTheAtenPath)
+{
+    if (!usesBf16Kernel(at::empty({ 1, 1 }, at::kBFloat16)))
+        GTEST_SKIP() << "linearLayer uses libtorch's bf16 GEMM on this CPU";
+    for (const std::string family : { "mixtral-bf16", "granitemoe-bf16" }) {
+        const auto checkpoint = Checkpoint::open(moescope::test::fixtureDir(family));
+        const WeightStore store(checkpoint, at::kBFloat16);
+        const MoeBlock block(checkpoint->spec(), store, 0);
+        at::manual_seed(5);
+        const auto x = at::randn({ 6, checkpoint->spec().hiddenSize }).to(at::kBFloat16);
+        MoeStepContext ctx;
+        ctx.batch = 2;
+        ctx.tokens = 3;
+        ctx.validTokens = at::tensor(std::vector<std::uint8_t> { 1, 1, 0, 1, 1, 1 }).to(at::kBool);
+        at::Tensor kernel, aten;
+        {
+            c10::InferenceMode guard;
+            kernel = block.forward(x, ctx);
+        }
+        {
+            at::AutoGradMode grad(true);
+            aten = block.forward(x, ctx);
+        }
+        ASSERT_EQ(kernel.sizes(), aten.sizes()) << family;
+        EXPECT_EQ(kernel.scalar_type(), at::kBFloat16) << family;
+        // Both round to bf16 once at the end (the ATen path also per expert).
+        const auto scale = aten.to(at::kDouble).abs().max().item<double>();
+        EXPECT_GT(scale, 0.0) << family;
+        EXPECT_LE(moescope::test::maxAbsDiff(kernel, aten), 2.0 / 128 * scale) << family;
+        EXPECT_EQ(kernel[2].abs().max().item<double>(), 0.0) << family << ": padding token got an expert output";
+    }
 }
