@@ -7,6 +7,11 @@
 
 #include <algorithm>
 #include <bit>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <utility>
 
 namespace moescope::model::kernels {
 
@@ -161,6 +166,89 @@ void bf16WeightGemm(const float *packedX, std::int64_t m, std::int64_t k, const 
                 s += packedX[i * k + c] * widen(w[n * ldw + c]);
             y[i * ldy + n] += s;
         }
+}
+
+namespace {
+
+class BlockingPool
+{
+public:
+    void run(int threads, const std::function<void()> &job)
+    {
+        std::unique_lock call(m_callMutex, std::try_to_lock);
+        if (!call.owns_lock() || threads <= 1) {
+            job();
+            return;
+        }
+        {
+            std::lock_guard lock(m_mutex);
+            // Workers are detached and live as long as the process: joining
+            // them from a static destructor could race with exit paths.
+            while (m_workers < threads - 1) {
+                std::thread([this] { work(); }).detach();
+                ++m_workers;
+            }
+            m_job = &job;
+            m_wanted = m_pending = threads - 1;
+            ++m_generation;
+        }
+        m_wake.notify_all();
+        std::exception_ptr error;
+        try {
+            job();
+        } catch (...) {
+            error = std::current_exception();
+        }
+        // The workers hold a reference to job: wait for them even on error.
+        std::unique_lock lock(m_mutex);
+        m_done.wait(lock, [&] { return m_pending == 0; });
+        m_job = nullptr;
+        if (!error)
+            error = std::exchange(m_error, nullptr);
+        m_error = nullptr;
+        if (error)
+            std::rethrow_exception(error);
+    }
+
+private:
+    void work()
+    {
+        std::uint64_t seen = 0;
+        for (;;) {
+            std::unique_lock lock(m_mutex);
+            m_wake.wait(lock, [&] { return m_generation != seen && m_wanted > 0; });
+            seen = m_generation;
+            --m_wanted;
+            const auto *job = m_job;
+            lock.unlock();
+            std::exception_ptr error;
+            try {
+                (*job)();
+            } catch (...) {
+                error = std::current_exception();
+            }
+            lock.lock();
+            if (error && !m_error)
+                m_error = error;
+            if (--m_pending == 0)
+                m_done.notify_one();
+        }
+    }
+
+    std::mutex m_callMutex, m_mutex;
+    std::condition_variable m_wake, m_done;
+    const std::function<void()> *m_job = nullptr;
+    std::exception_ptr m_error; // the first worker's exception of the current run
+    std::uint64_t m_generation = 0;
+    int m_workers = 0, m_wanted = 0, m_pending = 0;
+};
+
+} // namespace
+
+void runOnThreads(int threads, const std::function<void()> &job)
+{
+    static auto *pool = new BlockingPool; // never destroyed: see the workers
+    pool->run(threads, job);
 }
 
 } // namespace moescope::model::kernels

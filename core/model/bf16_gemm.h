@@ -10,6 +10,7 @@
 // and splits the output rows over the intra-op threads.
 
 #include <cstdint>
+#include <functional>
 
 namespace moescope::model::kernels {
 
@@ -28,5 +29,15 @@ void packBf16GemmInput(const float *x, std::int64_t ldx, std::int64_t m, std::in
 // ranges may run concurrently (they write disjoint columns).
 void bf16WeightGemm(const float *packedX, std::int64_t m, std::int64_t k, const std::uint16_t *w, std::int64_t ldw,
                     float *y, std::int64_t ldy, std::int64_t nBegin, std::int64_t nEnd);
+
+// Runs job on `threads` threads at once (the caller is one of them) and
+// returns when every call has returned. The kernels' parallel regions use
+// this instead of OpenMP: libgomp's idle threads spin for milliseconds after
+// each region, and on a machine shared with other work the spinning thread
+// holds the core the other worker needs (docs/performance.md: 1.5-1.9x at
+// load 3). These workers block on a condition variable instead. A call made
+// while another is running (from another thread or from inside a job) runs
+// job on the caller alone.
+void runOnThreads(int threads, const std::function<void()> &job);
 
 } // namespace moescope::model::kernels

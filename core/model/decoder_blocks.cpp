@@ -64,12 +64,12 @@ at::Tensor linearLayer(const at::Tensor &x, const at::Tensor &weight, const at::
         // the end-of-region barrier.
         const std::int64_t block = 48, blocks = (N + block - 1) / block;
         std::atomic<std::int64_t> next { 0 };
-        at::parallel_for(0, std::min<std::int64_t>(at::get_num_threads(), blocks), 1,
-            [&](std::int64_t, std::int64_t) {
-                for (auto b = next++; b < blocks; b = next++)
-                    kernels::bf16WeightGemm(px, rows, K, w, weight.stride(0), out, N, b * block,
-                        std::min(N, (b + 1) * block));
-            });
+        const auto threads = at::in_parallel_region() ? 1 : std::min<std::int64_t>(at::get_num_threads(), blocks);
+        kernels::runOnThreads(static_cast<int>(threads), [&] {
+            for (auto b = next++; b < blocks; b = next++)
+                kernels::bf16WeightGemm(px, rows, K, w, weight.stride(0), out, N, b * block,
+                    std::min(N, (b + 1) * block));
+        });
     } else {
         y.zero_();
     }

@@ -403,9 +403,11 @@ at::Tensor MoeBlock::runKernelExperts(const at::Tensor &x, const RouterDecision 
             }
     };
     std::atomic<std::size_t> next { 0 };
-    const auto threads = std::min<std::int64_t>(at::get_num_threads(), static_cast<std::int64_t>(active.size()));
-    if (threads > 0)
-        at::parallel_for(0, threads, 1, [&](std::int64_t, std::int64_t) {
+    const auto threads = at::in_parallel_region()
+        ? 1
+        : std::min<std::int64_t>(at::get_num_threads(), static_cast<std::int64_t>(active.size()));
+    if (!active.empty())
+        kernels::runOnThreads(static_cast<int>(threads), [&] {
             std::vector<float> scratch;
             for (auto i = next++; i < active.size(); i = next++)
                 runExpert(active[i], scratch);

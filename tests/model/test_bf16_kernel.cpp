@@ -3,9 +3,13 @@
 // multiples of 3, k not a multiple of 16), strided weight rows, bias, batch
 // dimensions and the dtype of the result; the MoE block's kernel path.
 #include "core/model/decoder.h"
+#include "core/model/bf16_gemm.h"
 #include "model_test_support.h"
 
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <stdexcept>
 
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
@@ -120,4 +124,28 @@ TEST(Bf16Kernel, MoeBlockKernelPathMatchesTheAtenPath)
         EXPECT_LE(moescope::test::maxAbsDiff(kernel, aten), 2.0 / 128 * scale) << family;
         EXPECT_EQ(kernel[2].abs().max().item<double>(), 0.0) << family << ": padding token got an expert output";
     }
+}
+
+// The kernels' blocking thread pool: every thread runs the job once per call,
+// a call from inside a job runs on its caller alone, an exception reaches the
+// caller after the other threads have finished.
+TEST(Bf16Kernel, BlockingPoolRunsEachThreadOnceNestsInlineAndRethrows)
+{
+    for (int repeat = 0; repeat < 50; ++repeat) {
+        std::atomic<int> calls { 0 }, nested { 0 };
+        kernels::runOnThreads(2, [&] {
+            ++calls;
+            kernels::runOnThreads(2, [&] { ++nested; });
+        });
+        EXPECT_EQ(calls.load(), 2);
+        EXPECT_EQ(nested.load(), 2);
+    }
+    std::atomic<int> finished { 0 };
+    EXPECT_THROW(kernels::runOnThreads(2,
+                     [&] {
+                         ++finished;
+                         throw std::runtime_error("job failed");
+                     }),
+        std::runtime_error);
+    EXPECT_EQ(finished.load(), 2);
 }
