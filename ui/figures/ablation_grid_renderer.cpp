@@ -44,43 +44,13 @@ QString signedText(double value, int decimals)
 } // namespace
 
 AblationGridRenderer::AblationGridRenderer(QObject *parent)
-    : FigureRenderer(parent)
+    : InterventionResultsRenderer(InterventionResults::Kind::Ablation, parent)
 { }
 
 AblationGridRenderer::AblationGridRenderer(InterventionResultsPtr results, QObject *parent)
-    : FigureRenderer(parent)
+    : InterventionResultsRenderer(InterventionResults::Kind::Ablation, parent)
 {
     setResults(std::move(results));
-}
-
-void AblationGridRenderer::setResults(InterventionResultsPtr results)
-{
-    if (results && results->kind != InterventionResults::Kind::Ablation)
-        throw Error(results->source.toStdString(),
-            "a steering table, not an ablation grid (draw it with the steering figure)");
-    m_results = std::move(results);
-    if (m_results && !m_metric.isEmpty() && !m_results->hasMetric(m_metric))
-        m_metric.clear();
-    setCaption(m_results ? m_results->caption() : QString());
-    Q_EMIT changed();
-}
-
-void AblationGridRenderer::setMetric(const QString &metric)
-{
-    if (m_results && !metric.isEmpty() && !m_results->hasMetric(metric))
-        throw Error(m_results->source.toStdString(),
-            QStringLiteral("no metric '%1' (have: %2)")
-                .arg(metric, m_results->plottableMetrics().join(QLatin1String(", ")))
-                .toStdString());
-    m_metric = metric;
-    Q_EMIT changed();
-}
-
-QString AblationGridRenderer::metric() const
-{
-    if (!m_metric.isEmpty() || !m_results)
-        return m_metric;
-    return m_results->primaryMetric;
 }
 
 void AblationGridRenderer::setShowDelta(bool delta)

@@ -1,7 +1,6 @@
 #pragma once
 
-#include "ui/figures/figure_renderer.h"
-#include "ui/figures/intervention_results.h"
+#include "ui/figures/intervention_results_renderer.h"
 
 #include <optional>
 
@@ -14,21 +13,13 @@ namespace moescope::ui {
 // baseline for the same evaluated language on a diverging scale oriented so
 // that red is always worse; the baseline row then keeps its absolute values
 // on grey, as the reference the changes are taken from.
-class AblationGridRenderer : public FigureRenderer
+class AblationGridRenderer : public InterventionResultsRenderer
 {
     Q_OBJECT
 public:
     explicit AblationGridRenderer(QObject *parent = nullptr);
     AblationGridRenderer(InterventionResultsPtr results, QObject *parent = nullptr);
 
-    // Steering results are refused (moescope::Error); nullptr clears.
-    void setResults(InterventionResultsPtr results);
-    InterventionResultsPtr results() const { return m_results; }
-
-    // Empty: the task's main metric. Throws moescope::Error for a metric the
-    // table lacks.
-    void setMetric(const QString &metric);
-    QString metric() const;
     void setShowDelta(bool delta);
     bool showDelta() const { return m_delta; }
 
@@ -74,8 +65,6 @@ private:
     // Decimals follow the magnitude of range, so every cell reads alike.
     QString cellText(double value, const std::pair<double, double> &range) const;
 
-    InterventionResultsPtr m_results;
-    QString m_metric;
     bool m_delta = false;
 };
 

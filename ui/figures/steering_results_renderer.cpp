@@ -28,43 +28,13 @@ QColor conditionColor(int condition)
 } // namespace
 
 SteeringResultsRenderer::SteeringResultsRenderer(QObject *parent)
-    : FigureRenderer(parent)
+    : InterventionResultsRenderer(InterventionResults::Kind::Steering, parent)
 { }
 
 SteeringResultsRenderer::SteeringResultsRenderer(InterventionResultsPtr results, QObject *parent)
-    : FigureRenderer(parent)
+    : InterventionResultsRenderer(InterventionResults::Kind::Steering, parent)
 {
     setResults(std::move(results));
-}
-
-void SteeringResultsRenderer::setResults(InterventionResultsPtr results)
-{
-    if (results && results->kind != InterventionResults::Kind::Steering)
-        throw Error(results->source.toStdString(),
-            "an ablation grid, not a steering table (draw it with the ablation figure)");
-    m_results = std::move(results);
-    if (m_results && !m_metric.isEmpty() && !m_results->hasMetric(m_metric))
-        m_metric.clear();
-    setCaption(m_results ? m_results->caption() : QString());
-    Q_EMIT changed();
-}
-
-void SteeringResultsRenderer::setMetric(const QString &metric)
-{
-    if (m_results && !metric.isEmpty() && !m_results->hasMetric(metric))
-        throw Error(m_results->source.toStdString(),
-            QStringLiteral("no metric '%1' (have: %2)")
-                .arg(metric, m_results->plottableMetrics().join(QLatin1String(", ")))
-                .toStdString());
-    m_metric = metric;
-    Q_EMIT changed();
-}
-
-QString SteeringResultsRenderer::metric() const
-{
-    if (!m_metric.isEmpty() || !m_results)
-        return m_metric;
-    return m_results->primaryMetric;
 }
 
 QString SteeringResultsRenderer::fileStem() const

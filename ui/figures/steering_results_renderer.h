@@ -1,7 +1,6 @@
 #pragma once
 
-#include "ui/figures/figure_renderer.h"
-#include "ui/figures/intervention_results.h"
+#include "ui/figures/intervention_results_renderer.h"
 
 #include <optional>
 
@@ -11,21 +10,13 @@ namespace moescope::ui {
 // next to each steered condition's (one bar per λ), like the study's
 // baseline-vs-steered comparison. The caption carries the pair, λ, layers,
 // k / threshold, model, template and versions.
-class SteeringResultsRenderer : public FigureRenderer
+class SteeringResultsRenderer : public InterventionResultsRenderer
 {
     Q_OBJECT
 public:
     explicit SteeringResultsRenderer(QObject *parent = nullptr);
     SteeringResultsRenderer(InterventionResultsPtr results, QObject *parent = nullptr);
 
-    // Ablation results are refused (moescope::Error); nullptr clears.
-    void setResults(InterventionResultsPtr results);
-    InterventionResultsPtr results() const { return m_results; }
-
-    // Empty: the task's main metric. Throws moescope::Error for a metric the
-    // table lacks.
-    void setMetric(const QString &metric);
-    QString metric() const;
 
     // "steering-<metric>".
     QString fileStem() const override;
@@ -56,8 +47,6 @@ private:
     QRectF barIn(const Layout &l, int condition, int language) const;
     std::optional<double> valueAt(int condition, int language) const;
 
-    InterventionResultsPtr m_results;
-    QString m_metric;
 };
 
 } // namespace moescope::ui
