@@ -95,15 +95,35 @@ ModelWorker::ModelWorker(QObject *parent)
 
 ModelWorker::~ModelWorker() = default;
 
-void ModelWorker::loadModel(quint64 tag, const JobContext &job, const QString &directory)
+// Every job's frame: one cancelled while queued only ends; otherwise it
+// starts, runs body (which emits its results), and ends done, cancelled, or
+// failed with a one-line message (HDF5's can carry a newline from ctime();
+// the message bar shows one line, as the CLI does).
+template <typename Body>
+void ModelWorker::runJob(quint64 tag, const JobContext &job, Body &&body)
 {
     if (job.isCancelled()) {
         Q_EMIT jobEnded(tag, true);
         return;
     }
     Run run(this, tag);
-    run.progress(0, 0, {}, tr("Loading %1").arg(QFileInfo(directory).fileName()), true);
     try {
+        body(run);
+        Q_EMIT jobEnded(tag, false);
+    } catch (const Cancelled &) {
+        Q_EMIT jobEnded(tag, true);
+    } catch (const std::exception &e) {
+        QString message = QString::fromStdString(e.what());
+        message.replace(QLatin1Char('\n'), QLatin1Char(' '));
+        Q_EMIT jobFailed(tag, message.trimmed());
+        Q_EMIT jobEnded(tag, false);
+    }
+}
+
+void ModelWorker::loadModel(quint64 tag, const JobContext &job, const QString &directory)
+{
+    runJob(tag, job, [&](Run &run) {
+        run.progress(0, 0, {}, tr("Loading %1").arg(QFileInfo(directory).fileName()), true);
         const std::string dir = directory.toStdString();
         auto facts = std::make_shared<ModelFacts>();
         facts->directory = directory;
@@ -129,23 +149,12 @@ void ModelWorker::loadModel(quint64 tag, const JobContext &job, const QString &d
         loaded->facts = facts;
         m_loaded = std::move(loaded);
         Q_EMIT modelLoaded(tag, facts);
-        Q_EMIT jobEnded(tag, false);
-    } catch (const Cancelled &) {
-        Q_EMIT jobEnded(tag, true);
-    } catch (const std::exception &e) {
-        Q_EMIT jobFailed(tag, QString::fromStdString(e.what()));
-        Q_EMIT jobEnded(tag, false);
-    }
+    });
 }
 
 void ModelWorker::generate(quint64 tag, const JobContext &job, const GenerationRequest &request)
 {
-    if (job.isCancelled()) {
-        Q_EMIT jobEnded(tag, true);
-        return;
-    }
-    Run run(this, tag);
-    try {
+    runJob(tag, job, [&](Run &run) {
         if (!m_loaded)
             throw Error(tr("no model is loaded (File → Open Model…)").toStdString());
         const auto &model = m_loaded->model;
@@ -274,13 +283,7 @@ void ModelWorker::generate(quint64 tag, const JobContext &job, const GenerationR
         }
         run.progress(total, total, tr("tokens"), tr("Done"), true);
         publish(true);
-        Q_EMIT jobEnded(tag, false);
-    } catch (const Cancelled &) {
-        Q_EMIT jobEnded(tag, true);
-    } catch (const std::exception &e) {
-        Q_EMIT jobFailed(tag, QString::fromStdString(e.what()));
-        Q_EMIT jobEnded(tag, false);
-    }
+    });
 }
 
 const ModelWorker::Loaded &ModelWorker::requireTokenizer() const
@@ -323,12 +326,7 @@ std::string equivalentRecordCommand(const QString &modelDir, const std::string &
 
 void ModelWorker::record(quint64 tag, const JobContext &job, const RecordingRequest &request)
 {
-    if (job.isCancelled()) {
-        Q_EMIT jobEnded(tag, true);
-        return;
-    }
-    Run run(this, tag);
-    try {
+    runJob(tag, job, [&](Run &run) {
         const Loaded &loaded = requireTokenizer();
         const auto spec = parseCorpusSpec(request.corpusSpec.toStdString());
         experiments::RecordingSettings settings = request.settings;
@@ -377,27 +375,12 @@ void ModelWorker::record(quint64 tag, const JobContext &job, const RecordingRequ
             settings, path, request.mode, context, onCommit);
         outcome->trace = std::make_shared<const RoutingTrace>(readTrace(path));
         Q_EMIT recordingFinished(tag, outcome);
-        Q_EMIT jobEnded(tag, false);
-    } catch (const Cancelled &) {
-        Q_EMIT jobEnded(tag, true);
-    } catch (const std::exception &e) {
-        // HDF5's messages can carry a newline (ctime()); the message bar
-        // shows one line, as the CLI does.
-        QString message = QString::fromStdString(e.what());
-        message.replace(QLatin1Char('\n'), QLatin1Char(' '));
-        Q_EMIT jobFailed(tag, message.trimmed());
-        Q_EMIT jobEnded(tag, false);
-    }
+    });
 }
 
 void ModelWorker::runGrid(quint64 tag, const JobContext &job, const GridRequest &request)
 {
-    if (job.isCancelled()) {
-        Q_EMIT jobEnded(tag, true);
-        return;
-    }
-    Run run(this, tag);
-    try {
+    runJob(tag, job, [&](Run &run) {
         const Loaded &loaded = requireTokenizer();
         if (!request.trace)
             throw Error(tr("no study trace to take the experts from").toStdString());
@@ -464,13 +447,7 @@ void ModelWorker::runGrid(quint64 tag, const JobContext &job, const GridRequest 
         outcome->outputDir = request.outputDir;
         outcome->results = loadInterventionResults(jsonPath);
         Q_EMIT gridFinished(tag, outcome);
-        Q_EMIT jobEnded(tag, false);
-    } catch (const Cancelled &) {
-        Q_EMIT jobEnded(tag, true);
-    } catch (const std::exception &e) {
-        Q_EMIT jobFailed(tag, QString::fromStdString(e.what()));
-        Q_EMIT jobEnded(tag, false);
-    }
+    });
 }
 
 } // namespace moescope::ui

@@ -57,6 +57,8 @@ private:
     // The loaded model and its tokenizer, or Error saying what is missing.
     const Loaded &requireTokenizer() const;
     class Run;
+    template <typename Body>
+    void runJob(quint64 tag, const moescope::JobContext &job, Body &&body);
     std::unique_ptr<Loaded> m_loaded;
 };
 
