@@ -67,31 +67,35 @@ quint64 LiveJobTracker::enqueue(const QString &channel, const QString &title, Ki
     return tag;
 }
 
+// Queues method(tag, context, argument) on the worker thread for a new job.
+template <typename Argument>
+quint64 LiveJobTracker::dispatch(const QString &channel, const QString &title, Kind kind,
+    void (ModelWorker::*method)(quint64, const JobContext &, const Argument &),
+    const Argument &argument)
+{
+    const quint64 tag = enqueue(channel, title, kind);
+    const JobContext context = m_jobs.at(tag).context;
+    ModelWorker *worker = m_worker;
+    QMetaObject::invokeMethod(
+        worker,
+        [worker, method, tag, context, argument] { (worker->*method)(tag, context, argument); },
+        Qt::QueuedConnection);
+    return tag;
+}
+
 quint64 LiveJobTracker::loadModel(const QString &directory)
 {
     for (auto &[tag, job] : m_jobs)
         job.context.requestCancel();
-    const quint64 tag = enqueue(
-        modelChannel(), tr("Load model %1").arg(QFileInfo(directory).fileName()), Kind::Model);
-    const JobContext context = m_jobs.at(tag).context;
-    ModelWorker *worker = m_worker;
-    QMetaObject::invokeMethod(
-        worker, [worker, tag, context, directory] { worker->loadModel(tag, context, directory); },
-        Qt::QueuedConnection);
-    return tag;
+    return dispatch(modelChannel(), tr("Load model %1").arg(QFileInfo(directory).fileName()),
+        Kind::Model, &ModelWorker::loadModel, directory);
 }
 
 quint64 LiveJobTracker::generate(const QString &channel, const GenerationRequest &request)
 {
     const QString title
         = request.title.isEmpty() ? tr("Generate (%1)").arg(channel) : request.title;
-    const quint64 tag = enqueue(channel, title, Kind::Generation);
-    const JobContext context = m_jobs.at(tag).context;
-    ModelWorker *worker = m_worker;
-    QMetaObject::invokeMethod(
-        worker, [worker, tag, context, request] { worker->generate(tag, context, request); },
-        Qt::QueuedConnection);
-    return tag;
+    return dispatch(channel, title, Kind::Generation, &ModelWorker::generate, request);
 }
 
 quint64 LiveJobTracker::record(const QString &channel, const RecordingRequest &request)
@@ -99,25 +103,13 @@ quint64 LiveJobTracker::record(const QString &channel, const RecordingRequest &r
     const QString title = request.title.isEmpty()
         ? tr("Record %1").arg(QFileInfo(request.outputPath).fileName())
         : request.title;
-    const quint64 tag = enqueue(channel, title, Kind::Task);
-    const JobContext context = m_jobs.at(tag).context;
-    ModelWorker *worker = m_worker;
-    QMetaObject::invokeMethod(
-        worker, [worker, tag, context, request] { worker->record(tag, context, request); },
-        Qt::QueuedConnection);
-    return tag;
+    return dispatch(channel, title, Kind::Task, &ModelWorker::record, request);
 }
 
 quint64 LiveJobTracker::runGrid(const QString &channel, const GridRequest &request)
 {
     const QString title = request.title.isEmpty() ? tr("Grid (%1)").arg(channel) : request.title;
-    const quint64 tag = enqueue(channel, title, Kind::Task);
-    const JobContext context = m_jobs.at(tag).context;
-    ModelWorker *worker = m_worker;
-    QMetaObject::invokeMethod(
-        worker, [worker, tag, context, request] { worker->runGrid(tag, context, request); },
-        Qt::QueuedConnection);
-    return tag;
+    return dispatch(channel, title, Kind::Task, &ModelWorker::runGrid, request);
 }
 
 void LiveJobTracker::cancel(quint64 tag)

@@ -83,6 +83,10 @@ private:
     };
 
     quint64 enqueue(const QString &channel, const QString &title, Kind kind);
+    template <typename Argument>
+    quint64 dispatch(const QString &channel, const QString &title, Kind kind,
+        void (ModelWorker::*method)(quint64, const JobContext &, const Argument &),
+        const Argument &argument);
     bool isCurrent(quint64 tag) const;
     void onStarted(quint64 tag);
     void onProgress(quint64 tag, const JobProgress &progress);
