@@ -4,6 +4,7 @@
 #include "core/eval/labelled_rows.h"
 #include "core/eval/metric_table.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -33,6 +34,32 @@ double bitsPerByte(double nllNats, std::size_t bytes)
     if (bytes == 0)
         throw Error("bits per byte needs at least one byte of text");
     return nllNats / std::numbers::ln2 / double(bytes);
+}
+
+std::vector<PerplexityWindow> perplexityWindows(std::size_t tokens, std::size_t window, std::size_t stride)
+{
+    if (tokens < 2)
+        throw Error("perplexity needs a document of at least two tokens, not " + std::to_string(tokens));
+    if (window < 2)
+        throw Error("a perplexity window needs at least two tokens (its first is context only), not "
+            + std::to_string(window));
+    if (stride == 0 || stride > window)
+        throw Error("the perplexity stride must be between 1 and the window of " + std::to_string(window)
+            + " tokens, not " + std::to_string(stride));
+    const std::size_t advance = std::min(stride, window - 1);
+    std::vector<PerplexityWindow> windows;
+    std::size_t begin = 0;
+    std::size_t scoredFrom = 1;
+    while (true) {
+        const std::size_t end = std::min(begin + window, tokens);
+        windows.push_back({begin, end, scoredFrom});
+        if (end == tokens)
+            return windows;
+        // advance < window keeps the next window's start before `end`, so
+        // the token at `end` has at least one token of context.
+        scoredFrom = end;
+        begin += advance;
+    }
 }
 
 double PerplexityRow::nllPerToken() const

@@ -38,6 +38,32 @@ struct PerplexityRow
     double bitsPerByte() const;
 };
 
+// One model pass of a sliding-window perplexity evaluation: tokens
+// [begin, end) of the document go to the model, and the NLL of tokens
+// [scoredFrom, end) is summed; tokens [begin, scoredFrom) are context only
+// (label -100 in Hugging Face's "Perplexity of fixed-length models" guide).
+struct PerplexityWindow
+{
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    std::size_t scoredFrom = 1;
+};
+
+// The windows that score a document of `tokens` tokens with at most `window`
+// tokens per pass, following the guide's loop: window k starts at k * stride
+// and scores only the tokens no earlier window scored. A document that fits
+// is one window [0, tokens) scoring tokens 1.. (exactly the one-pass result).
+// A window's first token is never scored (nothing before it in the window
+// predicts it), so a window scores at most window - 1 new tokens and the
+// start advances by min(stride, window - 1): with stride == window,
+// consecutive windows share exactly the one token that conditions the next
+// window's first prediction, instead of leaving that token unscored as the
+// guide's non-overlapping case does. Every token after the first is scored
+// exactly once; the last window may be shorter than `window`.
+// Throws moescope::Error for fewer than 2 tokens, a window below 2, or a
+// stride of 0 or above the window.
+std::vector<PerplexityWindow> perplexityWindows(std::size_t tokens, std::size_t window, std::size_t stride);
+
 class PerplexityByLabel
 {
 public:
