@@ -213,14 +213,16 @@ routing::LayerRange singleRange(const std::string &text, const std::string &opti
 }
 
 // The prompt options shared by record and the evaluation commands.
-void declarePromptOptions(ArgParser &p, const std::string &templateDefault)
+void declarePromptOptions(ArgParser &p, const std::string &templateDefault,
+                          const std::string &maxLengthHelp =
+                              "truncate prompts to N tokens (default: refuse prompts longer than the model's context)")
 {
     p.option("template", "NAME|FILE",
              "prompt template: raw, chat, question, math, translate, qa, multiple-choice, or a file"
                  + (templateDefault.empty() ? std::string() : " (default: " + templateDefault + ")"))
         .option("target", "LANG[,LANG...]", "target language(s) for templates with {target_language}")
         .flag("no-chat", "do not wrap chat templates in the model's chat format")
-        .option("max-length", "N", "truncate prompts to N tokens (default: refuse prompts longer than the model's context)")
+        .option("max-length", "N", maxLengthHelp)
         .option("batch-size", "N", "prompts per forward pass", "8")
         .option("max-batch-tokens", "N", "cap on padded tokens per batch (0 = none)", "0")
         .option("dtype", "fp32|bf16", "compute dtype (default: the checkpoint's own)");
@@ -253,8 +255,14 @@ void declareEvaluationOptions(ArgParser &p)
         .option("task", "TASK",
                 "perplexity | consistency | math | qa | multiple-choice (default: by corpus format: "
                 "mgsm/polymath math, xquad qa, belebele multiple-choice, text formats perplexity)")
-        .option("max-new-tokens", "N", "generation cap per prompt (generation tasks)", "64");
-    declarePromptOptions(p, "");
+        .option("max-new-tokens", "N", "generation cap per prompt (generation tasks)", "64")
+        .option("stride", "N",
+                "perplexity: tokens a sliding window advances by over documents longer than the window; "
+                "each window scores only the tokens no earlier window scored (default: half the window)");
+    declarePromptOptions(p, "",
+                         "perplexity: the sliding window's length, documents are never cut (default: the model's "
+                         "context); other tasks: truncate prompts to N tokens (default: refuse prompts longer "
+                         "than the model's context)");
 }
 
 EvaluationSetup setupEvaluation(const ArgParser &p, const MoeModel &model, const Tokenizer &tokenizer)
@@ -270,9 +278,22 @@ EvaluationSetup setupEvaluation(const ArgParser &p, const MoeModel &model, const
     o.batchSize = positiveOption(p, "batch-size");
     o.maxBatchTokens = nonNegativeOption(p, "max-batch-tokens");
     o.prompt = promptOptions(p, experiments::defaultEvalTemplate(o.task));
+    if (p.has("stride"))
+        o.stride = nonNegativeOption(p, "stride"); // 0 is refused by Evaluation, with the window's other checks
     s.corpus = loadCorpus(spec);
     s.evaluation = std::make_unique<Evaluation>(model, tokenizer, s.corpus, o);
     return s;
+}
+
+// The sliding window perplexity was scored with (null: no window, documents
+// whole), so a run record says how to reproduce its numbers.
+void addPerplexityWindow(json &run, const Evaluation &evaluation)
+{
+    if (evaluation.task() != experiments::EvalTask::Perplexity)
+        return;
+    const auto &o = evaluation.options();
+    run["perplexity_window"] = o.prompt.maxTokens > 0 ? json(o.prompt.maxTokens) : json(nullptr);
+    run["perplexity_stride"] = o.stride ? json(*o.stride) : json(nullptr);
 }
 
 // A trace used with a model must come from a model of the same type and shape.
@@ -495,6 +516,7 @@ int evaluate(const std::vector<std::string> &args)
     progress.finish();
 
     auto run = experiments::evaluationRunJson(commandLine("evaluate", args), model, *setup.evaluation, setup.spec);
+    addPerplexityWindow(run, *setup.evaluation);
     run["plan"] = planned ? json::parse(routing::planToJson(*planned)) : json(nullptr);
     run["plan_file"] = p.has("plan") ? json(p.get("plan")) : json(nullptr);
     if (p.has("outputs")) {
@@ -566,10 +588,10 @@ int ablate(const std::vector<std::string> &args)
     const auto table = experiments::runGrid(*setup.evaluation, {"block", "masked"}, cells, job);
     progress.finish();
 
-    experiments::writeGridResults(outDir, table,
-                                  experiments::gridRunJson(commandLine("ablate", args), model, *setup.evaluation,
-                                                           setup.spec, tracePath, settings),
-                                  cells);
+    auto run = experiments::gridRunJson(commandLine("ablate", args), model, *setup.evaluation, setup.spec,
+                                        tracePath, settings);
+    addPerplexityWindow(run, *setup.evaluation);
+    experiments::writeGridResults(outDir, table, run, cells);
     if (verbosity() != Verbosity::Quiet)
         std::fprintf(stderr, "%s: %zu cells x %zu languages (%s)\n", outDir.c_str(), cells.size(),
                      settings.languages.size(), setup.evaluation->primaryMetric().c_str());
@@ -632,10 +654,10 @@ int steer(const std::vector<std::string> &args)
     const auto table = experiments::runGrid(*setup.evaluation, {"condition"}, cells, job);
     progress.finish();
 
-    experiments::writeGridResults(outDir, table,
-                                  experiments::gridRunJson(commandLine("steer", args), model, *setup.evaluation,
-                                                           setup.spec, tracePath, settings),
-                                  cells);
+    auto run = experiments::gridRunJson(commandLine("steer", args), model, *setup.evaluation, setup.spec,
+                                        tracePath, settings);
+    addPerplexityWindow(run, *setup.evaluation);
+    experiments::writeGridResults(outDir, table, run, cells);
     if (verbosity() != Verbosity::Quiet)
         std::fprintf(stderr, "%s: baseline + %zu steered conditions (%s)\n", outDir.c_str(),
                      settings.lambdas.size(), setup.evaluation->primaryMetric().c_str());

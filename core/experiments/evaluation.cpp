@@ -82,6 +82,7 @@ PromptTemplate defaultEvalTemplate(EvalTask task)
 namespace {
 
 // A sequence that tokenLogProbs scores: tokens [scoredFrom, ids.size()) count.
+// Perplexity: one window of item's document; multiple-choice: one answer.
 struct ScoredSequence
 {
     std::size_t item = 0;
@@ -110,6 +111,7 @@ struct Evaluation::Impl
     std::vector<std::string> labels;
     // perplexity: bytes of text the scored tokens cover, per item
     std::vector<std::size_t> scoredBytes;
+    // perplexity: the windows of every item, in item and window order;
     // multiple-choice: one sequence per item and choice
     std::vector<ScoredSequence> sequences;
     model::GenerationOptions generation;
@@ -144,7 +146,23 @@ void Evaluation::Impl::rebuildDerived()
             const std::vector<std::int32_t> first(item.ids.begin(), item.ids.begin() + 1);
             const auto whole = tokenizer.decode(all, true).size();
             const auto head = tokenizer.decode(first, true).size();
+            // Every token after the first is scored once, whatever the
+            // windows, so the bytes are those of the whole text minus the first
+            // token's: no window's overlap is counted twice.
             scoredBytes.push_back(whole > head ? whole - head : 0);
+        }
+        const std::size_t window = options.prompt.maxTokens;
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            const auto &ids = items[i].ids;
+            if (window == 0 || ids.size() <= window) {
+                sequences.push_back({i, 0, ids, 1});
+                continue;
+            }
+            for (const auto &w : perplexityWindows(ids.size(), window, *options.stride)) {
+                const auto from = ids.begin() + static_cast<std::ptrdiff_t>(w.begin);
+                const auto to = ids.begin() + static_cast<std::ptrdiff_t>(w.end);
+                sequences.push_back({i, 0, {from, to}, w.scoredFrom - w.begin});
+            }
         }
     }
     if (options.task == EvalTask::MultipleChoice) {
@@ -168,14 +186,13 @@ void Evaluation::Impl::rebuildDerived()
 std::size_t Evaluation::Impl::workTokens() const
 {
     std::size_t n = 0;
-    if (options.task == EvalTask::MultipleChoice) {
+    if (options.task == EvalTask::MultipleChoice || options.task == EvalTask::Perplexity) {
         for (const auto &s : sequences)
             n += s.ids.size();
         return n;
     }
-    const bool generates = options.task != EvalTask::Perplexity;
     for (const auto &item : items)
-        n += item.ids.size() + (generates ? static_cast<std::size_t>(options.maxNewTokens) : 0);
+        n += item.ids.size() + static_cast<std::size_t>(options.maxNewTokens);
     return n;
 }
 
@@ -196,7 +213,29 @@ Evaluation::Evaluation(const model::MoeModel &model, const Tokenizer &tokenizer,
         if (o.prompt.maxTokens == 0 || o.prompt.maxTokens > maxPositions - budget)
             o.prompt.maxTokens = maxPositions - budget;
     }
-    m->encoder = std::make_unique<PromptEncoder>(tokenizer, chatFormatOf(model.directory()), o.prompt);
+    PromptOptions encoding = o.prompt;
+    if (o.task == EvalTask::Perplexity) {
+        // The length limit is the sliding window's, not a cut: documents are
+        // encoded whole and scored window by window (rebuildDerived).
+        o.prompt.truncate = false;
+        encoding.maxTokens = 0;
+        encoding.truncate = false;
+        const std::size_t window = o.prompt.maxTokens;
+        if (window == 1)
+            throw Error("--max-length must be at least 2 for perplexity (a window's first token is context only)");
+        if (o.stride && *o.stride == 0)
+            throw Error("--stride must be at least 1");
+        if (o.stride && window == 0)
+            throw Error("--stride needs a window: the model declares no context length; give --max-length");
+        if (o.stride && *o.stride > window)
+            throw Error("--stride " + std::to_string(*o.stride) + " is longer than the window of "
+                        + std::to_string(window) + " tokens (--max-length, or the model's context)");
+        if (!o.stride && window > 0)
+            o.stride = window / 2; // window >= 2, so at least 1
+    } else if (o.stride) {
+        throw Error("--stride applies to task perplexity only, not " + evalTaskName(o.task));
+    }
+    m->encoder = std::make_unique<PromptEncoder>(tokenizer, chatFormatOf(model.directory()), encoding);
     m->items = m->encoder->items(corpus);
     if (m->items.empty())
         throw Error(corpus.spec, "the corpus has no documents to evaluate");
@@ -302,40 +341,8 @@ void Evaluation::run(routing::RouterHook *hook, const std::vector<std::string> &
             outputs->push_back({item.label, item.document->id, std::move(text), score});
     };
 
-    if (o.task == EvalTask::Perplexity) {
-        PerplexityByLabel perplexity;
-        std::vector<double> nll(items.size(), 0.0);
-        std::vector<std::size_t> lengths;
-        for (const auto &item : items)
-            lengths.push_back(item.ids.size());
-        for (const auto &batch : m->batchesOf(lengths)) {
-            job.checkCancelled();
-            std::vector<std::vector<std::int64_t>> rows;
-            std::size_t tokens = 0;
-            for (const auto index : batch) {
-                rows.push_back(items[index].ids);
-                tokens += items[index].ids.size();
-            }
-            const auto logProbs = m->model.tokenLogProbs(rows, hook, &quiet);
-            for (std::size_t r = 0; r < batch.size(); ++r) {
-                double sum = 0;
-                for (const double lp : logProbs[r])
-                    sum -= lp;
-                nll[batch[r]] = sum;
-            }
-            if (onTokens)
-                onTokens(tokens);
-        }
-        // Summed in corpus order, whatever the batch order was.
-        for (std::size_t i = 0; i < items.size(); ++i) {
-            perplexity.add(items[i].label, nll[i], items[i].ids.size() - 1, m->scoredBytes[i]);
-            record(items[i], {}, nll[i]);
-        }
-        perplexity.appendTo(table, keyPrefix);
-        return;
-    }
-
-    if (o.task == EvalTask::MultipleChoice) {
+    // Log-likelihood of each sequence's scored tokens, batched by length.
+    const auto scoreSequences = [&] {
         const auto &seqs = m->sequences;
         std::vector<double> scores(seqs.size(), 0.0);
         std::vector<std::size_t> lengths;
@@ -361,6 +368,30 @@ void Evaluation::run(routing::RouterHook *hook, const std::vector<std::string> &
             if (onTokens)
                 onTokens(tokens);
         }
+        return scores;
+    };
+
+    if (o.task == EvalTask::Perplexity) {
+        const auto &seqs = m->sequences;
+        const auto logLikelihoods = scoreSequences();
+        std::vector<double> nll(items.size(), 0.0);
+        std::vector<std::size_t> scored(items.size(), 0);
+        // Windows summed in document order, whatever the batch order was.
+        for (std::size_t s = 0; s < seqs.size(); ++s) {
+            nll[seqs[s].item] -= logLikelihoods[s];
+            scored[seqs[s].item] += seqs[s].ids.size() - seqs[s].scoredFrom;
+        }
+        PerplexityByLabel perplexity;
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            perplexity.add(items[i].label, nll[i], scored[i], m->scoredBytes[i]);
+            record(items[i], {}, nll[i]);
+        }
+        perplexity.appendTo(table, keyPrefix);
+        return;
+    }
+
+    if (o.task == EvalTask::MultipleChoice) {
+        const auto scores = scoreSequences();
         MultipleChoiceAccuracy accuracy;
         std::size_t next = 0;
         for (std::size_t i = 0; i < items.size(); ++i) {

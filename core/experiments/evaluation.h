@@ -5,7 +5,10 @@
 // measure, per language, what the corpus is for:
 //
 //   perplexity        text corpora: perplexity and bits per byte of each
-//                     document (MoeModel::tokenLogProbs)
+//                     document (MoeModel::tokenLogProbs); a document longer
+//                     than the window (the model's context, or
+//                     prompt.maxTokens) is scored in sliding windows
+//                     (perplexityWindows in core/eval/perplexity.h)
 //   consistency       generate a continuation (greedy, batched) and ask CLD2
 //                     whether it is in the expected language
 //   math              MGSM / PolyMath: generate, extract the final answer,
@@ -25,6 +28,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,7 +62,13 @@ PromptTemplate defaultEvalTemplate(EvalTask task);
 struct EvaluationOptions
 {
     EvalTask task = EvalTask::Perplexity;
+    // For perplexity, prompt.maxTokens is the sliding window's length (capped
+    // at the model's context, which is also the default) and documents are
+    // never truncated; for the other tasks it is the prompt limit.
     PromptOptions prompt;
+    // Perplexity: tokens each window advances by (default: half the window,
+    // the guide's 1024 / 512). Must be 1..window; other tasks take none.
+    std::optional<std::size_t> stride;
     int maxNewTokens = 64;   // generation tasks
     std::size_t batchSize = 8;
     std::size_t maxBatchTokens = 0;
@@ -79,8 +89,9 @@ class Evaluation
 {
 public:
     // Renders and tokenises every prompt. Throws Error for documents the task
-    // cannot use (no answer for math/qa, no choices for multiple-choice) and
-    // as PromptEncoder.
+    // cannot use (no answer for math/qa, no choices for multiple-choice), for
+    // a perplexity window below 2 tokens or a stride outside 1..window, a
+    // stride given to another task, and as PromptEncoder.
     Evaluation(const model::MoeModel &model, const Tokenizer &tokenizer, const Corpus &corpus,
                EvaluationOptions options);
     ~Evaluation();
@@ -88,6 +99,8 @@ public:
     Evaluation &operator=(const Evaluation &) = delete;
 
     EvalTask task() const;
+    // As given, with the perplexity window and stride resolved
+    // (prompt.maxTokens 0 = no window: the model declares no context).
     const EvaluationOptions &options() const;
     bool wrapsChat() const;
     // Row labels (languages, or targets), in corpus order.
@@ -101,8 +114,8 @@ public:
     // "accuracy", "f1") and which direction is better.
     std::string primaryMetric() const;
     bool higherIsBetter() const;
-    // Tokens one run processes (prompts plus the generation budget): the
-    // progress total.
+    // Tokens one run processes (prompts plus the generation budget; every
+    // window, overlaps included, for perplexity): the progress total.
     std::size_t workTokens() const;
 
     // Runs every prompt with `hook` in the router (nullptr: the model as is)
