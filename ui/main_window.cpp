@@ -256,7 +256,7 @@ FigureRenderer *MainWindow::currentFigure() const
     if (m_tabs->currentWidget() == m_live->ablation()) {
         AblationPanel *a = m_live->ablation();
         return a->figureTabs()->currentIndex() == 1 ? static_cast<FigureRenderer *>(a->gridFigure())
-                                                    : static_cast<FigureRenderer *>(a->maskFigure());
+                                                    : static_cast<FigureRenderer *>(a->planFigure());
     }
     if (m_tabs->currentWidget() == m_live->steering()) {
         SteeringPanel *st = m_live->steering();
@@ -285,7 +285,7 @@ bool MainWindow::saveSession(const QString &path)
         s.plan = m_live->plan()->plan();
     s.planPath = m_live->plan()->path();
     s.analysis = m_params->params();
-    if (const auto grid = m_live->ablation()->lastGrid())
+    if (const auto grid = m_live->ablation()->lastResults())
         s.ablationResults = grid->outputDir;
     if (const auto steering = m_live->steering()->lastResults())
         s.steeringResults = steering->outputDir;
@@ -387,7 +387,7 @@ QStringList MainWindow::exportPaperFigures(const QString &dir, const QList<Figur
 {
     PaperFigureSet set;
     set.study = m_jobs->current();
-    if (const auto grid = m_live->ablation()->lastGrid())
+    if (const auto grid = m_live->ablation()->lastResults())
         set.ablation = grid->results;
     if (const auto steering = m_live->steering()->lastResults())
         set.steering = steering->results;

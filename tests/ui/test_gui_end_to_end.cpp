@@ -201,7 +201,7 @@ void TestGuiEndToEnd::masksAndCompares()
     const auto plan = ablation->currentPlan();
     QVERIFY2(!plan.empty(), qPrintable(ablation->summaryText()));
     // The mask map shows exactly the plan's experts.
-    PlanMapRenderer *map = ablation->maskFigure();
+    PlanMapRenderer *map = ablation->planFigure();
     QVERIFY(map->hasData());
     const auto &first = plan.mask.front();
     QCOMPARE(map->cellKind(first.layers.first, first.experts.front()), 1);
@@ -209,7 +209,7 @@ void TestGuiEndToEnd::masksAndCompares()
     // Hand-picking: a click on an unmasked cell masks that expert too, a
     // second click takes it back.
     ablation->figureTabs()->setCurrentIndex(0);
-    FigureView *view = ablation->maskView();
+    FigureView *view = ablation->planView();
     QVERIFY(QTest::qWaitForWindowExposed(view->window()));
     const int layer = first.layers.first;
     int expert = 0;
@@ -235,7 +235,7 @@ void TestGuiEndToEnd::masksAndCompares()
     QSignalSpy updates(m_window->live()->jobs(), &LiveJobTracker::generationUpdated);
     ablation->promptEdit()->setPlainText(QStringLiteral("All human beings are born free"));
     QVERIFY(waitFor([&] {
-        return !ablation->baselineText().isEmpty() && !ablation->ablatedText().isEmpty()
+        return !ablation->baselineText().isEmpty() && !ablation->intervenedText().isEmpty()
             && !m_window->live()->jobs()->isBusy();
     }));
     // "Use as Plan" applies the mask to the playground.
@@ -251,9 +251,9 @@ void TestGuiEndToEnd::runsTheAblationGrid()
     languages.sort();
     QCOMPARE(languages, (QStringList { QStringLiteral("de"), QStringLiteral("en") }));
     ablation->gridBlocksEdit()->setText(QStringLiteral("0-0,1-1"));
-    ablation->gridEvalEdit()->setText(QStringLiteral("udhr:en,de?articles=25-25"));
+    ablation->evalSpecEdit()->setText(QStringLiteral("udhr:en,de?articles=25-25"));
     const QString out = m_tmp.filePath(QStringLiteral("ablation"));
-    ablation->gridOutputEdit()->setText(out);
+    ablation->outputDirEdit()->setText(out);
     QSignalSpy done(ablation, &AblationPanel::gridFinished);
     QVERIFY(ablation->runGrid() != 0);
     QVERIFY(done.wait(kTimeoutMs));
@@ -282,15 +282,15 @@ void TestGuiEndToEnd::steersAndEvaluates()
     steering->maxTokensBox()->setValue(4);
     steering->promptEdit()->setPlainText(QStringLiteral("Alle Menschen sind frei"));
     QVERIFY(waitFor([&] {
-        return !steering->baselineText().isEmpty() && !steering->steeredText().isEmpty()
+        return !steering->baselineText().isEmpty() && !steering->intervenedText().isEmpty()
             && !m_window->live()->jobs()->isBusy();
     }));
 
     steering->evalSpecEdit()->setText(QStringLiteral("udhr:en,de?articles=25-25"));
     const QString out = m_tmp.filePath(QStringLiteral("steering"));
     steering->outputDirEdit()->setText(out);
-    QSignalSpy done(steering, &SteeringPanel::evaluationFinished);
-    QVERIFY(steering->evaluate() != 0);
+    QSignalSpy done(steering, &SteeringPanel::gridFinished);
+    QVERIFY(steering->runGrid() != 0);
     QVERIFY(done.wait(kTimeoutMs));
     QVERIFY(steering->resultsFigure()->hasData());
     QCOMPARE(steering->lastResults()->results->primaryMetric, QStringLiteral("consistency"));

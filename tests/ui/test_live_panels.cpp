@@ -370,6 +370,10 @@ void TestLivePanels::ablationComparesDebounced()
     QCOMPARE(plan.mask[1].layers.last, 2);
     QCOMPARE(plan.mask[0].experts, (std::vector<int> { 0, 1, 2, 3 }));
     QVERIFY(panel->summaryText().contains(QLatin1String("Masking 8")));
+    // Tab goes through the controls as they read: the panel's own language
+    // box first, then the shared top-k (made earlier, in the base class).
+    QWidget *next = panel->languageBox()->nextInFocusChain();
+    QVERIFY(next == panel->kBox() || next->parentWidget() == panel->kBox());
 
     // The range slider follows the spin boxes and drives them: dragging the
     // last handle from layer 2 to layer 1 narrows the mask to one layer, and
@@ -399,17 +403,17 @@ void TestLivePanels::ablationComparesDebounced()
 
     // Several quick edits make one pair of runs after the pause.
     QSignalSpy updates(jobs, &LiveJobTracker::generationUpdated);
-    const quint64 before = jobs->latest(AblationPanel::ablatedChannel());
+    const quint64 before = jobs->latest(panel->intervenedChannel());
     panel->maxTokensBox()->setValue(6);
     panel->promptEdit()->setPlainText(QStringLiteral("Bonjour"));
     panel->thresholdBox()->setValue(0.45);
-    QCOMPARE(jobs->latest(AblationPanel::ablatedChannel()), before); // nothing yet: debounced
-    QTRY_VERIFY_WITH_TIMEOUT(jobs->latest(AblationPanel::ablatedChannel()) != before, 5000);
-    const quint64 ablatedTag = jobs->latest(AblationPanel::ablatedChannel());
+    QCOMPARE(jobs->latest(panel->intervenedChannel()), before); // nothing yet: debounced
+    QTRY_VERIFY_WITH_TIMEOUT(jobs->latest(panel->intervenedChannel()) != before, 5000);
+    const quint64 ablatedTag = jobs->latest(panel->intervenedChannel());
     QVERIFY(jobs->waitForIdle(kTimeoutMs));
-    QCOMPARE(jobs->latest(AblationPanel::ablatedChannel()), ablatedTag); // one run, not three
+    QCOMPARE(jobs->latest(panel->intervenedChannel()), ablatedTag); // one run, not three
     QVERIFY(!panel->baselineText().isEmpty());
-    QVERIFY(!panel->ablatedText().isEmpty());
+    QVERIFY(!panel->intervenedText().isEmpty());
 
     // The ablated text is what the engine gives with that plan.
     GenerationOutcomePtr ablated;
@@ -419,7 +423,7 @@ void TestLivePanels::ablationComparesDebounced()
             ablated = args.at(2).value<GenerationOutcomePtr>();
     QVERIFY(ablated);
     QVERIFY(ablated->planApplied);
-    QCOMPARE(panel->ablatedText(), ablated->generatedText);
+    QCOMPARE(panel->intervenedText(), ablated->generatedText);
 }
 
 QTEST_MAIN(TestLivePanels)
