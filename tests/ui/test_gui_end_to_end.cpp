@@ -75,6 +75,10 @@ public:
         qputenv("XDG_CONFIG_HOME", config.path().toLocal8Bit());
         qputenv("XDG_DATA_HOME", config.path().toLocal8Bit());
         QStandardPaths::setTestModeEnabled(true);
+        // Named as gui_entry.cpp names the application: the folders the
+        // panels propose depend on it.
+        QCoreApplication::setOrganizationName(QStringLiteral("MoEScope"));
+        QCoreApplication::setApplicationName(QStringLiteral("MoEScope"));
         // A real X connection when there is one (ctest runs under xvfb-run);
         // offscreen only so that a run without any display still says why.
         if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
@@ -92,6 +96,7 @@ private Q_SLOTS:
     void initTestCase();
     void cleanupTestCase();
     void opensTheDefaultModel();
+    void proposesPathsInTheDataFolder();
     void recordsAndTheViewsFollow();
     void masksAndCompares();
     void runsTheAblationGrid();
@@ -138,6 +143,28 @@ void TestGuiEndToEnd::opensTheDefaultModel()
     QVERIFY(!m_window->live()->modelPanel()->fact(QStringLiteral("Layers")).isEmpty());
     QVERIFY(
         m_window->live()->recording()->statusText().startsWith(QLatin1String("Ready to record")));
+}
+
+// The Record tab's trace and the grids' results folders are proposed in
+// MoEScope's data folder, named once (not .../MoEScope/MoEScope/...).
+void TestGuiEndToEnd::proposesPathsInTheDataFolder()
+{
+    const QString dataFolder
+        = QDir(QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation))
+              .filePath(QStringLiteral("MoEScope"));
+    for (const QString &path : { m_window->live()->recording()->outputEdit()->text(),
+             m_window->live()->ablation()->outputDirEdit()->text(),
+             m_window->live()->steering()->outputDirEdit()->text() }) {
+        QVERIFY2(QDir::fromNativeSeparators(path).startsWith(dataFolder + QLatin1Char('/')),
+            qPrintable(path));
+        QVERIFY2(!path.contains(QStringLiteral("MoEScope/MoEScope"), Qt::CaseInsensitive),
+            qPrintable(path));
+        const QStringList parts
+            = QDir::fromNativeSeparators(path).split(QLatin1Char('/'), Qt::SkipEmptyParts);
+        for (qsizetype i = 1; i < parts.size(); ++i)
+            QVERIFY2(parts[i] != parts[i - 1], qPrintable(path));
+    }
+    QVERIFY(m_window->live()->recording()->outputEdit()->text().endsWith(QLatin1String(".h5")));
 }
 
 void TestGuiEndToEnd::recordsAndTheViewsFollow()

@@ -6,6 +6,7 @@
 #include "ui/live/plan_document.h"
 #include "ui/views/figure_view.h"
 #include "ui/views/layer_range_slider.h"
+#include "ui/views/user_data_folder.h"
 
 #include "core/common/error.h"
 
@@ -24,7 +25,6 @@
 #include <QSignalBlocker>
 #include <QSpinBox>
 #include <QSplitter>
-#include <QStandardPaths>
 #include <QTabWidget>
 #include <QTextEdit>
 #include <QTimer>
@@ -38,10 +38,7 @@ namespace {
 // .../steering/2026-11-26T01-40-12, so that a run never writes over the last.
 QString defaultResultsFolder(const QString &id)
 {
-    QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
-    if (dir.isEmpty())
-        dir = QDir::homePath();
-    return QDir(dir).filePath(QStringLiteral("%1/%2").arg(
+    return QDir(userDataFolder()).filePath(QStringLiteral("%1/%2").arg(
         id, QDateTime::currentDateTime().toString(QStringLiteral("yyyy-MM-ddTHH-mm-ss"))));
 }
 

@@ -2,6 +2,7 @@
 
 #include "ui/live/live_job_tracker.h"
 #include "ui/views/figure_view.h"
+#include "ui/views/user_data_folder.h"
 
 #include "core/common/error.h"
 #include "core/corpus/corpus_spec.h"
@@ -22,7 +23,6 @@
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSpinBox>
-#include <QStandardPaths>
 #include <QVBoxLayout>
 
 namespace moescope::ui {
@@ -38,10 +38,7 @@ const QStringList kDefaultLanguages { QStringLiteral("en"), QStringLiteral("de")
 
 QString defaultTracePath()
 {
-    QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
-    if (dir.isEmpty())
-        dir = QDir::homePath();
-    return QDir(dir).filePath(QStringLiteral("recordings/udhr-trace.h5"));
+    return QDir(userDataFolder()).filePath(QStringLiteral("recordings/udhr-trace.h5"));
 }
 
 } // namespace
