@@ -135,7 +135,9 @@ public:
         const auto groups = H / KV;
         const auto qg = q.to(at::kFloat).reshape({ B, KV, groups * T, D });
         auto scores = at::matmul(qg, k.to(at::kFloat).transpose(-2, -1)) * m_spec.scoreScale;
-        scores = scores.view({ B, H, T, Tk }) + ctx.mask;
+        scores = scores.view({ B, H, T, Tk });
+        if (ctx.mask.defined())
+            scores = scores + ctx.mask;
         const auto probs = attentionWeights(scores, m_sinks);
         auto out = at::matmul(probs.reshape({ B, KV, groups * T, Tk }), v.to(at::kFloat));
         out = out.view({ B, H, T, D }).transpose(1, 2).reshape({ B, T, H * D });
@@ -219,8 +221,9 @@ public:
         if (cache)
             std::tie(key, value) = cache->append(key, value);
 
-        auto scores = at::matmul(query.to(at::kFloat), key.to(at::kFloat).transpose(-2, -1)) * m_spec.scoreScale
-                      + ctx.mask;
+        auto scores = at::matmul(query.to(at::kFloat), key.to(at::kFloat).transpose(-2, -1)) * m_spec.scoreScale;
+        if (ctx.mask.defined())
+            scores = scores + ctx.mask;
         const auto probs = at::softmax(scores, -1, at::kFloat);
         const auto out
             = at::matmul(probs, value.to(at::kFloat)).transpose(1, 2).reshape({ B, T, H * dv });

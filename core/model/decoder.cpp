@@ -7,6 +7,7 @@
 
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
 #include <limits>
 
 namespace moescope::model {
@@ -188,31 +189,60 @@ KvCache Decoder::newCache(std::int64_t batch) const
 {
     KvCache cache;
     cache.layers.resize(m_layers.size());
-    cache.keyValid = at::zeros({batch, 0}, at::kBool);
-    cache.validCount = at::zeros({batch}, at::kLong);
+    cache.keyValid.resize(static_cast<std::size_t>(batch));
+    cache.validCount.assign(static_cast<std::size_t>(batch), 0);
     return cache;
 }
 
 namespace {
 
+// Which cache slots hold real tokens: the cached rows followed by this step's
+// tokens (stepValid [B, T] row-major, null = all real).
+struct KeyValidity
+{
+    const KvCache *cache = nullptr;
+    const bool *stepValid = nullptr;
+    std::int64_t past = 0, tq = 0;
+    bool operator()(std::int64_t b, std::int64_t k) const
+    {
+        if (k < past)
+            return cache->keyValid[static_cast<std::size_t>(b)][static_cast<std::size_t>(k)] != 0;
+        return !stepValid || stepValid[b * tq + (k - past)];
+    }
+};
+
+template <typename Scalar>
+void fillAttentionMask(Scalar *out, const KeyValidity &keyValid, std::int64_t batch, std::optional<int> window)
+{
+    const auto past = keyValid.past, tq = keyValid.tq, tk = past + tq;
+    const auto hidden = static_cast<Scalar>(-std::numeric_limits<float>::infinity());
+    const auto visible = static_cast<Scalar>(0.0f);
+    for (std::int64_t b = 0; b < batch; ++b)
+        for (std::int64_t i = 0; i < tq; ++i) {
+            const auto q = past + i;
+            for (std::int64_t k = 0; k < tk; ++k) {
+                const bool allowed = (k <= q && (!window || k > q - *window) && keyValid(b, k)) || k == q;
+                *out++ = allowed ? visible : hidden;
+            }
+        }
+}
+
 // Additive attention mask [B, 1, Tq, Tk] over cache slots: causal, optional
 // sliding window (q - window < k, as the HF eager mask), padding keys hidden.
 // Padding queries also see themselves so that no softmax row is empty; their
-// outputs are never used.
-at::Tensor buildAttentionMask(const at::Tensor &keyValid, std::int64_t past, std::int64_t tq,
-                              std::optional<int> window, at::ScalarType dtype)
+// outputs are never used. Built on the host: a handful of tensor ops per
+// step cost more than the loop.
+at::Tensor buildAttentionMask(const KeyValidity &keyValid, std::int64_t batch, std::optional<int> window,
+                              at::ScalarType dtype)
 {
-    const auto tk = keyValid.size(1);
-    const auto q = at::arange(past, past + tq, at::kLong).unsqueeze(1);
-    const auto k = at::arange(tk, at::kLong).unsqueeze(0);
-    auto allowed = k.le(q);
-    if (window)
-        allowed = allowed.logical_and(k.gt(q - *window));
-    allowed = allowed.unsqueeze(0).logical_and(keyValid.unsqueeze(1)); // [B, Tq, Tk]
-    allowed = allowed.logical_or(k.eq(q).unsqueeze(0));
-    auto mask = at::zeros(allowed.sizes(), at::TensorOptions().dtype(dtype));
-    mask.masked_fill_(allowed.logical_not(), -std::numeric_limits<double>::infinity());
-    return mask.unsqueeze(1);
+    const auto tq = keyValid.tq, tk = keyValid.past + tq;
+    const auto fillType = dtype == at::kBFloat16 ? at::kBFloat16 : at::kFloat;
+    auto mask = at::empty({batch, 1, tq, tk}, at::TensorOptions().dtype(fillType));
+    if (fillType == at::kBFloat16)
+        fillAttentionMask(mask.data_ptr<at::BFloat16>(), keyValid, batch, window);
+    else
+        fillAttentionMask(mask.data_ptr<float>(), keyValid, batch, window);
+    return fillType == dtype ? mask : mask.to(dtype); // 0 and -inf convert exactly
 }
 
 } // namespace
@@ -227,39 +257,62 @@ at::Tensor Decoder::forward(const ForwardRequest &request) const
     const auto B = ids.size(0), T = ids.size(1);
     if (T == 0)
         throw Error("input has no tokens");
-    if (ids.numel() && (ids.min().item<std::int64_t>() < 0 || ids.max().item<std::int64_t>() >= spec.vocabSize))
-        throw Error("input ids outside the vocabulary (0-" + std::to_string(spec.vocabSize - 1) + ")");
+    {
+        // The ids are host data: check them there rather than with two
+        // reductions and two .item() calls per step.
+        const auto hostIds = ids.cpu().contiguous();
+        const auto *id = hostIds.data_ptr<std::int64_t>();
+        for (std::int64_t i = 0; i < hostIds.numel(); ++i)
+            if (id[i] < 0 || id[i] >= spec.vocabSize)
+                throw Error("input ids outside the vocabulary (0-" + std::to_string(spec.vocabSize - 1) + ")");
+    }
     KvCache *cache = request.cache;
-    if (cache && cache->validCount.size(0) != B)
+    if (cache && static_cast<std::int64_t>(cache->validCount.size()) != B)
         throw Error("KV cache batch size does not match the input");
     const auto dtype = m_store.computeType();
 
     at::Tensor valid; // bool [B, T]
+    at::Tensor hostValid;
+    const bool *stepValid = nullptr; // hostValid's data, null = every token real
     if (request.attentionMask.defined()) {
         if (request.attentionMask.sizes() != ids.sizes())
             throw Error("attention mask shape does not match the input ids");
         valid = request.attentionMask.ne(0);
+        hostValid = valid.cpu().contiguous();
+        stepValid = hostValid.data_ptr<bool>();
     }
-    // Position ids count real tokens only (HF generate: cumsum(mask) - 1), so a
-    // left-padded row sees the same positions as the unpadded one.
-    at::Tensor positions;
-    if (valid.defined())
-        positions = (valid.to(at::kLong).cumsum(1) - 1).clamp_min(0);
-    else
-        positions = at::arange(T, at::kLong).unsqueeze(0).expand({B, T});
     const std::int64_t past = cache ? cache->length : 0;
-    if (cache)
-        positions = positions + cache->validCount.unsqueeze(1);
+    // Position ids count real tokens only (HF generate: cumsum(mask) - 1,
+    // clamped at 0), so a left-padded row sees the same positions as the
+    // unpadded one; a cache continues each row from its real-token count.
+    auto positions = at::empty({B, T}, at::kLong);
+    std::int64_t hiddenStepTokens = 0;
+    {
+        auto *pos = positions.data_ptr<std::int64_t>();
+        for (std::int64_t b = 0; b < B; ++b) {
+            const auto base = cache ? cache->validCount[static_cast<std::size_t>(b)] : 0;
+            std::int64_t real = 0;
+            for (std::int64_t t = 0; t < T; ++t) {
+                if (!stepValid || stepValid[b * T + t])
+                    ++real;
+                else
+                    ++hiddenStepTokens;
+                pos[b * T + t] = std::max<std::int64_t>(real - 1, 0) + base;
+            }
+        }
+    }
 
-    const auto stepValid = valid.defined() ? valid : at::ones({B, T}, at::kBool);
-    const auto keyValid = cache ? at::cat({cache->keyValid, stepValid}, 1) : stepValid;
-
+    const KeyValidity keyValid{cache, stepValid, past, T};
+    const bool everyKeyReal = hiddenStepTokens == 0 && (!cache || cache->hiddenKeys == 0);
     std::vector<std::pair<std::optional<int>, at::Tensor>> masks; // one per distinct window
-    auto maskFor = [&](std::optional<int> window) -> const at::Tensor & {
+    auto maskFor = [&](std::optional<int> window) -> at::Tensor {
+        // One query seeing every key inside the window: the mask is all zeros.
+        if (T == 1 && everyKeyReal && (!window || past < *window))
+            return {};
         for (const auto &[w, m] : masks)
             if (w == window)
                 return m;
-        masks.emplace_back(window, buildAttentionMask(keyValid, past, T, window, dtype));
+        masks.emplace_back(window, buildAttentionMask(keyValid, B, window, dtype));
         return masks.back().second;
     };
 
@@ -298,8 +351,15 @@ at::Tensor Decoder::forward(const ForwardRequest &request) const
 
     if (cache) {
         cache->length += T;
-        cache->keyValid = keyValid;
-        cache->validCount = cache->validCount + stepValid.to(at::kLong).sum(1);
+        cache->hiddenKeys += hiddenStepTokens;
+        for (std::int64_t b = 0; b < B; ++b) {
+            auto &row = cache->keyValid[static_cast<std::size_t>(b)];
+            for (std::int64_t t = 0; t < T; ++t) {
+                const bool real = !stepValid || stepValid[b * T + t];
+                row.push_back(real ? 1 : 0);
+                cache->validCount[static_cast<std::size_t>(b)] += real ? 1 : 0;
+            }
+        }
     }
 
     auto normed = m_finalNorm(h);

@@ -133,18 +133,25 @@ struct LayerKvCache
     std::pair<at::Tensor, at::Tensor> append(const at::Tensor &k, const at::Tensor &v);
 };
 
+// The per-row bookkeeping lives on the host: masks and position ids are
+// built there, so a decode step costs no tensor ops (and no re-concatenation
+// of a growing mask) for it.
 struct KvCache
 {
     std::vector<LayerKvCache> layers;
-    at::Tensor keyValid;     // bool [B, length]: false for left padding
-    at::Tensor validCount;   // int64 [B]: real tokens cached per row (next position id)
-    std::int64_t length = 0; // slots used
+    std::vector<std::vector<std::uint8_t>> keyValid; // [B][length]: 0 for left padding and masked-out steps
+    std::vector<std::int64_t> validCount;            // [B]: real tokens cached per row (next position id)
+    std::int64_t hiddenKeys = 0;                     // slots with keyValid 0, over all rows
+    std::int64_t length = 0;                         // slots used
 };
 
 struct AttentionContext
 {
     const RopeTables *rope = nullptr;
-    at::Tensor mask; // additive [B, 1, Tq, Tk]: 0 where visible, -inf elsewhere
+    // Additive [B, 1, Tq, Tk]: 0 where visible, -inf elsewhere. Undefined
+    // when it would be all zeros (one query that sees every key: an
+    // unpadded decode step inside any sliding window).
+    at::Tensor mask;
 };
 
 // The attention seam: grouped-query attention (with the per-family options of

@@ -199,6 +199,48 @@ TEST_P(PerFamily, KvCacheStepsEqualFullRecomputation)
     EXPECT_LE(maxAbsDiff(cached, logitsOf(model, ids)), 1e-4);
 }
 
+// One-token steps over a cache that holds left padding: the steps' masks
+// must keep hiding the padding slots (a step with no padding of its own
+// still needs a mask), so row 1 matches the same tokens decoded unpadded.
+TEST_P(PerFamily, OneTokenStepsOverAPaddedCacheEqualTheUnpaddedRow)
+{
+    const auto model = MoeModel::load(fixtureDir(GetParam()));
+    const auto &decoder = model.decoder();
+    const auto ids = fixtureIds(GetParam());
+    const std::int64_t prompt = 6, pad = 3, total = ids.size(1);
+
+    auto batch = ids.narrow(1, 0, prompt + pad).clone();
+    batch[1].narrow(0, 0, pad).fill_(5);
+    batch[1].narrow(0, pad, prompt).copy_(ids[1].narrow(0, 0, prompt));
+    auto mask = at::ones({2, prompt + pad}, at::kLong);
+    mask[1].narrow(0, 0, pad).fill_(0);
+    KvCache padded = decoder.newCache(2);
+    ForwardRequest request;
+    request.inputIds = batch;
+    request.attentionMask = mask;
+    request.cache = &padded;
+    request.lastPositionOnly = true;
+    std::vector<at::Tensor> paddedSteps = {decoder.forward(request).narrow(0, 1, 1)};
+
+    KvCache alone = decoder.newCache(1);
+    ForwardRequest single;
+    single.inputIds = ids.narrow(0, 1, 1).narrow(1, 0, prompt);
+    single.cache = &alone;
+    single.lastPositionOnly = true;
+    std::vector<at::Tensor> aloneSteps = {decoder.forward(single)};
+
+    request.attentionMask = at::Tensor();
+    for (std::int64_t t = prompt; t < total; ++t) {
+        request.inputIds = ids.narrow(1, t, 1);
+        paddedSteps.push_back(decoder.forward(request).narrow(0, 1, 1));
+        single.inputIds = ids.narrow(0, 1, 1).narrow(1, t, 1);
+        aloneSteps.push_back(decoder.forward(single));
+    }
+    EXPECT_EQ(padded.hiddenKeys, pad);
+    EXPECT_EQ(padded.validCount, (std::vector<std::int64_t>{total + pad, total}));
+    EXPECT_LE(maxAbsDiff(at::cat(paddedSteps, 1), at::cat(aloneSteps, 1)), 1e-5);
+}
+
 TEST_P(PerFamily, BatchedGenerationWithPaddingEqualsSingleRows)
 {
     const auto model = MoeModel::load(fixtureDir(GetParam()));
@@ -457,6 +499,60 @@ TEST(Engine, SlidingWindowLimitsWhatEachLayerSees)
         steps.push_back(model.decoder().forward(request));
     }
     EXPECT_LE(maxAbsDiff(at::cat(steps, 1), base), 1e-4);
+}
+
+// One token per step (the decode shape, whose mask is left out while the
+// query sees every key): the steps before and after the cache outgrows the
+// window both match the full forward.
+TEST(Engine, OneTokenStepsHonourTheSlidingWindow)
+{
+    TempDir tmp;
+    auto config = readConfig("mixtral");
+    config["sliding_window"] = 4;
+    writeModel(tmp.path(), config, fixtureTensors("mixtral"));
+    const auto model = MoeModel::load(tmp.str());
+    const auto ids = fixtureIds("mixtral").narrow(0, 0, 1).clone();
+    const auto base = logitsOf(model, ids);
+
+    KvCache cache = model.decoder().newCache(1);
+    ForwardRequest request;
+    request.cache = &cache;
+    std::vector<at::Tensor> steps;
+    for (std::int64_t t = 0; t < ids.size(1); ++t) {
+        request.inputIds = ids.narrow(1, t, 1);
+        steps.push_back(model.decoder().forward(request));
+    }
+    EXPECT_LE(maxAbsDiff(at::cat(steps, 1), base), 1e-4);
+    // The same steps without the window differ once it matters.
+    const auto full = MoeModel::load(fixtureDir("mixtral"));
+    EXPECT_GT(maxAbsDiff(at::cat(steps, 1).narrow(1, 8, 8), logitsOf(full, ids).narrow(1, 8, 8)), 1e-4);
+}
+
+// Decoder::forward checks the ids itself (generate and the tokenizer-free
+// callers reach it directly); a rejected step leaves the cache as it was.
+TEST(Engine, DecoderRejectsIdsOutsideTheVocabulary)
+{
+    const auto model = MoeModel::load(fixtureDir("mixtral"));
+    const auto &decoder = model.decoder();
+    const auto vocab = model.spec().vocabSize;
+    KvCache cache = decoder.newCache(2);
+    ForwardRequest request;
+    request.cache = &cache;
+    request.inputIds = at::tensor({1, 2, 3, 4}, at::kLong).view({2, 2});
+    decoder.forward(request);
+    for (const std::int64_t bad : {std::int64_t{-1}, std::int64_t{vocab}}) {
+        // A non-contiguous view whose bad id sits in the second row.
+        auto ids = at::full({2, 3}, 7, at::kLong);
+        ids[1][2] = bad;
+        request.inputIds = ids.narrow(1, 2, 1);
+        EXPECT_NE(errorOf([&] { decoder.forward(request); }).find("outside the vocabulary"), std::string::npos)
+            << bad;
+    }
+    EXPECT_EQ(cache.length, 2);
+    EXPECT_EQ(cache.validCount, (std::vector<std::int64_t>{2, 2}));
+    request.inputIds = at::full({2, 1}, vocab - 1, at::kLong);
+    EXPECT_EQ(decoder.forward(request).size(0), 2);
+    EXPECT_EQ(cache.length, 3);
 }
 
 // rope_scaling variants, checked by identities of their formulas.
