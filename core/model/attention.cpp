@@ -102,7 +102,8 @@ public:
         const auto B = x.size(0), T = x.size(1);
         const std::int64_t H = m_spec.numHeads, KV = m_spec.numKvHeads, D = m_spec.headDim;
         const auto xin = inputFor(x, m_q);
-        auto q = m_q(xin), k = m_k(xin), v = m_v(xin);
+        auto qkv = projectAll(xin, { &m_q, &m_k, &m_v });
+        auto q = std::move(qkv[0]), k = std::move(qkv[1]), v = std::move(qkv[2]);
         if (m_spec.qkNorm == QkNormKind::Full) { // olmoe: over the whole projection
             q = m_qNorm(q);
             k = m_kNorm(k);

@@ -74,6 +74,11 @@ struct Projection
     static Projection linear(const WeightStore &store, const std::string &prefix, bool withBias);
 };
 
+// Every projection of the same x (q, k and v; gate and up), each result as
+// (*p)(x) gives it. When all take the bf16 kernel path they run in one
+// kernel region: x is packed once and the worker threads woken once.
+std::vector<at::Tensor> projectAll(const at::Tensor &x, const std::vector<const Projection *> &projections);
+
 class Norm
 {
 public:

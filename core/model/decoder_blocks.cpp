@@ -38,44 +38,117 @@ bool usesBf16Kernel(const at::Tensor &weight)
            && weight.device().is_cpu() && !torchHasFastBf16Gemm() && kernels::bf16GemmSupported();
 }
 
-at::Tensor linearLayer(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias)
+namespace {
+
+struct KernelProduct
 {
-    if (!usesBf16Kernel(weight) || x.dim() == 0 || x.size(-1) != weight.size(1) || !x.is_floating_point()) {
-        // Callers may hand fp32 activations to bf16 weights (see usesBf16Kernel).
-        const bool convert = x.is_floating_point() && weight.is_floating_point()
-                             && x.scalar_type() != weight.scalar_type();
-        return at::linear(convert ? x.to(weight.scalar_type()) : x, weight, bias);
-    }
-    const auto K = weight.size(1), N = weight.size(0);
+    const at::Tensor *weight, *bias;
+};
+
+bool kernelTakes(const at::Tensor &x, const at::Tensor &weight)
+{
+    return usesBf16Kernel(weight) && x.dim() > 0 && x.size(-1) == weight.size(1) && x.is_floating_point();
+}
+
+// y_i = x W_i^T + b_i for every product, all in one kernel region: x is
+// converted and packed once, and the other worker is woken once rather than
+// per product (a wake-up costs tens of microseconds on an idle core and far
+// more when the core is busy with somebody else's work). Threads take
+// 48-column blocks of any product from one shared counter rather than one
+// static half each: on a busy machine a descheduled thread would otherwise
+// hold everybody at the end of the region. Products too small to repay a
+// wake-up (the router's 64 rows at decode) run on the calling thread.
+std::vector<at::Tensor> kernelLinear(const at::Tensor &x, const std::vector<KernelProduct> &products)
+{
+    const auto K = products.front().weight->size(1);
     const auto rows = x.numel() / std::max<std::int64_t>(K, 1);
-    auto outSizes = x.sizes().vec();
-    outSizes.back() = N;
-    auto y = at::empty({rows, N}, x.options().dtype(at::kFloat));
+    std::vector<at::Tensor> outputs;
+    constexpr std::int64_t block = 48;
+    std::vector<std::int64_t> firstBlock; // of each product, in the shared numbering
+    std::int64_t blocks = 0, multiplyAdds = 0, weightBytes = 0;
+    for (const auto &p : products) {
+        const auto N = p.weight->size(0);
+        outputs.push_back(at::empty({rows, N}, x.options().dtype(at::kFloat)));
+        firstBlock.push_back(blocks);
+        blocks += (N + block - 1) / block;
+        multiplyAdds += rows * N * K;
+        weightBytes += N * K * 2;
+    }
+    firstBlock.push_back(blocks);
     if (rows > 0 && K > 0) {
         const auto xf = x.reshape({rows, K}).to(at::kFloat).contiguous();
         auto packed = at::empty({rows, K}, xf.options());
         kernels::packBf16GemmInput(xf.data_ptr<float>(), K, rows, K, packed.data_ptr<float>());
-        const auto *w = reinterpret_cast<const std::uint16_t *>(weight.data_ptr());
         const float *px = packed.data_ptr<float>();
-        float *out = y.data_ptr<float>();
-        // Threads take blocks of output columns (i.e. weight rows, each read
-        // once) from a shared counter rather than one static half each: on a
-        // busy machine a descheduled thread would otherwise hold everybody at
-        // the end-of-region barrier.
-        const std::int64_t block = 48, blocks = (N + block - 1) / block;
-        std::atomic<std::int64_t> next { 0 };
-        const auto threads = at::in_parallel_region() ? 1 : std::min<std::int64_t>(at::get_num_threads(), blocks);
-        kernels::runOnThreads(static_cast<int>(threads), [&] {
-            for (auto b = next++; b < blocks; b = next++)
-                kernels::bf16WeightGemm(px, rows, K, w, weight.stride(0), out, N, b * block,
-                    std::min(N, (b + 1) * block));
-        });
+        auto runBlock = [&](std::int64_t b) {
+            std::size_t i = 0;
+            while (b >= firstBlock[i + 1])
+                ++i;
+            const auto &weight = *products[i].weight;
+            const auto N = weight.size(0), first = (b - firstBlock[i]) * block;
+            kernels::bf16WeightGemm(px, rows, K, reinterpret_cast<const std::uint16_t *>(weight.data_ptr()),
+                                    weight.stride(0), outputs[i].data_ptr<float>(), N, first,
+                                    std::min(N, first + block));
+        };
+        // ~0.1 ms of one thread's work: 1 MiB of weights or 2M multiply-adds.
+        const bool small = weightBytes < (1 << 20) && multiplyAdds < (1 << 21);
+        const auto threads = at::in_parallel_region() || small
+                                 ? 1
+                                 : std::min<std::int64_t>(at::get_num_threads(), blocks);
+        if (threads <= 1) {
+            for (std::int64_t b = 0; b < blocks; ++b)
+                runBlock(b);
+        } else {
+            std::atomic<std::int64_t> next{0};
+            kernels::runOnThreads(static_cast<int>(threads), [&] {
+                for (auto b = next++; b < blocks; b = next++)
+                    runBlock(b);
+            });
+        }
     } else {
-        y.zero_();
+        for (auto &y : outputs)
+            y.zero_();
     }
-    if (bias.defined())
-        y.add_(bias);
-    return y.to(x.scalar_type()).view(outSizes);
+    for (std::size_t i = 0; i < products.size(); ++i) {
+        auto &y = outputs[i];
+        if (products[i].bias->defined())
+            y.add_(*products[i].bias);
+        auto outSizes = x.sizes().vec();
+        outSizes.back() = y.size(1);
+        y = y.to(x.scalar_type()).view(outSizes);
+    }
+    return outputs;
+}
+
+at::Tensor fallbackLinear(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias)
+{
+    // Callers may hand fp32 activations to bf16 weights (see usesBf16Kernel).
+    const bool convert = x.is_floating_point() && weight.is_floating_point()
+                         && x.scalar_type() != weight.scalar_type();
+    return at::linear(convert ? x.to(weight.scalar_type()) : x, weight, bias);
+}
+
+} // namespace
+
+at::Tensor linearLayer(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias)
+{
+    if (!kernelTakes(x, weight))
+        return fallbackLinear(x, weight, bias);
+    return kernelLinear(x, {{&weight, &bias}}).front();
+}
+
+std::vector<at::Tensor> projectAll(const at::Tensor &x, const std::vector<const Projection *> &projections)
+{
+    std::vector<KernelProduct> products;
+    for (const auto *p : projections)
+        if (!p->inputMajor && kernelTakes(x, p->weight))
+            products.push_back({&p->weight, &p->bias});
+    if (products.size() == projections.size() && !products.empty())
+        return kernelLinear(x, products);
+    std::vector<at::Tensor> outputs;
+    for (const auto *p : projections)
+        outputs.push_back((*p)(x));
+    return outputs;
 }
 
 // ---------------------------------------------------------------- Projection
@@ -320,10 +393,12 @@ at::Tensor GatedMlp::operator()(const at::Tensor &x) const
         return (*this)(x.to(at::kFloat)).to(x.scalar_type());
     at::Tensor g, u;
     switch (fused) {
-    case Fused::None:
-        g = gate(x);
-        u = up(x);
+    case Fused::None: {
+        auto both = projectAll(x, {&gate, &up});
+        g = std::move(both[0]);
+        u = std::move(both[1]);
         break;
+    }
     case Fused::Halves: { // GraniteMoeMoE: chunk(2, dim=-1)
         const auto both = gateUp(x);
         const auto width = both.size(-1) / 2;

@@ -88,6 +88,40 @@ TEST(Bf16Kernel, SameResultWithOneThreadAndWithAll)
     EXPECT_TRUE(at::equal(all, one));
 }
 
+// projectAll runs q/k/v (or gate/up) in one kernel region over a shared
+// block numbering: each result must be exactly what its projection alone
+// gives, for a product small enough to stay on the calling thread and for
+// large ones split over the threads, with and without bias, and a product
+// the kernel does not take (fp32 weight) sends all of them the plain way.
+TEST(Bf16Kernel, ProjectAllEqualsEachProjectionAlone)
+{
+    if (!usesBf16Kernel(at::empty({ 1, 1 }, at::kBFloat16)))
+        GTEST_SKIP() << "linearLayer uses libtorch's bf16 GEMM on this CPU";
+    c10::InferenceMode guard;
+    at::manual_seed(6);
+    const auto bf16 = [](std::int64_t n, std::int64_t k) { return at::randn({ n, k }).to(at::kBFloat16); };
+    for (const std::int64_t rows : { 1, 5 }) {
+        const auto x = at::randn({ 1, rows, 512 });
+        Projection q { bf16(700, 512), at::randn({ 700 }).to(at::kBFloat16) };
+        Projection k { bf16(100, 512), {} }; // ends inside a 48-column block
+        Projection v { bf16(1000, 512), {} };
+        Projection router { bf16(8, 512), {} }; // below the one-thread threshold on its own
+        for (const auto &set : std::vector<std::vector<const Projection *>> {
+                 { &q, &k, &v }, { &router }, { &router, &k } }) {
+            const auto all = projectAll(x, set);
+            ASSERT_EQ(all.size(), set.size());
+            for (std::size_t i = 0; i < set.size(); ++i) {
+                EXPECT_EQ(all[i].sizes(), (std::vector<std::int64_t> { 1, rows, set[i]->weight.size(0) }));
+                EXPECT_TRUE(at::equal(all[i], (*set[i])(x))) << "rows " << rows << ", product " << i;
+            }
+        }
+        Projection plain { at::randn({ 30, 512 }), {} };
+        const auto mixed = projectAll(x, { &q, &plain });
+        EXPECT_TRUE(at::equal(mixed[0], q(x)));
+        EXPECT_LE((mixed[1] - at::linear(x, plain.weight)).abs().max().item<double>(), 1e-5);
+    }
+}
+
 // MoeBlock's kernel path (runKernelExperts: host grouping, routing weight
 // applied before `down`, per-token sums) against its plain ATen path (taken
 // under autograd) on the same bf16 weights, for separate gate/up linears
