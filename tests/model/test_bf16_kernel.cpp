@@ -1,6 +1,8 @@
 // The bf16-weight kernel behind linearLayer (core/model/bf16_gemm.h) against
-// an fp64 product of the same bf16 values: tile edges (rows and columns not
-// multiples of 3, k not a multiple of 16), strided weight rows, bias, batch
+// an fp64 product of the same bf16 values: each of its three paths (one row,
+// a few rows, packed panels from 16 rows), tile and panel edges (rows not
+// multiples of 3 or 6, columns not multiples of 3, 6 or 16, k not a multiple
+// of 16 or longer than a panel), strided weight rows, bias, batch
 // dimensions and the dtype of the result; the MoE block's kernel path.
 #include "core/model/decoder.h"
 #include "core/model/bf16_gemm.h"
@@ -39,7 +41,8 @@ TEST(Bf16Kernel, MatchesAnFp64ProductAtEveryTileEdge)
     c10::InferenceMode guard;
     at::manual_seed(3);
     for (const auto &[m, n, k] : std::vector<std::tuple<int, int, int>> {
-             { 1, 1, 1 }, { 1, 130, 2048 }, { 2, 7, 33 }, { 5, 100, 530 }, { 64, 97, 1040 }, { 9, 256, 15 } }) {
+             { 1, 1, 1 }, { 1, 130, 2048 }, { 1, 1000, 530 }, { 2, 7, 33 }, { 5, 100, 530 }, { 9, 256, 15 },
+             { 15, 40, 64 }, { 16, 16, 16 }, { 17, 33, 530 }, { 64, 97, 1040 }, { 200, 300, 2100 } }) {
         const auto x = at::randn({ m, k });
         const auto w = at::randn({ n, k }).to(at::kBFloat16);
         const auto y = linearLayer(x, w);
