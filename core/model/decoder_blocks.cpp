@@ -185,10 +185,83 @@ Norm Norm::load(const WeightStore &store, const std::string &prefix, NormKind ki
                 kind == NormKind::LayerNorm ? store.get(prefix + ".bias") : at::Tensor(), eps);
 }
 
+namespace {
+
+float toFloat(float v) { return v; }
+float toFloat(at::BFloat16 v) { return static_cast<float>(v); }
+
+// The RMS norm below, one row at a time on the host: the tensor version is
+// eight ops (conversions, pow, mean, add, rsqrt, two multiplies) on a
+// 2048-value row, ~17 times per decode step. Each step rounds as the ops
+// do (fp32 products, the input dtype's rounding where they convert), except
+// that the mean of squares accumulates in double rather than torch's fp32
+// lanes (a last-bit difference in the variance).
+template <typename In, typename Weight, typename Out>
+void rmsNormRows(const In *x, const Weight *weight, Out *out, std::int64_t rows, std::int64_t width, float eps,
+                 bool weightInFloat32)
+{
+    for (std::int64_t r = 0; r < rows; ++r, x += width, out += width) {
+        double squares = 0.0;
+        for (std::int64_t i = 0; i < width; ++i) {
+            const float v = toFloat(x[i]);
+            squares += static_cast<double>(v * v);
+        }
+        const float variance = static_cast<float>(squares / static_cast<double>(width));
+        const float scale = 1.0f / std::sqrt(variance + eps);
+        for (std::int64_t i = 0; i < width; ++i) {
+            const float normed = toFloat(x[i]) * scale;
+            // RmsNorm: the normed value is rounded to the input dtype first.
+            const float rounded = weightInFloat32 ? normed : toFloat(static_cast<In>(normed));
+            out[i] = static_cast<Out>(toFloat(weight[i]) * rounded);
+        }
+    }
+}
+
+template <typename In, typename Weight>
+void rmsNormInto(const at::Tensor &x, const at::Tensor &weight, at::Tensor &out, float eps, bool weightInFloat32)
+{
+    const auto width = x.size(-1), rows = x.numel() / std::max<std::int64_t>(width, 1);
+    const auto *xs = x.data_ptr<In>();
+    const auto *w = weight.data_ptr<Weight>();
+    if (out.scalar_type() == at::kFloat)
+        rmsNormRows(xs, w, out.data_ptr<float>(), rows, width, eps, weightInFloat32);
+    else
+        rmsNormRows(xs, w, out.data_ptr<at::BFloat16>(), rows, width, eps, weightInFloat32);
+}
+
+bool isFloatOrBf16(const at::Tensor &t)
+{
+    return t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16;
+}
+
+} // namespace
+
 at::Tensor Norm::operator()(const at::Tensor &x) const
 {
     if (m_kind == NormKind::LayerNorm)
         return at::layer_norm(x, {x.size(-1)}, m_weight, m_bias, m_eps);
+    const bool hostPath = x.device().is_cpu() && m_weight.device().is_cpu() && isFloatOrBf16(x)
+                          && isFloatOrBf16(m_weight) && m_weight.dim() == 1 && m_weight.is_contiguous()
+                          && x.dim() > 0 && x.size(-1) == m_weight.size(0)
+                          && !(at::GradMode::is_enabled() && (x.requires_grad() || m_weight.requires_grad()));
+    if (hostPath) {
+        const auto xc = x.contiguous();
+        const bool weightInFloat32 = m_kind == NormKind::RmsNormWeightInFloat32;
+        // The result type of the tensor version: weight * normed promotes.
+        const auto outType = weightInFloat32 ? x.scalar_type() : at::promote_types(m_weight.scalar_type(), x.scalar_type());
+        auto out = at::empty(x.sizes(), xc.options().dtype(outType));
+        const auto eps = static_cast<float>(m_eps);
+        const bool bf16In = x.scalar_type() == at::kBFloat16, bf16Weight = m_weight.scalar_type() == at::kBFloat16;
+        if (bf16In && bf16Weight)
+            rmsNormInto<at::BFloat16, at::BFloat16>(xc, m_weight, out, eps, weightInFloat32);
+        else if (bf16In)
+            rmsNormInto<at::BFloat16, float>(xc, m_weight, out, eps, weightInFloat32);
+        else if (bf16Weight)
+            rmsNormInto<float, at::BFloat16>(xc, m_weight, out, eps, weightInFloat32);
+        else
+            rmsNormInto<float, float>(xc, m_weight, out, eps, weightInFloat32);
+        return out;
+    }
     // LlamaRMSNorm: statistics in float32, then back to the input dtype
     // before the weight multiply; GptOssRMSNorm multiplies first.
     const auto xf = x.to(at::kFloat);

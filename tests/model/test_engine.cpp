@@ -9,6 +9,7 @@
 #include "core/model/model_info.h"
 #include "core/model/moe_model.h"
 
+#include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -553,6 +554,51 @@ TEST(Engine, DecoderRejectsIdsOutsideTheVocabulary)
     request.inputIds = at::full({2, 1}, vocab - 1, at::kLong);
     EXPECT_EQ(decoder.forward(request).size(0), 2);
     EXPECT_EQ(cache.length, 3);
+}
+
+// Norm's RMS variants run as a host loop outside autograd; they must match
+// the LlamaRMSNorm / GptOssRMSNorm formulas in every dtype combination the
+// engine produces (bf16 or fp32 activations, bf16 or fp32 weights), and a
+// norm over a trainable weight must still reach it with a gradient.
+TEST(Engine, RmsNormMatchesItsTensorFormula)
+{
+    at::manual_seed(11);
+    const double eps = 1e-5;
+    const auto formula = [&](const at::Tensor &x, const at::Tensor &w, bool weightInFloat32) {
+        const auto xf = x.to(at::kFloat);
+        const auto normed = xf * at::rsqrt(xf.pow(2).mean(-1, true) + eps);
+        return weightInFloat32 ? (w * normed).to(x.scalar_type()) : w * normed.to(x.scalar_type());
+    };
+    for (const auto kind : {NormKind::RmsNorm, NormKind::RmsNormWeightInFloat32})
+        for (const auto xType : {at::kFloat, at::kBFloat16})
+            for (const auto wType : {at::kFloat, at::kBFloat16}) {
+                c10::InferenceMode guard;
+                const auto x = (at::randn({2, 3, 256}) * 3).to(xType);
+                const auto w = (at::rand({256}) + 0.5).to(wType);
+                const Norm norm(kind, w, {}, eps);
+                const auto got = norm(x);
+                const auto want = formula(x, w, kind == NormKind::RmsNormWeightInFloat32);
+                ASSERT_EQ(got.scalar_type(), want.scalar_type());
+                ASSERT_EQ(got.sizes(), want.sizes());
+                // Elementwise, relative: fp32 results agree to a few float
+                // roundings; a bf16 one may round to the neighbouring value
+                // (one bf16 step, 2^-8 relative) when the variance differs
+                // in its last bit.
+                const double relative = got.scalar_type() == at::kFloat ? 1e-6 : 1.0 / 256;
+                const auto excess = [&](const at::Tensor &a, const at::Tensor &b) {
+                    const auto af = a.to(at::kDouble), bf = b.to(at::kDouble);
+                    return ((af - bf).abs() - bf.abs() * relative).max().item<double>();
+                };
+                EXPECT_LE(excess(got, want), 1e-12) << static_cast<int>(kind) << " " << xType << " " << wType;
+                // A non-contiguous input (per-head q/k norms see views).
+                const auto strided = x.transpose(0, 1);
+                EXPECT_LE(excess(norm(strided), formula(strided, w, kind == NormKind::RmsNormWeightInFloat32)), 1e-12);
+            }
+    const auto w = at::ones({16}, at::kFloat).requires_grad_(true);
+    const Norm trainable(NormKind::RmsNorm, w, {}, eps);
+    trainable(at::randn({4, 16})).sum().backward();
+    ASSERT_TRUE(w.grad().defined());
+    EXPECT_GT(w.grad().abs().sum().item<double>(), 0.0);
 }
 
 // rope_scaling variants, checked by identities of their formulas.
