@@ -285,17 +285,6 @@ EvaluationSetup setupEvaluation(const ArgParser &p, const MoeModel &model, const
     return s;
 }
 
-// The sliding window perplexity was scored with (null: no window, documents
-// whole), so a run record says how to reproduce its numbers.
-void addPerplexityWindow(json &run, const Evaluation &evaluation)
-{
-    if (evaluation.task() != experiments::EvalTask::Perplexity)
-        return;
-    const auto &o = evaluation.options();
-    run["perplexity_window"] = o.prompt.maxTokens > 0 ? json(o.prompt.maxTokens) : json(nullptr);
-    run["perplexity_stride"] = o.stride ? json(*o.stride) : json(nullptr);
-}
-
 // A trace used with a model must come from a model of the same type and shape.
 RoutingTrace loadTraceFor(const std::string &path, const ModelSummary &loaded)
 {
@@ -516,7 +505,6 @@ int evaluate(const std::vector<std::string> &args)
     progress.finish();
 
     auto run = experiments::evaluationRunJson(commandLine("evaluate", args), model, *setup.evaluation, setup.spec);
-    addPerplexityWindow(run, *setup.evaluation);
     run["plan"] = planned ? json::parse(routing::planToJson(*planned)) : json(nullptr);
     run["plan_file"] = p.has("plan") ? json(p.get("plan")) : json(nullptr);
     if (p.has("outputs")) {
@@ -590,7 +578,6 @@ int ablate(const std::vector<std::string> &args)
 
     auto run = experiments::gridRunJson(commandLine("ablate", args), model, *setup.evaluation, setup.spec,
                                         tracePath, settings);
-    addPerplexityWindow(run, *setup.evaluation);
     experiments::writeGridResults(outDir, table, run, cells);
     if (verbosity() != Verbosity::Quiet)
         std::fprintf(stderr, "%s: %zu cells x %zu languages (%s)\n", outDir.c_str(), cells.size(),
@@ -656,7 +643,6 @@ int steer(const std::vector<std::string> &args)
 
     auto run = experiments::gridRunJson(commandLine("steer", args), model, *setup.evaluation, setup.spec,
                                         tracePath, settings);
-    addPerplexityWindow(run, *setup.evaluation);
     experiments::writeGridResults(outDir, table, run, cells);
     if (verbosity() != Verbosity::Quiet)
         std::fprintf(stderr, "%s: baseline + %zu steered conditions (%s)\n", outDir.c_str(),

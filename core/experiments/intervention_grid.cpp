@@ -155,6 +155,13 @@ nlohmann::json evaluationRunJson(const std::string &command, const model::MoeMod
     run["targets"] = o.prompt.targets;
     run["max_new_tokens"] = o.maxNewTokens;
     run["batch_size"] = o.batchSize;
+    if (o.task == EvalTask::Perplexity) {
+        // The sliding window perplexity was scored with (null: documents
+        // whole), so the record says how to reproduce its numbers.
+        using nlohmann::json;
+        run["perplexity_window"] = o.prompt.maxTokens > 0 ? json(o.prompt.maxTokens) : json(nullptr);
+        run["perplexity_stride"] = o.stride ? json(*o.stride) : json(nullptr);
+    }
     run["decoding"] = "greedy";
     run["tool_version"] = MOESCOPE_VERSION;
     run["created"] = isoTimestampNow();
