@@ -5,8 +5,10 @@
 #include "core/model/decoder.h"
 
 #include "core/common/error.h"
+#include "core/model/bf16_gemm.h"
 
 #include <cmath>
+#include <immintrin.h>
 
 namespace moescope::model {
 
@@ -67,6 +69,88 @@ at::Tensor attentionWeights(const at::Tensor &scores, const at::Tensor &sinks)
     auto combined = at::cat({ scores, sinkColumn }, -1);
     combined = combined - std::get<0>(combined.max(-1, /*keepdim=*/true));
     return at::softmax(combined, -1).narrow(-1, 0, sizes[3]);
+}
+
+// One query per row and head (a decode step): the score and value products
+// as loops over the cached rows instead of two batched BLAS calls, whose
+// per-call packing of the whole cache cost more than the arithmetic at this
+// shape. Keys and values must be fp32 with contiguous rows (the cache is, on
+// the kernel path); autograd keeps the matmuls. Sums run in another order
+// than OpenBLAS's, so results differ from the matmul path in the last bits.
+bool oneQueryLoopsApply(const at::Tensor &k, const at::Tensor &v)
+{
+    return kernels::bf16GemmSupported() && !at::GradMode::is_enabled() && k.device().is_cpu()
+        && k.scalar_type() == at::kFloat && v.scalar_type() == at::kFloat && k.stride(-1) == 1
+        && v.stride(-1) == 1;
+}
+
+__attribute__((target("avx2,fma"))) float dot(const float *a, const float *b, std::int64_t n)
+{
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    std::int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+    }
+    for (; i + 8 <= n; i += 8)
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc0 = _mm256_add_ps(acc0, acc1);
+    __m128 sum = _mm_add_ps(_mm256_castps256_ps128(acc0), _mm256_extractf128_ps(acc0, 1));
+    sum = _mm_hadd_ps(sum, sum);
+    sum = _mm_hadd_ps(sum, sum);
+    float s = _mm_cvtss_f32(sum);
+    for (; i < n; ++i)
+        s += a[i] * b[i];
+    return s;
+}
+
+__attribute__((target("avx2,fma"))) void addScaled(float alpha, const float *x, float *y, std::int64_t n)
+{
+    const __m256 a = _mm256_set1_ps(alpha);
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(a, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; ++i)
+        y[i] += alpha * x[i];
+}
+
+// q [B, H, 1, D], keys [B, KV, Tk, D] -> q·k [B, H, 1, Tk] (unscaled).
+at::Tensor oneQueryScores(const at::Tensor &q, const at::Tensor &k, std::int64_t groups)
+{
+    const auto B = q.size(0), H = q.size(1), D = q.size(3), Tk = k.size(2);
+    const auto qc = q.to(at::kFloat).contiguous();
+    auto scores = at::empty({ B, H, 1, Tk }, qc.options());
+    const float *qs = qc.data_ptr<float>(), *ks = k.data_ptr<float>();
+    float *out = scores.data_ptr<float>();
+    for (std::int64_t b = 0; b < B; ++b)
+        for (std::int64_t h = 0; h < H; ++h) {
+            const float *query = qs + (b * H + h) * D;
+            const float *keys = ks + b * k.stride(0) + (h / groups) * k.stride(1);
+            float *row = out + (b * H + h) * Tk;
+            for (std::int64_t t = 0; t < Tk; ++t)
+                row[t] = dot(query, keys + t * k.stride(2), D);
+        }
+    return scores;
+}
+
+// probs [B, H, 1, Tk], values [B, KV, Tk, Dv] -> [B, H, 1, Dv].
+at::Tensor oneQueryValues(const at::Tensor &probs, const at::Tensor &v, std::int64_t groups)
+{
+    const auto B = probs.size(0), H = probs.size(1), Tk = probs.size(3), Dv = v.size(3);
+    const auto pc = probs.contiguous();
+    auto out = at::zeros({ B, H, 1, Dv }, pc.options());
+    const float *ps = pc.data_ptr<float>(), *vs = v.data_ptr<float>();
+    float *os = out.data_ptr<float>();
+    for (std::int64_t b = 0; b < B; ++b)
+        for (std::int64_t h = 0; h < H; ++h) {
+            const float *p = ps + (b * H + h) * Tk;
+            const float *values = vs + b * v.stride(0) + (h / groups) * v.stride(1);
+            float *o = os + (b * H + h) * Dv;
+            for (std::int64_t t = 0; t < Tk; ++t)
+                if (p[t] != 0.0f) // masked keys: exp(-inf) = 0 adds nothing
+                    addScaled(p[t], values + t * v.stride(2), o, Dv);
+        }
+    return out;
 }
 
 // Grouped-query attention (LlamaAttention and the eager_attention_forward of
@@ -134,14 +218,23 @@ public:
         // Query head h uses kv head h / (H / KV) (repeat_kv); grouping the
         // queries of one kv head avoids materialising repeated keys.
         const auto groups = H / KV;
-        const auto qg = q.to(at::kFloat).reshape({ B, KV, groups * T, D });
-        auto scores = at::matmul(qg, k.to(at::kFloat).transpose(-2, -1)) * m_spec.scoreScale;
-        scores = scores.view({ B, H, T, Tk });
+        const bool oneQuery = T == 1 && oneQueryLoopsApply(k, v);
+        at::Tensor scores, out;
+        if (oneQuery) {
+            scores = oneQueryScores(q, k, groups);
+        } else {
+            const auto qg = q.to(at::kFloat).reshape({ B, KV, groups * T, D });
+            scores = at::matmul(qg, k.to(at::kFloat).transpose(-2, -1)).view({ B, H, T, Tk });
+        }
+        scores = scores * m_spec.scoreScale;
         if (ctx.mask.defined())
             scores = scores + ctx.mask;
         const auto probs = attentionWeights(scores, m_sinks);
-        auto out = at::matmul(probs.reshape({ B, KV, groups * T, Tk }), v.to(at::kFloat));
-        out = out.view({ B, H, T, D }).transpose(1, 2).reshape({ B, T, H * D });
+        if (oneQuery)
+            out = oneQueryValues(probs, v, groups);
+        else
+            out = at::matmul(probs.reshape({ B, KV, groups * T, Tk }), v.to(at::kFloat)).view({ B, H, T, D });
+        out = out.transpose(1, 2).reshape({ B, T, H * D });
         return m_o(out.to(xin.scalar_type())).to(x.scalar_type());
     }
 
