@@ -36,7 +36,7 @@ template <ProbeDtype dtype> void BM_Matmul(benchmark::State &state)
 void BM_Read(benchmark::State &state)
 {
     useAllCores();
-    ReadProbe probe(static_cast<std::size_t>(state.range(0)) << 20);
+    ReadProbe probe(static_cast<std::size_t>(state.range(0)) << 20, static_cast<int>(state.range(1)));
     std::uint64_t sum = probe.run();
     for (auto _ : state)
         sum += probe.run();
@@ -66,7 +66,7 @@ BENCHMARK_TEMPLATE(BM_Matmul, ProbeDtype::BF16)
 BENCHMARK_TEMPLATE(BM_Matmul, ProbeDtype::F32)
     ->MATMUL_SHAPES->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK(BM_Read)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Read)->Args({ 1024, 1 })->Args({ 1024, 8 })->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_Matvec, ProbeDtype::BF16)
     ->Args({ 1024, 2048 })
     ->Args({ 2048, 1024 })

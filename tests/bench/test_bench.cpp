@@ -306,6 +306,12 @@ TEST(MachinePeaks, ProbesMeasureWhatTheyClaim)
     const std::uint64_t n = read.bytes() / 8;
     const std::uint64_t expected = (n * (n - 1) / 2) * 0x9e3779b97f4a7c15ull;
     EXPECT_EQ(read.run(), expected);
+    // Several streams per thread read every word exactly once, including a
+    // size that does not split into whole lines per stream.
+    EXPECT_EQ(ReadProbe(1 << 20, 8).run(), expected);
+    ReadProbe odd(8 * 1000 + 8 * 37, 3);
+    const std::uint64_t m = odd.bytes() / 8;
+    EXPECT_EQ(odd.run(), (m * (m - 1) / 2) * 0x9e3779b97f4a7c15ull);
 
     MatmulProbe matmul(ProbeDtype::F32, 8, 16, 32);
     EXPECT_DOUBLE_EQ(matmul.flops(), 2.0 * 8 * 16 * 32);
