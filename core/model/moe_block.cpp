@@ -8,6 +8,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -366,6 +367,15 @@ at::Tensor MoeBlock::runKernelExperts(const at::Tensor &x, const RouterDecision 
     for (std::int64_t e = 0; e < E; ++e)
         if (start[static_cast<std::size_t>(e + 1)] > start[static_cast<std::size_t>(e)])
             active.push_back(e);
+    // Busiest experts first: threads take experts from a shared counter, and
+    // ending on the smallest ones leaves the least idle time at the end of
+    // the region. (Each expert writes its own rows; the sums below do not
+    // depend on this order.)
+    auto rowsOf = [&](std::int64_t e) {
+        return start[static_cast<std::size_t>(e + 1)] - start[static_cast<std::size_t>(e)];
+    };
+    std::stable_sort(active.begin(), active.end(),
+                     [&](std::int64_t a, std::int64_t b) { return rowsOf(a) > rowsOf(b); });
 
     const auto I = m_spec.expertIntermediate;
     const auto activation = m_experts.front().activation;
