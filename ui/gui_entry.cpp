@@ -165,7 +165,8 @@ int runGui(int argc, char **argv)
         }
     }
     if (!prompt.isEmpty()) {
-        window.tabs()->setCurrentWidget(playground);
+        if (panel.isEmpty()) // and, like --panel, over a session's own tab
+            panel = QStringLiteral("playground");
         playground->promptEdit()->setPlainText(prompt);
         playground->maxTokensBox()->setValue(maxNewTokens);
         QObject::connect(window.live()->jobs(), &LiveJobTracker::modelLoaded, playground,
