@@ -228,10 +228,11 @@ __attribute__((target("avx2,fma"))) void packWeightPanel(const std::uint16_t *w,
             panel[(p - p0) * kPanel + c] = valueAt(c, p);
 }
 
-// y[MR x cols] += x[MR rows, len positions] . panel[len][16].
+// y[MR x cols] (+)= x[MR rows, len positions] . panel[len][16]: the first
+// panel along k writes y (no zero-fill pass over it), later ones add.
 template <int MR>
 __attribute__((target("avx2,fma"))) void panelTile(const float *x, std::int64_t ldx,
-    const float *panel, std::int64_t len, float *y, std::int64_t ldy, int cols)
+    const float *panel, std::int64_t len, float *y, std::int64_t ldy, int cols, bool add)
 {
     __m256 acc[MR][2];
 #pragma GCC unroll 6
@@ -252,8 +253,9 @@ __attribute__((target("avx2,fma"))) void panelTile(const float *x, std::int64_t 
 #pragma GCC unroll 6
         for (int i = 0; i < MR; ++i) {
             float *row = y + i * ldy;
-            _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[i][0]));
-            _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[i][1]));
+            _mm256_storeu_ps(row, add ? _mm256_add_ps(_mm256_loadu_ps(row), acc[i][0]) : acc[i][0]);
+            _mm256_storeu_ps(
+                row + 8, add ? _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[i][1]) : acc[i][1]);
         }
         return;
     }
@@ -267,12 +269,12 @@ __attribute__((target("avx2,fma"))) void panelTile(const float *x, std::int64_t 
     }
     for (int i = 0; i < MR; ++i) {
         for (int c = 0; c < cols; ++c)
-            y[i * ldy + c] += sums[i][c];
+            y[i * ldy + c] = add ? y[i * ldy + c] + sums[i][c] : sums[i][c];
     }
 }
 
 using PanelTileFn = void (*)(
-    const float *, std::int64_t, const float *, std::int64_t, float *, std::int64_t, int);
+    const float *, std::int64_t, const float *, std::int64_t, float *, std::int64_t, int, bool);
 
 PanelTileFn panelTileFor(int mr)
 {
@@ -295,7 +297,7 @@ void panelGemm(const float *packedX, std::int64_t m, std::int64_t k, const std::
             for (std::int64_t i = 0; i < m; i += kPanelMr) {
                 const int mr = static_cast<int>(std::min<std::int64_t>(kPanelMr, m - i));
                 panelTileFor(mr)(
-                    packedX + i * k + kb, k, panel.data(), len, y + i * ldy + n, ldy, cols);
+                    packedX + i * k + kb, k, panel.data(), len, y + i * ldy + n, ldy, cols, kb > 0);
             }
         }
     }
@@ -331,12 +333,12 @@ void packBf16GemmInput(
 void bf16WeightGemm(const float *packedX, std::int64_t m, std::int64_t k, const std::uint16_t *w,
     std::int64_t ldw, float *y, std::int64_t ldy, std::int64_t nBegin, std::int64_t nEnd)
 {
-    for (std::int64_t i = 0; i < m; ++i)
-        std::fill(y + i * ldy + nBegin, y + i * ldy + nEnd, 0.0f);
-    if (m >= kPanelMinRows) {
+    if (m >= kPanelMinRows && k > 0) { // writes every output
         panelGemm(packedX, m, k, w, ldw, y, ldy, nBegin, nEnd);
         return;
     }
+    for (std::int64_t i = 0; i < m; ++i)
+        std::fill(y + i * ldy + nBegin, y + i * ldy + nEnd, 0.0f);
     const auto main = k - k % kChunk;
     if (m == 1) {
         rowVectorProduct(packedX, k, w + nBegin * ldw, ldw, y + nBegin, nEnd - nBegin);
