@@ -166,9 +166,10 @@ std::string formatBenchReport(const BenchReport &r, const Targets &targets)
     const bool firstTokenMet = e.firstTokenSeconds <= targets.firstTokenSeconds;
     out << "load:     " << format("%.2f s", e.loadSeconds) << " to a loaded model, "
         << format("%.2f s", e.firstTokenSeconds) << " to the first token"
-        << (e.coldLoad ? (
-                e.coldEvictionWorked ? " (page cache evicted first)" : " (eviction failed: warm)")
-                       : " (page cache warm)")
+        << (e.coldLoad ? (e.coldEvictionWorked ? " (page cache evicted first; " : " (eviction failed; ")
+                       : " (")
+        << (e.residentBeforeLoad < 0 ? std::string("page cache state unknown)")
+                                     : format("%.0f%% of the weights in the page cache)", 100.0 * e.residentBeforeLoad))
         << "  [target <= " << format("%.0f s", targets.firstTokenSeconds)
         << " for a 13 GB checkpoint: " << verdict(firstTokenMet) << "]\n";
 
@@ -264,7 +265,7 @@ std::string benchReportJson(const BenchReport &r, const Targets &targets)
     }
     json out = { { "machine", machine }, { "model", modelJson }, { "load_seconds", e.loadSeconds },
         { "first_token_seconds", e.firstTokenSeconds },
-        { "cold_load", e.coldLoad && e.coldEvictionWorked }, { "scenarios", scenarios },
+        { "cold_load", e.coldLoad && e.coldEvictionWorked }, { "resident_before_load", e.residentBeforeLoad }, { "scenarios", scenarios },
         { "routing_spread",
             { { "experts_used", e.spread.expertsUsed }, { "num_experts", e.spread.numExperts },
                 { "max_over_mean", e.spread.maxOverMean } } },

@@ -197,8 +197,10 @@ EngineBenchResult runEngineBenchmark(
     EngineBenchResult result;
     result.directory = dir;
     result.coldLoad = options.coldLoad;
+    const auto files = weightFiles(dir);
     if (options.coldLoad)
-        result.coldEvictionWorked = evictFromPageCache(weightFiles(dir));
+        result.coldEvictionWorked = evictFromPageCache(files);
+    result.residentBeforeLoad = pageCacheResidentFraction(files);
     result.peakRssReset = resetPeakRss();
 
     // Load to first token: what a user waits for after `moescope generate`.

@@ -116,6 +116,7 @@ struct EngineBenchResult
     double firstTokenSeconds = 0.0; // load + first token of a short prompt
     bool coldLoad = false;
     bool coldEvictionWorked = false;
+    double residentBeforeLoad = -1.0; // share of the weight files in the page cache at load (-1: unknown)
     std::vector<ScenarioResult> scenarios;
     RoutingSpread spread;
     MemoryUsage memory; // peakRss over the whole benchmark (VmHWM reset before loading)

@@ -1,10 +1,13 @@
 #include "core/bench/process_memory.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace moescope::bench {
 
@@ -53,6 +56,41 @@ bool evictFromPageCache(const std::vector<std::string> &paths)
         ::close(fd);
     }
     return all;
+}
+
+double pageCacheResidentFraction(const std::vector<std::string> &paths)
+{
+    const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    std::uint64_t total = 0, resident = 0;
+    for (const auto &path : paths) {
+        const int fd = ::open(path.c_str(), O_RDONLY);
+        if (fd < 0)
+            return -1.0;
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) {
+            ::close(fd);
+            return -1.0;
+        }
+        const auto size = static_cast<std::uint64_t>(st.st_size);
+        if (size == 0) {
+            ::close(fd);
+            continue;
+        }
+        void *map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+        ::close(fd);
+        if (map == MAP_FAILED)
+            return -1.0;
+        std::vector<unsigned char> pages((size + page - 1) / page);
+        const bool ok = ::mincore(map, size, pages.data()) == 0;
+        ::munmap(map, size);
+        if (!ok)
+            return -1.0;
+        for (std::size_t i = 0; i < pages.size(); ++i)
+            if (pages[i] & 1)
+                resident += std::min(page, size - i * page);
+        total += size;
+    }
+    return total ? static_cast<double>(resident) / static_cast<double>(total) : 1.0;
 }
 
 } // namespace moescope::bench

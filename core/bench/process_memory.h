@@ -31,4 +31,9 @@ bool resetPeakRss();
 // process stay; returns false if a file could not be opened.
 bool evictFromPageCache(const std::vector<std::string> &paths);
 
+// The share (0..1) of these files' bytes in the page cache now (mincore over
+// a read-only mapping); -1 when a file cannot be opened or mapped. Whether a
+// load is "warm" is measured, not assumed: other work evicts pages.
+double pageCacheResidentFraction(const std::vector<std::string> &paths);
+
 } // namespace moescope::bench

@@ -2,6 +2,7 @@
 #include "core/bench/engine_benchmark.h"
 #include "core/bench/machine_peaks.h"
 #include "core/bench/olmoe_checkpoint.h"
+#include "core/bench/process_memory.h"
 #include "core/common/error.h"
 #include "core/model/checkpoint.h"
 #include "core/model/moe_model.h"
@@ -15,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 namespace {
@@ -244,6 +246,8 @@ TEST(EngineBenchmark, RunsEveryScenarioOnATinyModelAndSpreadsRouting)
     const auto result = runEngineBenchmark(dir.str(), options);
     EXPECT_TRUE(result.coldLoad);
     EXPECT_TRUE(result.coldEvictionWorked);
+    EXPECT_GE(result.residentBeforeLoad, 0.0);
+    EXPECT_LE(result.residentBeforeLoad, 1.0);
     EXPECT_EQ(result.computeDtype, "bf16");
     EXPECT_GT(result.firstTokenSeconds, 0.0);
     EXPECT_GT(result.loadSeconds, 0.0);
@@ -343,3 +347,29 @@ TEST(BenchCli, BadInputExitsWithOneLineAndAUsageCode)
 }
 
 } // namespace
+
+TEST(ProcessMemory, PageCacheResidencyIsMeasured)
+{
+    TempDir dir;
+    const auto path = dir.str() + "/weights.bin";
+    {
+        std::ofstream out(path, std::ios::binary);
+        const std::vector<char> bytes(3 * 4096 + 100, 'x'); // a partial last page
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    }
+    {
+        std::ifstream in(path, std::ios::binary); // read back: every page cached
+        std::vector<char> back(3 * 4096 + 100);
+        in.read(back.data(), static_cast<std::streamsize>(back.size()));
+    }
+    EXPECT_DOUBLE_EQ(pageCacheResidentFraction({ path }), 1.0);
+    EXPECT_DOUBLE_EQ(pageCacheResidentFraction({}), 1.0);
+    EXPECT_EQ(pageCacheResidentFraction({ path, dir.str() + "/missing.bin" }), -1.0);
+    // After an eviction the share is still a fraction (how many pages go
+    // is up to the file system).
+    if (evictFromPageCache({ path })) {
+        const double after = pageCacheResidentFraction({ path });
+        EXPECT_GE(after, 0.0);
+        EXPECT_LE(after, 1.0);
+    }
+}
