@@ -140,16 +140,18 @@ void rowVectorProduct(const float *packedX, std::int64_t k, const std::uint16_t 
 // spend a shift or mask per weight vector per x row tile: ~50 GFLOP/s per
 // core, about half the FMA peak. With enough rows it pays to widen each
 // weight element once: kPanel weight rows over kKc packed positions are
-// widened and transposed into an fp32 panel [kKc][kPanel] (16 KB, stays in
-// L1), and an outer-product tile (kPanelMr rows of x broadcast against the
+// widened and transposed into an fp32 panel [kKc][kPanel] (128 KB, stays in
+// L2), and an outer-product tile (kPanelMr rows of x broadcast against the
 // panel's two vectors per position, 12 accumulators) runs over it for every
 // row tile of x. That is OpenBLAS's sgemm shape; the packing is amortised
 // over all m rows.
 constexpr int kPanel = 16; // weight rows (output columns) per panel: two ymm
 constexpr int kPanelMr = 6; // x rows per outer-product tile
-constexpr std::int64_t kKc = 2048; // packed positions per panel (a multiple of kChunk)
-constexpr std::int64_t kPanelMinRows
-    = 16; // below this the dot-product tiles win (measured crossover 14-16 rows)
+// Packed positions per panel (a multiple of kChunk): the whole of k for
+// these models; 64-1024 measured slower (more passes over y).
+constexpr std::int64_t kKc = 2048;
+// Below this the dot-product tiles win (measured crossover 14-16 rows).
+constexpr std::int64_t kPanelMinRows = 16;
 
 // Writes the 8 x 8 transpose of fp32 rows r0..r7 to out, column j at
 // out + j * stride. Spelled out: with arrays and loops GCC keeps the

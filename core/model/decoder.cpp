@@ -281,6 +281,7 @@ at::Tensor Decoder::forward(const ForwardRequest &request) const
         hostValid = valid.cpu().contiguous();
         stepValid = hostValid.data_ptr<bool>();
     }
+    const auto stepReal = [&](std::int64_t b, std::int64_t t) { return !stepValid || stepValid[b * T + t]; };
     const std::int64_t past = cache ? cache->length : 0;
     // Position ids count real tokens only (HF generate: cumsum(mask) - 1,
     // clamped at 0), so a left-padded row sees the same positions as the
@@ -293,7 +294,7 @@ at::Tensor Decoder::forward(const ForwardRequest &request) const
             const auto base = cache ? cache->validCount[static_cast<std::size_t>(b)] : 0;
             std::int64_t real = 0;
             for (std::int64_t t = 0; t < T; ++t) {
-                if (!stepValid || stepValid[b * T + t])
+                if (stepReal(b, t))
                     ++real;
                 else
                     ++hiddenStepTokens;
@@ -355,7 +356,7 @@ at::Tensor Decoder::forward(const ForwardRequest &request) const
         for (std::int64_t b = 0; b < B; ++b) {
             auto &row = cache->keyValid[static_cast<std::size_t>(b)];
             for (std::int64_t t = 0; t < T; ++t) {
-                const bool real = !stepValid || stepValid[b * T + t];
+                const bool real = stepReal(b, t);
                 row.push_back(real ? 1 : 0);
                 cache->validCount[static_cast<std::size_t>(b)] += real ? 1 : 0;
             }
