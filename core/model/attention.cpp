@@ -7,7 +7,11 @@
 #include "core/common/error.h"
 #include "core/model/bf16_gemm.h"
 
+#include <atomic>
 #include <cmath>
+#include <limits>
+#include <vector>
+#include <ATen/Parallel.h>
 #include <immintrin.h>
 
 namespace moescope::model {
@@ -114,42 +118,65 @@ __attribute__((target("avx2,fma"))) void addScaled(float alpha, const float *x, 
         y[i] += alpha * x[i];
 }
 
-// q [B, H, 1, D], keys [B, KV, Tk, D] -> q·k [B, H, 1, Tk] (unscaled).
-at::Tensor oneQueryScores(const at::Tensor &q, const at::Tensor &k, std::int64_t groups)
+// One query per row and head: scores, scale, mask, softmax (with gpt_oss's
+// sink, as attentionWeights) and the weighted sum of values in one pass per
+// head. As separate tensor ops these were a handful of tiny OpenMP regions
+// per layer, each waking the pool: 0.45 ms of a 2 ms attention block. q
+// [B, H, 1, D], keys [B, KV, Tk, D], values [B, KV, Tk, Dv], mask [B, 1, 1,
+// Tk] or undefined -> [B, H, 1, Dv].
+at::Tensor oneQueryAttention(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
+    std::int64_t groups, double scale, const at::Tensor &mask, const at::Tensor &sinks)
 {
-    const auto B = q.size(0), H = q.size(1), D = q.size(3), Tk = k.size(2);
+    const auto B = q.size(0), H = q.size(1), D = q.size(3), Tk = k.size(2), Dv = v.size(3);
     const auto qc = q.to(at::kFloat).contiguous();
-    auto scores = at::empty({ B, H, 1, Tk }, qc.options());
-    const float *qs = qc.data_ptr<float>(), *ks = k.data_ptr<float>();
-    float *out = scores.data_ptr<float>();
-    for (std::int64_t b = 0; b < B; ++b)
-        for (std::int64_t h = 0; h < H; ++h) {
-            const float *query = qs + (b * H + h) * D;
-            const float *keys = ks + b * k.stride(0) + (h / groups) * k.stride(1);
-            float *row = out + (b * H + h) * Tk;
-            for (std::int64_t t = 0; t < Tk; ++t)
-                row[t] = dot(query, keys + t * k.stride(2), D);
-        }
-    return scores;
-}
-
-// probs [B, H, 1, Tk], values [B, KV, Tk, Dv] -> [B, H, 1, Dv].
-at::Tensor oneQueryValues(const at::Tensor &probs, const at::Tensor &v, std::int64_t groups)
-{
-    const auto B = probs.size(0), H = probs.size(1), Tk = probs.size(3), Dv = v.size(3);
-    const auto pc = probs.contiguous();
-    auto out = at::zeros({ B, H, 1, Dv }, pc.options());
-    const float *ps = pc.data_ptr<float>(), *vs = v.data_ptr<float>();
+    const auto mc = mask.defined() ? mask.to(at::kFloat).expand({ B, 1, 1, Tk }).contiguous() : at::Tensor();
+    const auto sc = sinks.defined() ? sinks.to(at::kFloat).contiguous() : at::Tensor();
+    auto out = at::zeros({ B, H, 1, Dv }, qc.options());
+    const float *qs = qc.data_ptr<float>(), *ks = k.data_ptr<float>(), *vs = v.data_ptr<float>();
+    const float *maskRows = mc.defined() ? mc.data_ptr<float>() : nullptr;
+    const float *sinkOf = sc.defined() ? sc.data_ptr<float>() : nullptr;
+    const auto s = static_cast<float>(scale);
     float *os = out.data_ptr<float>();
-    for (std::int64_t b = 0; b < B; ++b)
-        for (std::int64_t h = 0; h < H; ++h) {
-            const float *p = ps + (b * H + h) * Tk;
-            const float *values = vs + b * v.stride(0) + (h / groups) * v.stride(1);
-            float *o = os + (b * H + h) * Dv;
-            for (std::int64_t t = 0; t < Tk; ++t)
-                if (p[t] != 0.0f) // masked keys: exp(-inf) = 0 adds nothing
-                    addScaled(p[t], values + t * v.stride(2), o, Dv);
+    auto head = [&](std::int64_t row, std::vector<float> &p) { // row = b * H + h
+        const auto b = row / H, h = row % H;
+        const float *query = qs + row * D;
+        const float *keys = ks + b * k.stride(0) + (h / groups) * k.stride(1);
+        const float *values = vs + b * v.stride(0) + (h / groups) * v.stride(1);
+        const float *maskRow = maskRows ? maskRows + b * Tk : nullptr;
+        p.resize(static_cast<std::size_t>(Tk));
+        float top = -std::numeric_limits<float>::infinity();
+        for (std::int64_t t = 0; t < Tk; ++t) {
+            float score = dot(query, keys + t * k.stride(2), D) * s;
+            if (maskRow)
+                score += maskRow[t];
+            p[static_cast<std::size_t>(t)] = score;
+            top = std::max(top, score);
         }
+        if (sinkOf)
+            top = std::max(top, sinkOf[h]);
+        // Every key masked and no sink: top is -inf and the weights NaN, as
+        // torch's softmax gives.
+        float sum = sinkOf ? std::exp(sinkOf[h] - top) : 0.0f;
+        for (auto &e : p) {
+            e = std::exp(e - top);
+            sum += e;
+        }
+        float *o = os + row * Dv;
+        for (std::int64_t t = 0; t < Tk; ++t) {
+            const float weight = p[static_cast<std::size_t>(t)] / sum;
+            if (weight != 0.0f) // masked keys: exp(-inf) = 0 adds nothing (NaN passes)
+                addScaled(weight, values + t * v.stride(2), o, Dv);
+        }
+    };
+    // The cache is read from memory (the step's weights have evicted it):
+    // two threads read it faster than one.
+    std::atomic<std::int64_t> next { 0 };
+    const auto threads = at::in_parallel_region() ? 1 : std::min<std::int64_t>(at::get_num_threads(), B * H);
+    kernels::runOnThreads(static_cast<int>(threads), [&] {
+        std::vector<float> p;
+        for (auto row = next++; row < B * H; row = next++)
+            head(row, p);
+    });
     return out;
 }
 
@@ -218,22 +245,18 @@ public:
         // Query head h uses kv head h / (H / KV) (repeat_kv); grouping the
         // queries of one kv head avoids materialising repeated keys.
         const auto groups = H / KV;
-        const bool oneQuery = T == 1 && oneQueryLoopsApply(k, v);
-        at::Tensor scores, out;
-        if (oneQuery) {
-            scores = oneQueryScores(q, k, groups);
+        at::Tensor out;
+        if (T == 1 && oneQueryLoopsApply(k, v)) {
+            out = oneQueryAttention(q, k, v, groups, m_spec.scoreScale, ctx.mask, m_sinks);
         } else {
             const auto qg = q.to(at::kFloat).reshape({ B, KV, groups * T, D });
-            scores = at::matmul(qg, k.to(at::kFloat).transpose(-2, -1)).view({ B, H, T, Tk });
-        }
-        scores = scores * m_spec.scoreScale;
-        if (ctx.mask.defined())
-            scores = scores + ctx.mask;
-        const auto probs = attentionWeights(scores, m_sinks);
-        if (oneQuery)
-            out = oneQueryValues(probs, v, groups);
-        else
+            auto scores = at::matmul(qg, k.to(at::kFloat).transpose(-2, -1)).view({ B, H, T, Tk });
+            scores = scores * m_spec.scoreScale;
+            if (ctx.mask.defined())
+                scores = scores + ctx.mask;
+            const auto probs = attentionWeights(scores, m_sinks);
             out = at::matmul(probs.reshape({ B, KV, groups * T, Tk }), v.to(at::kFloat)).view({ B, H, T, D });
+        }
         out = out.transpose(1, 2).reshape({ B, T, H * D });
         return m_o(out.to(xin.scalar_type())).to(x.scalar_type());
     }

@@ -6,7 +6,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -396,8 +398,9 @@ public:
                 ++m_workers;
             }
             m_job = &job;
-            m_wanted = m_pending = threads - 1;
-            ++m_generation;
+            m_wanted = threads - 1;
+            m_pending.store(threads - 1, std::memory_order_relaxed);
+            m_generation.fetch_add(1, std::memory_order_release);
         }
         m_wake.notify_all();
         std::exception_ptr error;
@@ -407,8 +410,9 @@ public:
             error = std::current_exception();
         }
         // The workers hold a reference to job: wait for them even on error.
+        spinUntil([&] { return m_pending.load(std::memory_order_acquire) == 0; });
         std::unique_lock lock(m_mutex);
-        m_done.wait(lock, [&] { return m_pending == 0; });
+        m_done.wait(lock, [&] { return m_pending.load(std::memory_order_acquire) == 0; });
         m_job = nullptr;
         if (!error)
             error = std::exchange(m_error, nullptr);
@@ -418,13 +422,36 @@ public:
     }
 
 private:
+    // Waking a thread blocked on a condition variable takes ~0.1 ms on
+    // these VMs, longer than a decode step's regions last between them (13
+    // regions per token). So waiting starts with a short spin that yields
+    // the core to anything runnable (OpenMP's threads, other processes), and
+    // only then blocks: unlike libgomp's spin, it never holds a core that
+    // another thread wants for a whole time slice.
+    template <typename Ready> static bool spinUntil(const Ready &ready)
+    {
+        const auto deadline = std::chrono::steady_clock::now() + kSpin;
+        for (int i = 0;; ++i) {
+            if (ready())
+                return true;
+            if (i % 64 == 63) {
+                if (std::chrono::steady_clock::now() > deadline)
+                    return false;
+                std::this_thread::yield();
+            }
+        }
+    }
+
     void work()
     {
         std::uint64_t seen = 0;
         for (;;) {
+            spinUntil([&] { return m_generation.load(std::memory_order_acquire) != seen; });
             std::unique_lock lock(m_mutex);
-            m_wake.wait(lock, [&] { return m_generation != seen && m_wanted > 0; });
-            seen = m_generation;
+            m_wake.wait(lock, [&] {
+                return m_generation.load(std::memory_order_relaxed) != seen && m_wanted > 0;
+            });
+            seen = m_generation.load(std::memory_order_relaxed);
             --m_wanted;
             const auto *job = m_job;
             lock.unlock();
@@ -437,17 +464,19 @@ private:
             lock.lock();
             if (error && !m_error)
                 m_error = error;
-            if (--m_pending == 0)
+            if (m_pending.fetch_sub(1, std::memory_order_acq_rel) == 1)
                 m_done.notify_one();
         }
     }
 
+    static constexpr auto kSpin = std::chrono::microseconds(300);
     std::mutex m_callMutex, m_mutex;
     std::condition_variable m_wake, m_done;
     const std::function<void()> *m_job = nullptr;
     std::exception_ptr m_error; // the first worker's exception of the current run
-    std::uint64_t m_generation = 0;
-    int m_workers = 0, m_wanted = 0, m_pending = 0;
+    std::atomic<std::uint64_t> m_generation { 0 };
+    std::atomic<int> m_pending { 0 };
+    int m_workers = 0, m_wanted = 0;
 };
 
 } // namespace
