@@ -139,15 +139,16 @@ void rowVectorProduct(const float *packedX, std::int64_t k, const std::uint16_t 
 // ---- Packed panels, for products with many rows (prefill, busy experts).
 //
 // The dot-product tiles above reload x for every weight row triple and
-// spend a shift or mask per weight vector per x row tile: ~50 GFLOP/s per
-// core, about half the FMA peak. With enough rows it pays to widen each
-// weight element once: kPanel weight rows over kKc packed positions are
-// widened and transposed into an fp32 panel [kKc][kPanel] (128 KB, stays in
-// L2), and an outer-product tile (kPanelMr rows of x broadcast against the
-// panel's two vectors per position, 12 accumulators) runs over it for every
-// row tile of x. That is OpenBLAS's sgemm shape; the packing is amortised
-// over all m rows.
-constexpr int kPanel = 16; // weight rows (output columns) per panel: two ymm
+// need a horizontal sum per output: ~50 GFLOP/s per core, about half the
+// FMA peak. With enough rows it pays to transpose the weights once: kPanel
+// weight rows over kKc packed positions become a bf16 panel [kKc][kPanel]
+// (64 KB, stays in L2), and an outer-product tile (kPanelMr rows of x
+// broadcast against the panel's 16 columns per position, widened to two
+// vectors, 12 accumulators) runs over it for every row tile of x. That is
+// OpenBLAS's sgemm shape; the packing is amortised over all m rows. (An
+// fp32 panel, widened while packing, made the pack cost twice as much for
+// one load fewer per position: 5-7% slower at an expert's 64 rows.)
+constexpr int kPanel = 16; // weight rows (output columns) per panel: 32 bytes of bf16
 constexpr int kPanelMr = 6; // x rows per outer-product tile
 // Packed positions per panel (a multiple of kChunk): the whole of k for
 // these models; 64-1024 measured slower (more passes over y).
@@ -155,103 +156,119 @@ constexpr std::int64_t kKc = 2048;
 // Below this the dot-product tiles win (measured crossover 14-16 rows).
 constexpr std::int64_t kPanelMinRows = 16;
 
-// Writes the 8 x 8 transpose of fp32 rows r0..r7 to out, column j at
-// out + j * stride. Spelled out: with arrays and loops GCC keeps the
-// vectors on the stack.
-__attribute__((target("avx2,fma"))) inline void storeTransposed8(__m256 r0, __m256 r1, __m256 r2,
-    __m256 r3, __m256 r4, __m256 r5, __m256 r6, __m256 r7, float *out, std::int64_t stride)
+// Packed positions of one chunk: a chunk's 16 values are packed evens then
+// odds (packBf16GemmInput), so value k of a chunk sits at position
+// positionOf(k).
+constexpr std::int64_t positionOf(int k)
 {
-    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-    const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-    const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-    const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-    const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    _mm256_storeu_ps(out + 0 * stride, _mm256_permute2f128_ps(s0, s4, 0x20));
-    _mm256_storeu_ps(out + 1 * stride, _mm256_permute2f128_ps(s1, s5, 0x20));
-    _mm256_storeu_ps(out + 2 * stride, _mm256_permute2f128_ps(s2, s6, 0x20));
-    _mm256_storeu_ps(out + 3 * stride, _mm256_permute2f128_ps(s3, s7, 0x20));
-    _mm256_storeu_ps(out + 4 * stride, _mm256_permute2f128_ps(s0, s4, 0x31));
-    _mm256_storeu_ps(out + 5 * stride, _mm256_permute2f128_ps(s1, s5, 0x31));
-    _mm256_storeu_ps(out + 6 * stride, _mm256_permute2f128_ps(s2, s6, 0x31));
-    _mm256_storeu_ps(out + 7 * stride, _mm256_permute2f128_ps(s3, s7, 0x31));
+    return k % 2 == 0 ? k / 2 : kChunk / 2 + k / 2;
 }
 
-// The 16 bf16 values of one chunk of a weight row, as fp32: evens (the low
-// half of each 32-bit lane, shifted up) or odds (the high half, masked).
-__attribute__((target("avx2,fma"))) inline __m256 widenEvens(const std::uint16_t *chunk)
+__attribute__((target("avx2,fma"))) inline __m256i loadRow(const std::uint16_t *w)
 {
-    return _mm256_castsi256_ps(
-        _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(chunk)), 16));
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w));
 }
 
-__attribute__((target("avx2,fma"))) inline __m256 widenOdds(const std::uint16_t *chunk)
+// Stores rows 0-7 of chunk value j (the low half of c) and of value j + 8
+// (the high half) at their packed positions.
+__attribute__((target("avx2,fma"))) inline void storeValuePair(std::uint16_t *out, int j, __m256i c)
 {
-    return _mm256_castsi256_ps(
-        _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(chunk)),
-            _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(out + positionOf(j) * kPanel), _mm256_castsi256_si128(c));
+    _mm_storeu_si128(
+        reinterpret_cast<__m128i *>(out + positionOf(j + 8) * kPanel), _mm256_extracti128_si256(c, 1));
 }
 
-// panel[q][c] = fp32 of weight row c at packed position p0 + q, for q < len
-// and c < cols (zero for c >= cols). Packed positions follow
-// packBf16GemmInput: a full 16-value chunk holds its evens then its odds,
-// which is exactly what the shift and the mask of one load produce.
+// Transposes one chunk (16 values) of 8 weight rows into the bf16 panel:
+// out[positionOf(k) * kPanel + r] = row r's value k. Three rounds of
+// in-lane unpacks leave rows 0-7 of value j in the low 128 bits of c[j] and
+// of value j + 8 in the high 128 bits. Spelled out: with arrays and loops
+// GCC keeps the vectors on the stack.
+__attribute__((target("avx2,fma"))) inline void transposeChunk8(
+    const std::uint16_t *w, std::int64_t ldw, std::uint16_t *out)
+{
+    const __m256i r0 = loadRow(w), r1 = loadRow(w + ldw), r2 = loadRow(w + 2 * ldw),
+                  r3 = loadRow(w + 3 * ldw), r4 = loadRow(w + 4 * ldw), r5 = loadRow(w + 5 * ldw),
+                  r6 = loadRow(w + 6 * ldw), r7 = loadRow(w + 7 * ldw);
+    const __m256i a0 = _mm256_unpacklo_epi16(r0, r1), a1 = _mm256_unpackhi_epi16(r0, r1);
+    const __m256i a2 = _mm256_unpacklo_epi16(r2, r3), a3 = _mm256_unpackhi_epi16(r2, r3);
+    const __m256i a4 = _mm256_unpacklo_epi16(r4, r5), a5 = _mm256_unpackhi_epi16(r4, r5);
+    const __m256i a6 = _mm256_unpacklo_epi16(r6, r7), a7 = _mm256_unpackhi_epi16(r6, r7);
+    const __m256i b0 = _mm256_unpacklo_epi32(a0, a2), b1 = _mm256_unpackhi_epi32(a0, a2);
+    const __m256i b2 = _mm256_unpacklo_epi32(a1, a3), b3 = _mm256_unpackhi_epi32(a1, a3);
+    const __m256i b4 = _mm256_unpacklo_epi32(a4, a6), b5 = _mm256_unpackhi_epi32(a4, a6);
+    const __m256i b6 = _mm256_unpacklo_epi32(a5, a7), b7 = _mm256_unpackhi_epi32(a5, a7);
+    storeValuePair(out, 0, _mm256_unpacklo_epi64(b0, b4));
+    storeValuePair(out, 1, _mm256_unpackhi_epi64(b0, b4));
+    storeValuePair(out, 2, _mm256_unpacklo_epi64(b1, b5));
+    storeValuePair(out, 3, _mm256_unpackhi_epi64(b1, b5));
+    storeValuePair(out, 4, _mm256_unpacklo_epi64(b2, b6));
+    storeValuePair(out, 5, _mm256_unpackhi_epi64(b2, b6));
+    storeValuePair(out, 6, _mm256_unpacklo_epi64(b3, b7));
+    storeValuePair(out, 7, _mm256_unpackhi_epi64(b3, b7));
+}
+
+// panel[q][c] = weight row c at packed position p0 + q (bf16 bits), for
+// q < len and c < cols (zero for c >= cols). The panel stays bf16: the
+// tile widens it with a shift and a mask per position, which costs less
+// than widening here and storing twice the bytes.
 __attribute__((target("avx2,fma"))) void packWeightPanel(const std::uint16_t *w, std::int64_t ldw,
-    int cols, std::int64_t main, std::int64_t p0, std::int64_t len, float *panel)
+    int cols, std::int64_t main, std::int64_t p0, std::int64_t len, std::uint16_t *panel)
 {
-    auto valueAt = [&](int c, std::int64_t p) { // position p of row c, in packed order
+    auto bitsAt = [&](int c, std::int64_t p) -> std::uint16_t { // position p of row c
         if (p >= main)
-            return widen(w[c * ldw + p]);
+            return w[c * ldw + p];
         const auto chunk = p - p % kChunk, t = p % kChunk;
-        return widen(w[c * ldw + chunk + (t < kChunk / 2 ? 2 * t : 2 * (t - kChunk / 2) + 1)]);
+        return w[c * ldw + chunk + (t < kChunk / 2 ? 2 * t : 2 * (t - kChunk / 2) + 1)];
     };
     if (cols < kPanel) { // the last columns of a product: rare, so plainly
         for (std::int64_t q = 0; q < len; ++q)
             for (int c = 0; c < kPanel; ++c)
-                panel[q * kPanel + c] = c < cols ? valueAt(c, p0 + q) : 0.0f;
+                panel[q * kPanel + c] = c < cols ? bitsAt(c, p0 + q) : std::uint16_t(0);
         return;
     }
     const auto chunkEnd = std::min(p0 + len, main);
-    for (int half = 0; half < kPanel; half += 8) { // weight rows half..half+7
-        const std::uint16_t *r = w + half * ldw;
-        for (std::int64_t c = p0; c < chunkEnd; c += kChunk) {
-            float *out = panel + (c - p0) * kPanel + half;
-            storeTransposed8(widenEvens(r + c), widenEvens(r + ldw + c),
-                widenEvens(r + 2 * ldw + c), widenEvens(r + 3 * ldw + c),
-                widenEvens(r + 4 * ldw + c), widenEvens(r + 5 * ldw + c),
-                widenEvens(r + 6 * ldw + c), widenEvens(r + 7 * ldw + c), out, kPanel);
-            storeTransposed8(widenOdds(r + c), widenOdds(r + ldw + c), widenOdds(r + 2 * ldw + c),
-                widenOdds(r + 3 * ldw + c), widenOdds(r + 4 * ldw + c), widenOdds(r + 5 * ldw + c),
-                widenOdds(r + 6 * ldw + c), widenOdds(r + 7 * ldw + c), out + 8 * kPanel, kPanel);
-        }
+    for (std::int64_t c = p0; c < chunkEnd; c += kChunk) {
+        transposeChunk8(w + c, ldw, panel + (c - p0) * kPanel);
+        transposeChunk8(w + 8 * ldw + c, ldw, panel + (c - p0) * kPanel + 8);
     }
     for (auto p = std::max(p0, main); p < p0 + len; ++p) // the k % 16 tail
         for (int c = 0; c < kPanel; ++c)
-            panel[(p - p0) * kPanel + c] = valueAt(c, p);
+            panel[(p - p0) * kPanel + c] = bitsAt(c, p);
 }
 
 // y[MR x cols] (+)= x[MR rows, len positions] . panel[len][16]: the first
-// panel along k writes y (no zero-fill pass over it), later ones add.
+// panel along k writes y (no zero-fill pass over it), later ones add. One
+// load per position gives the 16 columns' bf16 values; the shift widens the
+// even columns and the mask the odd ones, so the accumulators hold columns
+// 0, 2, .., 14 and 1, 3, .., 15 and are interleaved back when stored.
 template <int MR>
 __attribute__((target("avx2,fma"))) void panelTile(const float *x, std::int64_t ldx,
-    const float *panel, std::int64_t len, float *y, std::int64_t ldy, int cols, bool add)
+    const std::uint16_t *panel, std::int64_t len, float *y, std::int64_t ldy, int cols, bool add)
 {
     __m256 acc[MR][2];
 #pragma GCC unroll 6
     for (int i = 0; i < MR; ++i)
         acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    const __m256i highHalves = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
 #pragma GCC unroll 6
     for (std::int64_t p = 0; p < len; ++p) {
-        const __m256 b0 = _mm256_loadu_ps(panel + p * kPanel);
-        const __m256 b1 = _mm256_loadu_ps(panel + p * kPanel + 8);
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(panel + p * kPanel));
+        const __m256 evens = _mm256_castsi256_ps(_mm256_slli_epi32(raw, 16));
+        const __m256 odds = _mm256_castsi256_ps(_mm256_and_si256(raw, highHalves));
 #pragma GCC unroll 6
         for (int i = 0; i < MR; ++i) {
             const __m256 a = _mm256_broadcast_ss(x + i * ldx + p);
-            acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
-            acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
+            acc[i][0] = _mm256_fmadd_ps(a, evens, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(a, odds, acc[i][1]);
         }
+    }
+    // unpacklo/hi interleave columns 0-3 | 8-11 and 4-7 | 12-15 per lane.
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+        const __m256 lo = _mm256_unpacklo_ps(acc[i][0], acc[i][1]);
+        const __m256 hi = _mm256_unpackhi_ps(acc[i][0], acc[i][1]);
+        acc[i][0] = _mm256_permute2f128_ps(lo, hi, 0x20);
+        acc[i][1] = _mm256_permute2f128_ps(lo, hi, 0x31);
     }
     if (cols == kPanel) {
 #pragma GCC unroll 6
@@ -278,7 +295,7 @@ __attribute__((target("avx2,fma"))) void panelTile(const float *x, std::int64_t 
 }
 
 using PanelTileFn = void (*)(
-    const float *, std::int64_t, const float *, std::int64_t, float *, std::int64_t, int, bool);
+    const float *, std::int64_t, const std::uint16_t *, std::int64_t, float *, std::int64_t, int, bool);
 
 PanelTileFn panelTileFor(int mr)
 {
@@ -290,7 +307,7 @@ PanelTileFn panelTileFor(int mr)
 void panelGemm(const float *packedX, std::int64_t m, std::int64_t k, const std::uint16_t *w,
     std::int64_t ldw, float *y, std::int64_t ldy, std::int64_t nBegin, std::int64_t nEnd)
 {
-    thread_local std::vector<float> panel;
+    thread_local std::vector<std::uint16_t> panel;
     panel.resize(static_cast<std::size_t>(kKc * kPanel));
     const auto main = k - k % kChunk;
     for (std::int64_t n = nBegin; n < nEnd; n += kPanel) {
