@@ -324,6 +324,52 @@ void panelGemm(const float *packedX, std::int64_t m, std::int64_t k, const std::
     }
 }
 
+// The fp32 counterpart of panelTile for fp32MatMul: b is read in place
+// (16 columns at stride ldb per position), no packing.
+template <int MR>
+__attribute__((target("avx2,fma"))) void fp32Tile(const float *a, std::int64_t lda, const float *b,
+    std::int64_t ldb, std::int64_t len, float *y, std::int64_t ldy, int cols)
+{
+    __m256 acc[MR][2];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i)
+        acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (std::int64_t p = 0; p < len; ++p) {
+        const __m256 b0 = _mm256_loadu_ps(b + p * ldb);
+        const __m256 b1 = _mm256_loadu_ps(b + p * ldb + 8);
+#pragma GCC unroll 6
+        for (int i = 0; i < MR; ++i) {
+            const __m256 x = _mm256_broadcast_ss(a + i * lda + p);
+            acc[i][0] = _mm256_fmadd_ps(x, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(x, b1, acc[i][1]);
+        }
+    }
+    alignas(32) float sums[MR][kPanel];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+        if (cols == kPanel) {
+            _mm256_storeu_ps(y + i * ldy, acc[i][0]);
+            _mm256_storeu_ps(y + i * ldy + 8, acc[i][1]);
+        } else {
+            _mm256_store_ps(sums[i], acc[i][0]);
+            _mm256_store_ps(sums[i] + 8, acc[i][1]);
+        }
+    }
+    if (cols < kPanel)
+        for (int i = 0; i < MR; ++i)
+            std::copy(sums[i], sums[i] + cols, y + i * ldy);
+}
+
+using Fp32TileFn = void (*)(const float *, std::int64_t, const float *, std::int64_t, std::int64_t,
+    float *, std::int64_t, int);
+
+Fp32TileFn fp32TileFor(int mr)
+{
+    static constexpr Fp32TileFn tiles[]
+        = { fp32Tile<1>, fp32Tile<2>, fp32Tile<3>, fp32Tile<4>, fp32Tile<5>, fp32Tile<6> };
+    return tiles[mr - 1];
+}
+
 } // namespace
 
 bool bf16GemmSupported()
@@ -392,6 +438,18 @@ void bf16WeightGemm(const float *packedX, std::int64_t m, std::int64_t k, const 
                 s += packedX[i * k + c] * widen(w[n * ldw + c]);
             y[i * ldy + n] += s;
         }
+}
+
+void fp32MatMul(const float *a, std::int64_t lda, const float *b, std::int64_t ldb, std::int64_t m,
+    std::int64_t n, std::int64_t k, float *y, std::int64_t ldy)
+{
+    for (std::int64_t j = 0; j < n; j += kPanel) {
+        const int cols = static_cast<int>(std::min<std::int64_t>(kPanel, n - j));
+        for (std::int64_t i = 0; i < m; i += kPanelMr) {
+            const int mr = static_cast<int>(std::min<std::int64_t>(kPanelMr, m - i));
+            fp32TileFor(mr)(a + i * lda, lda, b + j, ldb, k, y + i * ldy + j, ldy, cols);
+        }
+    }
 }
 
 namespace {

@@ -30,6 +30,14 @@ void packBf16GemmInput(const float *x, std::int64_t ldx, std::int64_t m, std::in
 void bf16WeightGemm(const float *packedX, std::int64_t m, std::int64_t k, const std::uint16_t *w, std::int64_t ldw,
                     float *y, std::int64_t ldy, std::int64_t nBegin, std::int64_t nEnd);
 
+// y[m, n] = a[m, k] . b[k, n], all fp32 with row strides lda, ldb, ldy, on
+// one thread (attention's score and value products, whose callers split
+// the heads over threads). Reads b in 16-column blocks: for the last block
+// columns up to the next multiple of 16 must be readable (their values do
+// not matter), i.e. b has at least (k - 1) * ldb + roundUp(n, 16) floats.
+void fp32MatMul(const float *a, std::int64_t lda, const float *b, std::int64_t ldb, std::int64_t m,
+                std::int64_t n, std::int64_t k, float *y, std::int64_t ldy);
+
 // Runs job on `threads` threads at once (the caller is one of them) and
 // returns when every call has returned. The kernels' parallel regions use
 // this instead of OpenMP: libgomp's idle threads spin for milliseconds after
