@@ -152,6 +152,7 @@ std::string formatBenchReport(const BenchReport &r, const Targets &targets)
         out << "  memory read " << format("%.1f", p.readGBps)
             << " GB/s; torch matvec streaming: bf16 " << format("%.2f", p.bf16MatvecGBps)
             << " GB/s, fp32 " << format("%.2f", p.fp32MatvecGBps) << " GB/s\n";
+        out << "  (each peak the better of two measurements, before and after the engine)\n";
     } else {
         out << "machine:  peaks not measured (--no-peaks): no bounds\n";
     }

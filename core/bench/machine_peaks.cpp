@@ -8,6 +8,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -290,6 +291,25 @@ MachinePeaks measureMachinePeaks(const PeakOptions &options)
         (dtype == ProbeDtype::BF16 ? peaks.bf16MatvecGBps : peaks.fp32MatvecGBps) = gbps;
     }
     return peaks;
+}
+
+MachinePeaks bestOf(const MachinePeaks &a, const MachinePeaks &b)
+{
+    MachinePeaks best = a;
+    best.bf16Gflops = std::max(a.bf16Gflops, b.bf16Gflops);
+    best.fp32Gflops = std::max(a.fp32Gflops, b.fp32Gflops);
+    best.readGBps = std::max(a.readGBps, b.readGBps);
+    best.bf16MatvecGBps = std::max(a.bf16MatvecGBps, b.bf16MatvecGBps);
+    best.fp32MatvecGBps = std::max(a.fp32MatvecGBps, b.fp32MatvecGBps);
+    for (const auto &m : b.details) {
+        const auto same = std::find_if(best.details.begin(), best.details.end(),
+            [&](const Measurement &d) { return d.label == m.label; });
+        if (same == best.details.end())
+            best.details.push_back(m);
+        else
+            same->value = std::max(same->value, m.value);
+    }
+    return best;
 }
 
 } // namespace moescope::bench

@@ -95,6 +95,11 @@ struct PeakOptions
 // Sets at::set_num_threads(threads) (as MoeModel::load does) and runs every probe.
 MachinePeaks measureMachinePeaks(const PeakOptions &options = {});
 
+// Every rate the better of two measurements (details matched by label): the
+// machine's other load moves a probe by 10-30% from one minute to the next,
+// and a bound from a slow minute would flatter the engine.
+MachinePeaks bestOf(const MachinePeaks &a, const MachinePeaks &b);
+
 // Best throughput of `run` over windows of about windowSeconds each within
 // totalSeconds (after one warm-up call), in units per second. The best window,
 // not the mean, because other processes share the machine.

@@ -329,6 +329,30 @@ TEST(MachinePeaks, ProbesMeasureWhatTheyClaim)
     EXPECT_GT(rate, 0.0);
 }
 
+TEST(MachinePeaks, BestOfTakesEachRateFromTheBetterMeasurement)
+{
+    MachinePeaks before, after;
+    before.cpu = after.cpu = "cpu";
+    before.threads = after.threads = 2;
+    before.fp32Gflops = 150.0;
+    after.fp32Gflops = 120.0;
+    before.readGBps = 25.0;
+    after.readGBps = 33.0;
+    before.bf16MatvecGBps = 1.5;
+    after.bf16MatvecGBps = 1.4;
+    before.details = { { "a", 1.0 }, { "b", 5.0 } };
+    after.details = { { "b", 7.0 }, { "c", 2.0 } };
+    const auto best = bestOf(before, after);
+    EXPECT_EQ(best.fp32Gflops, 150.0);
+    EXPECT_EQ(best.readGBps, 33.0);
+    EXPECT_EQ(best.bf16MatvecGBps, 1.5);
+    EXPECT_EQ(best.cpu, "cpu");
+    ASSERT_EQ(best.details.size(), 3u);
+    EXPECT_EQ(best.details[0].value, 1.0);
+    EXPECT_EQ(best.details[1].value, 7.0);
+    EXPECT_EQ(best.details[2].label, "c");
+}
+
 // `moescope bench` end to end, once the command is registered in moescope.
 TEST(BenchCli, BadInputExitsWithOneLineAndAUsageCode)
 {
