@@ -118,6 +118,30 @@ __attribute__((target("avx2,fma"))) void addScaled(float alpha, const float *x, 
         y[i] += alpha * x[i];
 }
 
+// One row of attention weights, in place: p[t] = scale * p[t] + mask[t]
+// (mask may be null), then softmax over the row and, when sink is given,
+// gpt_oss's sink logit, which joins the normalisation and is dropped (as
+// attentionWeights). Every key masked and no sink gives NaN weights, as
+// torch's softmax does.
+void softmaxRow(float *p, std::int64_t n, float scale, const float *mask, const float *sink)
+{
+    float top = -std::numeric_limits<float>::infinity();
+    for (std::int64_t t = 0; t < n; ++t) {
+        p[t] = p[t] * scale + (mask ? mask[t] : 0.0f);
+        top = std::max(top, p[t]);
+    }
+    if (sink)
+        top = std::max(top, *sink);
+    float sum = sink ? std::exp(*sink - top) : 0.0f;
+    for (std::int64_t t = 0; t < n; ++t) {
+        p[t] = std::exp(p[t] - top);
+        sum += p[t];
+    }
+    const float inverse = 1.0f / sum;
+    for (std::int64_t t = 0; t < n; ++t)
+        p[t] *= inverse;
+}
+
 // One query per row and head: scores, scale, mask, softmax (with gpt_oss's
 // sink, as attentionWeights) and the weighted sum of values in one pass per
 // head. As separate tensor ops these were a handful of tiny OpenMP regions
@@ -144,26 +168,12 @@ at::Tensor oneQueryAttention(const at::Tensor &q, const at::Tensor &k, const at:
         const float *values = vs + b * v.stride(0) + (h / groups) * v.stride(1);
         const float *maskRow = maskRows ? maskRows + b * Tk : nullptr;
         p.resize(static_cast<std::size_t>(Tk));
-        float top = -std::numeric_limits<float>::infinity();
-        for (std::int64_t t = 0; t < Tk; ++t) {
-            float score = dot(query, keys + t * k.stride(2), D) * s;
-            if (maskRow)
-                score += maskRow[t];
-            p[static_cast<std::size_t>(t)] = score;
-            top = std::max(top, score);
-        }
-        if (sinkOf)
-            top = std::max(top, sinkOf[h]);
-        // Every key masked and no sink: top is -inf and the weights NaN, as
-        // torch's softmax gives.
-        float sum = sinkOf ? std::exp(sinkOf[h] - top) : 0.0f;
-        for (auto &e : p) {
-            e = std::exp(e - top);
-            sum += e;
-        }
+        for (std::int64_t t = 0; t < Tk; ++t)
+            p[static_cast<std::size_t>(t)] = dot(query, keys + t * k.stride(2), D);
+        softmaxRow(p.data(), Tk, s, maskRow, sinkOf ? sinkOf + h : nullptr);
         float *o = os + row * Dv;
         for (std::int64_t t = 0; t < Tk; ++t) {
-            const float weight = p[static_cast<std::size_t>(t)] / sum;
+            const float weight = p[static_cast<std::size_t>(t)];
             if (weight != 0.0f) // masked keys: exp(-inf) = 0 adds nothing (NaN passes)
                 addScaled(weight, values + t * v.stride(2), o, Dv);
         }
@@ -252,25 +262,9 @@ at::Tensor blockedAttention(const at::Tensor &q, const at::Tensor &k, const at::
             scores.resize(static_cast<std::size_t>(rows * ld));
             kernels::fp32MatMul(qs + ((b * H + h) * T + i0) * D, D, kts + (b * KV + kv) * D * TkPad,
                 TkPad, rows, kEnd, D, scores.data(), ld);
-            for (std::int64_t r = 0; r < rows; ++r) {
-                float *p = scores.data() + r * ld;
-                const float *maskRow = maskData ? maskData + (b * T + i0 + r) * Tk : nullptr;
-                float top = -std::numeric_limits<float>::infinity();
-                for (std::int64_t t = 0; t < kEnd; ++t) {
-                    p[t] = p[t] * s + (maskRow ? maskRow[t] : 0.0f);
-                    top = std::max(top, p[t]);
-                }
-                if (sinkOf)
-                    top = std::max(top, sinkOf[h]);
-                float sum = sinkOf ? std::exp(sinkOf[h] - top) : 0.0f;
-                for (std::int64_t t = 0; t < kEnd; ++t) {
-                    p[t] = std::exp(p[t] - top);
-                    sum += p[t];
-                }
-                const float inverse = 1.0f / sum;
-                for (std::int64_t t = 0; t < kEnd; ++t)
-                    p[t] *= inverse;
-            }
+            for (std::int64_t r = 0; r < rows; ++r)
+                softmaxRow(scores.data() + r * ld, kEnd, s, maskData ? maskData + (b * T + i0 + r) * Tk : nullptr,
+                    sinkOf ? sinkOf + h : nullptr);
             kernels::fp32MatMul(scores.data(), ld, vs + b * values.stride(0) + kv * values.stride(1), values.stride(2),
                 rows, Dv, kEnd, os + ((b * H + h) * T + i0) * Dv, Dv);
         }

@@ -60,21 +60,30 @@ bool kernelTakes(const at::Tensor &x, const at::Tensor &weight)
 // 384 for one row of x: the one-row kernel reads its block as six
 // sequential streams, and streams of 8 weight rows end before the
 // prefetchers are up to speed (2 threads, 1024 x 2048: 23.7 GB/s in
-// 48-column blocks; a 50304-row lm_head 33 GB/s). Products too small to
-// repay a wake-up (the router's 64 rows at decode) run on the calling
+// 48-column blocks; a 50304-row lm_head 33 GB/s). For one row a product is
+// cut into a multiple of the thread count of equal blocks of about 384, so
+// the last block is not a short one that leaves a thread idle (2048 rows:
+// six of 342 rather than five of 384 and one of 128). Products too small
+// to repay a wake-up (the router's 64 rows at decode) run on the calling
 // thread.
 std::vector<at::Tensor> kernelLinear(const at::Tensor &x, const std::vector<KernelProduct> &products)
 {
     const auto K = products.front().weight->size(1);
     const auto rows = x.numel() / std::max<std::int64_t>(K, 1);
     std::vector<at::Tensor> outputs;
-    const std::int64_t block = rows == 1 ? 384 : 48;
-    std::vector<std::int64_t> firstBlock; // of each product, in the shared numbering
+    const auto threadCount = std::max<std::int64_t>(1, at::get_num_threads());
+    std::vector<std::int64_t> firstBlock, blockOf; // in the shared numbering; per product
     std::int64_t blocks = 0, multiplyAdds = 0, weightBytes = 0;
     for (const auto &p : products) {
         const auto N = p.weight->size(0);
         outputs.push_back(at::empty({rows, N}, x.options().dtype(at::kFloat)));
+        std::int64_t block = 48;
+        if (rows == 1) {
+            const auto count = (N + 384 * threadCount - 1) / (384 * threadCount) * threadCount;
+            block = std::max<std::int64_t>(1, (N + count - 1) / count);
+        }
         firstBlock.push_back(blocks);
+        blockOf.push_back(block);
         blocks += (N + block - 1) / block;
         multiplyAdds += rows * N * K;
         weightBytes += N * K * 2;
@@ -90,6 +99,7 @@ std::vector<at::Tensor> kernelLinear(const at::Tensor &x, const std::vector<Kern
             while (b >= firstBlock[i + 1])
                 ++i;
             const auto &weight = *products[i].weight;
+            const auto block = blockOf[i];
             const auto N = weight.size(0), first = (b - firstBlock[i]) * block;
             kernels::bf16WeightGemm(px, rows, K, reinterpret_cast<const std::uint16_t *>(weight.data_ptr()),
                                     weight.stride(0), outputs[i].data_ptr<float>(), N, first,
