@@ -12,6 +12,7 @@
 #include "ui/live/live_job_tracker.h"
 #include "ui/live/live_workbench.h"
 #include "ui/live/plan_document.h"
+#include "ui/live/session_file.h"
 #include "ui/main_window.h"
 #include "ui/models/job_list_model.h"
 #include "ui/models/token_routing_model.h"
@@ -21,11 +22,14 @@
 #include "ui/views/message_bar.h"
 #include "ui/views/model_panel.h"
 #include "ui/views/playground_panel.h"
+#include "ui/views/steering_panel.h"
 
 #include <QCheckBox>
 #include <QComboBox>
 #include <QMouseEvent>
 #include <QFile>
+#include <QJsonObject>
+#include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
@@ -79,6 +83,26 @@ std::shared_ptr<const RoutingTrace> matchingStudy()
     return trace;
 }
 
+// matchingStudy() with the bundled UDHR's language codes, so that its
+// grids can be evaluated on `udhr:en,de`.
+std::shared_ptr<const RoutingTrace> udhrStudy()
+{
+    auto trace = std::make_shared<RoutingTrace>(*matchingStudy());
+    trace->languages[0].label = "en";
+    trace->languages[1].label = "de";
+    return trace;
+}
+
+// The control Tab moves to from w (past w's own parts, such as a spin
+// box's line edit).
+QWidget *nextControl(QWidget *w)
+{
+    QWidget *next = w->nextInFocusChain();
+    while (next != w && w->isAncestorOf(next))
+        next = next->nextInFocusChain();
+    return next;
+}
+
 } // namespace
 
 class TestLivePanels : public QObject
@@ -105,6 +129,8 @@ private Q_SLOTS:
     void plansOpenApplyAndSave();
     void sharesColourTheGrid();
     void ablationComparesDebounced();
+    void gridTakesWindowAndStride();
+    void strideLongerThanWindowStartsNothing();
 
 private:
     PlaygroundPanel *playground() const { return m_window->live()->playground(); }
@@ -424,6 +450,159 @@ void TestLivePanels::ablationComparesDebounced()
     QVERIFY(ablated);
     QVERIFY(ablated->planApplied);
     QCOMPARE(panel->intervenedText(), ablated->generatedText);
+}
+
+// The grid's perplexity window and stride go from the panel into the
+// request, the run (core records them in results.json) and the CLI line
+// that repeats it; they are kept in sessions and come in Tab order after the
+// measure.
+void TestLivePanels::gridTakesWindowAndStride()
+{
+    AblationPanel *panel = m_window->live()->ablation();
+    LiveJobTracker *jobs = m_window->live()->jobs();
+    QVERIFY(jobs->model());
+    QCOMPARE(jobs->model()->contextLength, 256); // the fixture's max_position_embeddings
+    panel->setSnapshot(
+        analyzeStudy(udhrStudy(), AnalysisParams { 4, 0.4, Linkage::Average, std::nullopt },
+            QStringLiteral("synthetic"), QStringLiteral("synthetic")),
+        m_tmp.filePath(QStringLiteral("study.h5")));
+    QVERIFY2(panel->unavailableReason().isEmpty(), qPrintable(panel->unavailableReason()));
+    panel->kBox()->setValue(4);
+    panel->thresholdBox()->setValue(0.4);
+    panel->gridLanguagesEdit()->setText(QStringLiteral("en,de"));
+    panel->gridBlocksEdit()->setText(QStringLiteral("0-2"));
+    panel->evalSpecEdit()->setText(QStringLiteral("udhr:en,de?articles=25-26"));
+    panel->taskBox()->setCurrentIndex(panel->taskBox()->findData(QString()));
+    const QString out = m_tmp.filePath(QStringLiteral("ablation-window"));
+    panel->outputDirEdit()->setText(out);
+
+    // The defaults are the CLI's: no --max-length, no --stride.
+    QCOMPARE(panel->windowBox()->value(), 0);
+    QCOMPARE(panel->strideBox()->value(), 0);
+    QCOMPARE(panel->gridRequest().maxLength, 0);
+    QCOMPARE(panel->gridRequest().stride, 0);
+
+    // Tab: corpus, measure, window, stride, results folder.
+    QCOMPARE(nextControl(panel->evalSpecEdit()), static_cast<QWidget *>(panel->taskBox()));
+    QCOMPARE(nextControl(panel->taskBox()), static_cast<QWidget *>(panel->windowBox()));
+    QCOMPARE(nextControl(panel->windowBox()), static_cast<QWidget *>(panel->strideBox()));
+    QCOMPARE(nextControl(panel->strideBox()), static_cast<QWidget *>(panel->outputDirEdit()));
+    SteeringPanel *steering = m_window->live()->steering();
+    QCOMPARE(nextControl(steering->taskBox()), static_cast<QWidget *>(steering->windowBox()));
+    QCOMPARE(nextControl(steering->windowBox()), static_cast<QWidget *>(steering->strideBox()));
+    QCOMPARE(nextControl(steering->strideBox()), static_cast<QWidget *>(steering->outputDirEdit()));
+    QVERIFY(!steering->strideBox()->isEnabled()); // its default measure is language consistency
+
+    // The stride is perplexity's alone: off for language consistency.
+    QVERIFY(panel->strideBox()->isEnabled()); // UDHR is text: perplexity
+    panel->strideBox()->setValue(16);
+    panel->taskBox()->setCurrentIndex(panel->taskBox()->findData(QStringLiteral("consistency")));
+    QVERIFY(!panel->strideBox()->isEnabled());
+    QCOMPARE(panel->gridRequest().stride, 0);
+    panel->taskBox()->setCurrentIndex(panel->taskBox()->findData(QString()));
+    QVERIFY(panel->strideBox()->isEnabled());
+
+    panel->windowBox()->setValue(64);
+    const GridRequest request = panel->gridRequest();
+    QCOMPARE(request.maxLength, 64);
+    QCOMPARE(request.stride, 16);
+
+    // Sessions keep them under their own names, next to the existing ones.
+    const QJsonObject saved = captureControls(panel);
+    QCOMPARE(saved.value(QStringLiteral("perplexityWindow")).toInt(), 64);
+    QCOMPARE(saved.value(QStringLiteral("perplexityStride")).toInt(), 16);
+    for (const char *key : { "k", "maxNewTokens", "gridCorpus", "gridTask", "gridBlocks" })
+        QVERIFY2(saved.contains(QLatin1String(key)), key);
+    panel->windowBox()->setValue(0);
+    panel->strideBox()->setValue(0);
+    restoreControls(panel, saved);
+    QCOMPARE(panel->windowBox()->value(), 64);
+    QCOMPARE(panel->strideBox()->value(), 16);
+
+    QSignalSpy finished(panel, &InterventionPanel::gridFinished);
+    QSignalSpy errors(panel, &InterventionPanel::errorOccurred);
+    QVERIFY(panel->runGrid() != 0);
+    QVERIFY(jobs->waitForIdle(kTimeoutMs));
+    QVERIFY2(errors.isEmpty(), errors.isEmpty() ? "" : qPrintable(errors.first().at(0).toString()));
+    QCOMPARE(finished.count(), 1);
+    const GridOutcomePtr outcome = panel->lastResults();
+    QVERIFY(outcome && outcome->results);
+    // What the evaluation used, as core recorded it...
+    const QJsonObject run = outcome->results->run;
+    QCOMPARE(run.value(QStringLiteral("perplexity_window")).toInt(), 64);
+    QCOMPARE(run.value(QStringLiteral("perplexity_stride")).toInt(), 16);
+    // ...and the CLI line that repeats the run, which the record keeps.
+    const QString command = outcome->command;
+    QCOMPARE(run.value(QStringLiteral("command")).toString(), command);
+    QVERIFY2(command.startsWith(QLatin1String("moescope ablate --model ")), qPrintable(command));
+    for (const QString &part :
+        { QStringLiteral(" --max-length 64 --stride 16 "),
+            QStringLiteral(" --eval 'udhr:en,de?articles=25-26' "),
+            QStringLiteral(" --languages en,de --blocks 0-2 --k 4 --threshold 0.4 "),
+            QStringLiteral(" --trace ") + m_tmp.filePath(QStringLiteral("study.h5")),
+            QStringLiteral(" --out ") + out })
+        QVERIFY2(command.contains(part), qPrintable(command + QStringLiteral(" lacks ") + part));
+    QVERIFY(!command.contains(QLatin1String("--task")));
+}
+
+// A stride longer than the window the evaluation would use is refused in
+// the panel with core's reason, and no job starts.
+void TestLivePanels::strideLongerThanWindowStartsNothing()
+{
+    AblationPanel *panel = m_window->live()->ablation();
+    LiveJobTracker *jobs = m_window->live()->jobs();
+    QVERIFY(panel->unavailableReason().isEmpty());
+    QVERIFY(panel->strideBox()->isEnabled());
+    const quint64 before = jobs->latest(panel->gridChannel());
+    QSignalSpy started(jobs, &LiveJobTracker::busyChanged);
+    QSignalSpy errors(panel, &InterventionPanel::errorOccurred);
+    m_window->messageBar()->hide();
+
+    // window, stride, and the window core would slide: an explicit one, the
+    // model's context (0), or the context when longer than it.
+    const struct
+    {
+        int window, stride, used;
+    } cases[] = { { 64, 100, 64 }, { 0, 300, 256 }, { 1000, 300, 256 } };
+    for (const auto &c : cases) {
+        panel->windowBox()->setValue(c.window);
+        panel->strideBox()->setValue(c.stride);
+        errors.clear();
+        QCOMPARE(panel->runGrid(), quint64(0));
+        QCOMPARE(errors.count(), 1);
+        const QString message = errors.first().at(0).toString();
+        QVERIFY2(message.contains(QStringLiteral("the perplexity stride must be between 1 and "
+                                                 "the window of %1 tokens, not %2")
+                                      .arg(c.used)
+                                      .arg(c.stride)),
+            qPrintable(message));
+        QVERIFY(m_window->messageBar()->isVisible());
+        QVERIFY(m_window->messageBar()->isError());
+        QCOMPARE(m_window->messageBar()->text(), message);
+        m_window->messageBar()->hide();
+    }
+    // A window of one token is no perplexity window either.
+    panel->windowBox()->setValue(1);
+    panel->strideBox()->setValue(0);
+    errors.clear();
+    QCOMPARE(panel->runGrid(), quint64(0));
+    QCOMPARE(errors.count(), 1);
+    QVERIFY2(errors.first().at(0).toString().contains(QLatin1String("at least two tokens")),
+        qPrintable(errors.first().at(0).toString()));
+    m_window->messageBar()->hide();
+
+    QCOMPARE(jobs->latest(panel->gridChannel()), before);
+    QCOMPARE(started.count(), 0);
+    // A stride that fits runs.
+    panel->outputDirEdit()->setText(m_tmp.filePath(QStringLiteral("ablation-stride")));
+    panel->windowBox()->setValue(0);
+    panel->strideBox()->setValue(256);
+    QVERIFY(panel->runGrid() != 0);
+    QVERIFY(jobs->waitForIdle(kTimeoutMs));
+    QCOMPARE(panel->lastResults()->results->run.value(QStringLiteral("perplexity_stride")).toInt(),
+        256);
+    QCOMPARE(panel->lastResults()->results->run.value(QStringLiteral("perplexity_window")).toInt(),
+        256);
 }
 
 QTEST_MAIN(TestLivePanels)

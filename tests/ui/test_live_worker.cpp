@@ -9,10 +9,15 @@
 #include "core/model/moe_model.h"
 #include "core/model/safetensors.h"
 #include "core/model/tokenizer/tokenizer.h"
+#include "core/eval/metric_table.h"
 #include "ui/live/live_job_tracker.h"
 #include "ui/models/job_list_model.h"
 
+#include <QDir>
 #include <QElapsedTimer>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTimer>
@@ -48,6 +53,48 @@ GenerationOutcomePtr finalOutcome(const QSignalSpy &spy, quint64 tag)
     return nullptr;
 }
 
+// An ablation grid on the fixture: en's experts (0-3 of 8, every layer of
+// a synthetic study of the fixture's shape) masked in all three layers,
+// scored by perplexity on two held-out UDHR articles.
+GridRequest perplexityGrid(const QString &outputDir)
+{
+    auto trace = std::make_shared<RoutingTrace>();
+    trace->model = { "tiny", "mixtral", 3, 8, 2, { 0, 1, 2 } };
+    for (const char *label : { "en", "de" }) {
+        LanguageRouting lang;
+        lang.label = label;
+        lang.counts.assign(24, 0);
+        lang.gateSum.assign(24, 0.0);
+        lang.tokens.assign(3, 100);
+        const int first = lang.label == "en" ? 0 : 4;
+        for (int l = 0; l < 3; ++l)
+            for (int e = first; e < first + 4; ++e) {
+                lang.counts[static_cast<std::size_t>(l * 8 + e)] = 50;
+                lang.gateSum[static_cast<std::size_t>(l * 8 + e)] = 25.0;
+            }
+        trace->languages.push_back(lang);
+    }
+    GridRequest r;
+    r.kind = GridRequest::Kind::Ablation;
+    r.trace = trace;
+    r.ablation.languages = { "en" };
+    r.ablation.blocks = { { 0, 2 } };
+    r.ablation.k = 4;
+    r.ablation.threshold = 0.4;
+    r.evalSpec = QStringLiteral("udhr:en?articles=25-26");
+    r.outputDir = outputDir;
+    return r;
+}
+
+// results.json's "run" object, as written.
+QJsonObject runRecord(const QString &outputDir)
+{
+    QFile file(QDir(outputDir).filePath(QStringLiteral("results.json")));
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    return QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("run")).toObject();
+}
+
 } // namespace
 
 class TestLiveWorker : public QObject
@@ -66,11 +113,17 @@ private Q_SLOTS:
     void newerRequestSupersedesOlder();
     void guiStaysResponsive();
     void noModelIsAnError();
+    void gridTakesPerplexityWindowAndStride();
+    void strideLongerThanWindowFailsTheGrid();
 
 private:
     void loadTestModel(LiveJobTracker &tracker);
 
+    // Runs request and returns its outcome (nullptr on failure).
+    GridOutcomePtr gridAndWait(LiveJobTracker &tracker, const GridRequest &request);
+
     std::unique_ptr<test::LiveTestModel> m_model;
+    QTemporaryDir m_tmp;
 };
 
 void TestLiveWorker::initTestCase()
@@ -366,6 +419,87 @@ void TestLiveWorker::noModelIsAnError()
     tracker.generate(QStringLiteral("p"), textRequest(QStringLiteral("x"), 4));
     QVERIFY(failed.wait(kTimeoutMs));
     QVERIFY(failed.first().at(2).toString().contains(QLatin1String("no model")));
+}
+
+GridOutcomePtr TestLiveWorker::gridAndWait(LiveJobTracker &tracker, const GridRequest &request)
+{
+    QSignalSpy finished(&tracker, &LiveJobTracker::gridFinished);
+    QSignalSpy failed(&tracker, &LiveJobTracker::taskFailed);
+    tracker.runGrid(QStringLiteral("grid"), request);
+    if (!tracker.waitForIdle(kTimeoutMs))
+        return nullptr;
+    if (!failed.isEmpty())
+        qWarning() << "grid failed:" << failed.first().at(2).toString();
+    if (finished.size() != 1)
+        return nullptr;
+    return finished.first().at(2).value<GridOutcomePtr>();
+}
+
+// An explicit window and stride reach the evaluation: core records them in
+// the run, the numbers change (each token is still scored once), and the
+// CLI line carries them; without them the run uses the model's context and
+// half of it, as `moescope ablate` does.
+void TestLiveWorker::gridTakesPerplexityWindowAndStride()
+{
+    LiveJobTracker tracker;
+    loadTestModel(tracker);
+    QCOMPARE(tracker.model()->contextLength, 256);
+
+    GridRequest narrow = perplexityGrid(m_tmp.filePath(QStringLiteral("narrow")));
+    narrow.maxLength = 48;
+    narrow.stride = 20;
+    const auto windowed = gridAndWait(tracker, narrow);
+    QVERIFY(windowed);
+    const QJsonObject run = runRecord(narrow.outputDir);
+    QCOMPARE(run.value(QStringLiteral("task")).toString(), QStringLiteral("perplexity"));
+    QCOMPARE(run.value(QStringLiteral("perplexity_window")).toInt(), 48);
+    QCOMPARE(run.value(QStringLiteral("perplexity_stride")).toInt(), 20);
+    QCOMPARE(run.value(QStringLiteral("command")).toString(), windowed->command);
+    QVERIFY2(windowed->command.contains(QLatin1String(" --max-length 48 --stride 20 ")),
+        qPrintable(windowed->command));
+
+    const auto whole = gridAndWait(tracker, perplexityGrid(m_tmp.filePath(QStringLiteral("whole"))));
+    QVERIFY(whole);
+    const QJsonObject defaults = runRecord(m_tmp.filePath(QStringLiteral("whole")));
+    QCOMPARE(defaults.value(QStringLiteral("perplexity_window")).toInt(), 256);
+    QCOMPARE(defaults.value(QStringLiteral("perplexity_stride")).toInt(), 128);
+    QVERIFY2(!whole->command.contains(QLatin1String("--max-length"))
+            && !whole->command.contains(QLatin1String("--stride")),
+        qPrintable(whole->command));
+
+    // The articles are longer than 48 byte tokens, so the narrow window
+    // scores them with less context: other losses over the same tokens.
+    bool differs = false;
+    const auto keys = whole->table->rowKeys();
+    QCOMPARE(keys.size(), std::size_t(2)); // baseline and en masked, on en
+    for (const auto &key : keys) {
+        const auto tokens = whole->table->number(key, "tokens");
+        QVERIFY(tokens && *tokens > 2 * 48);
+        QCOMPARE(windowed->table->number(key, "tokens"), tokens);
+        const auto a = whole->table->number(key, "bits_per_byte");
+        const auto b = windowed->table->number(key, "bits_per_byte");
+        QVERIFY(a && b);
+        differs = differs || *a != *b;
+    }
+    QVERIFY(differs);
+}
+
+// The worker leaves the stride's check to core Evaluation, whose reason
+// reaches the GUI as the job's one-line failure; nothing is written.
+void TestLiveWorker::strideLongerThanWindowFailsTheGrid()
+{
+    LiveJobTracker tracker;
+    loadTestModel(tracker);
+    GridRequest request = perplexityGrid(m_tmp.filePath(QStringLiteral("refused")));
+    request.maxLength = 32;
+    request.stride = 40;
+    QSignalSpy failed(&tracker, &LiveJobTracker::taskFailed);
+    QVERIFY(!gridAndWait(tracker, request));
+    QCOMPARE(failed.size(), 1);
+    const QString message = failed.first().at(2).toString();
+    QVERIFY2(message.contains(QLatin1String("--stride 40 is longer than the window of 32 tokens")),
+        qPrintable(message));
+    QVERIFY(!QFile::exists(QDir(request.outputDir).filePath(QStringLiteral("results.json"))));
 }
 
 QTEST_GUILESS_MAIN(TestLiveWorker)

@@ -30,6 +30,9 @@ struct ModelFacts
     bool hasTokenizer = false;
     QString tokenizerProblem; // why prompts cannot be typed, when !hasTokenizer
     routing::PlanTarget planTarget;
+    // Positions the model declares (config max_position_embeddings): the
+    // perplexity window an evaluation uses unless told otherwise; 0 = none.
+    int contextLength = 0;
     double loadSeconds = 0;
 };
 using ModelFactsPtr = std::shared_ptr<const ModelFacts>;
@@ -128,9 +131,14 @@ struct GridRequest
     QString evalSpec; // e.g. "udhr:en,zh?articles=25-30"
     QString task; // "" = the corpus format's default (as the CLI)
     int maxNewTokens = 32;
-    // As RecordingRequest: prompts are cut to maxLength tokens (0 = the
-    // model's context, less maxNewTokens for generation tasks).
+    // `--max-length`: for perplexity the sliding window's length (documents
+    // are never cut), for the other tasks the prompt limit; 0 = the model's
+    // context, less maxNewTokens for generation tasks. Either way capped at
+    // the context (core Evaluation).
     int maxLength = 0;
+    // `--stride`: tokens the perplexity window advances by; 0 = half the
+    // window (the core default). Must be 1..window, perplexity only.
+    int stride = 0;
     std::vector<std::string> languages; // evaluated labels (empty = all of the corpus)
     // Written as `moescope ablate/steer --out DIR` writes it: results.csv,
     // results.json (table + run) and plans/<cell>.json.
@@ -146,6 +154,9 @@ struct GridOutcome
     std::vector<experiments::GridCell> cells;
     InterventionResultsPtr results; // results.json read back, for the figures
     QString outputDir;
+    // The `moescope ablate/steer` line that repeats the run (results.json's
+    // run.command).
+    QString command;
     double seconds = 0;
 };
 using GridOutcomePtr = std::shared_ptr<const GridOutcome>;

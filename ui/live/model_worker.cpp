@@ -15,6 +15,8 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
+#include <QLocale>
+#include <QRegularExpression>
 
 #include <filesystem>
 #include <optional>
@@ -145,6 +147,7 @@ void ModelWorker::loadModel(quint64 tag, const JobContext &job, const QString &d
         }
         facts->computeDtype = QString::fromStdString(loaded->model.computeDtypeName());
         facts->planTarget = loaded->model.planTarget();
+        facts->contextLength = std::max(0, loaded->model.spec().maxPositions);
         facts->loadSeconds = run.elapsedMs() / 1000.0;
         loaded->facts = facts;
         m_loaded = std::move(loaded);
@@ -322,6 +325,81 @@ std::string equivalentRecordCommand(const QString &modelDir, const std::string &
         .toStdString();
 }
 
+// One argument as a POSIX shell reads it back: bare when no character of
+// it means anything to a shell, else in single quotes.
+QString shellWord(const QString &arg)
+{
+    static const QRegularExpression bare(QStringLiteral("^[A-Za-z0-9_@%+=:,./-]+$"));
+    if (bare.match(arg).hasMatch())
+        return arg;
+    QString quoted = arg;
+    quoted.replace(QLatin1Char('\''), QStringLiteral("'\\''"));
+    return QLatin1Char('\'') + quoted + QLatin1Char('\'');
+}
+
+QString shortestNumber(double value)
+{
+    return QString::number(value, 'g', QLocale::FloatingPointShortest);
+}
+
+// The `moescope ablate` / `moescope steer` line that repeats a GUI grid: the
+// same cells, corpus, task and window. Options the GUI leaves at the CLI's
+// defaults are left out; --max-length and --stride only when set in the panel
+// (the worker's defaults for them are the CLI's).
+QString equivalentGridCommand(const QString &modelDir, const std::string &spec,
+    const GridRequest &request, const experiments::EvaluationOptions &options, bool generates)
+{
+    const bool ablation = request.kind == GridRequest::Kind::Ablation;
+    auto joined = [](const std::vector<std::string> &items) {
+        QStringList list;
+        for (const auto &item : items)
+            list << QString::fromStdString(item);
+        return list.join(QLatin1Char(','));
+    };
+    QStringList args { QStringLiteral("--model"), modelDir, QStringLiteral("--trace"),
+        request.tracePath.isEmpty() ? QStringLiteral("TRACE.h5") : request.tracePath,
+        QStringLiteral("--eval"), QString::fromStdString(spec) };
+    if (ablation) {
+        QStringList blocks;
+        for (const auto &[first, last] : request.ablation.blocks)
+            blocks << QStringLiteral("%1-%2").arg(first).arg(last);
+        args << QStringLiteral("--languages") << joined(request.ablation.languages)
+             << QStringLiteral("--blocks") << blocks.join(QLatin1Char(','))
+             << QStringLiteral("--k") << QString::number(request.ablation.k)
+             << QStringLiteral("--threshold") << shortestNumber(request.ablation.threshold);
+    } else {
+        const auto &s = request.steering;
+        QStringList lambdas;
+        for (const double lambda : s.lambdas)
+            lambdas << shortestNumber(lambda);
+        args << QStringLiteral("--pair")
+             << QString::fromStdString(s.a) + QLatin1Char(',') + QString::fromStdString(s.b)
+             << QStringLiteral("--lambda") << lambdas.join(QLatin1Char(','))
+             << QStringLiteral("--k") << QString::number(s.k) << QStringLiteral("--threshold")
+             << shortestNumber(s.threshold) << QStringLiteral("--layers")
+             << QStringLiteral("%1-%2").arg(s.firstLayer).arg(s.lastLayer);
+        if (!request.languages.empty())
+            args << QStringLiteral("--languages") << joined(request.languages);
+    }
+    if (!request.task.isEmpty())
+        args << QStringLiteral("--task") << request.task;
+    if (generates)
+        args << QStringLiteral("--max-new-tokens") << QString::number(options.maxNewTokens);
+    if (request.maxLength > 0)
+        args << QStringLiteral("--max-length") << QString::number(request.maxLength);
+    if (request.stride > 0)
+        args << QStringLiteral("--stride") << QString::number(request.stride);
+    args << QStringLiteral("--out") << request.outputDir;
+    QStringList words { ablation ? QStringLiteral("moescope ablate")
+                                 : QStringLiteral("moescope steer") };
+    for (const QString &a : args)
+        words << shellWord(a);
+    QString comment = QStringLiteral("  # from the MoEScope window");
+    if (request.tracePath.isEmpty())
+        comment += QStringLiteral(" (TRACE.h5: the study was not read from a trace file)");
+    return words.join(QLatin1Char(' ')) + comment;
+}
+
 } // namespace
 
 void ModelWorker::record(quint64 tag, const JobContext &job, const RecordingRequest &request)
@@ -414,6 +492,10 @@ void ModelWorker::runGrid(quint64 tag, const JobContext &job, const GridRequest 
             options.prompt.maxTokens = static_cast<std::size_t>(maxLength);
             options.prompt.truncate = true;
         }
+        // Evaluation checks it against the window (and the task) as for
+        // `--stride`; 0 leaves the core's default, half the window.
+        if (request.stride > 0)
+            options.stride = static_cast<std::size_t>(request.stride);
         const Corpus corpus = loadCorpus(spec);
         experiments::Evaluation evaluation(loaded.model, *loaded.tokenizer, corpus, options);
         if (ablation)
@@ -435,7 +517,9 @@ void ModelWorker::runGrid(quint64 tag, const JobContext &job, const GridRequest 
 
         // The folder `moescope ablate/steer --out` writes, with the same run
         // object, so the figures and any later `moescope figures` read it alike.
-        const std::string command = ablation ? "moescope gui (ablate)" : "moescope gui (steer)";
+        outcome->command = equivalentGridCommand(
+            loaded.facts->directory, spec.toString(), request, options, generates);
+        const std::string command = outcome->command.toStdString();
         const auto runInfo = ablation
             ? experiments::gridRunJson(command, loaded.model, evaluation, spec.toString(),
                 request.tracePath.toStdString(), request.ablation)

@@ -163,6 +163,7 @@ GridRequest AblationPanel::gridRequest() const
     r.evalSpec = m_evalSpec->text().trimmed();
     r.task = m_task->currentData().toString();
     r.maxNewTokens = m_maxTokens->value();
+    setEvaluationWindow(r);
     r.outputDir = m_outputDir->text().trimmed();
     r.title = tr("Ablation grid (%1 languages × %2 blocks)")
                   .arg(r.ablation.languages.size())

@@ -9,6 +9,9 @@
 #include "ui/views/user_data_folder.h"
 
 #include "core/common/error.h"
+#include "core/corpus/corpus_spec.h"
+#include "core/eval/perplexity.h"
+#include "core/experiments/evaluation.h"
 
 #include <QComboBox>
 #include <QDateTime>
@@ -65,6 +68,8 @@ InterventionPanel::InterventionPanel(Experiment experiment, PlanMapRenderer *pla
     , m_runGrid(new QPushButton(this))
     , m_evalSpec(new QLineEdit(this))
     , m_task(new QComboBox(this))
+    , m_window(new QSpinBox(this))
+    , m_stride(new QSpinBox(this))
     , m_outputDir(new QLineEdit(this))
     , m_figureTabs(new QTabWidget(this))
     , m_planFigure(planFigure)
@@ -83,7 +88,8 @@ InterventionPanel::InterventionPanel(Experiment experiment, PlanMapRenderer *pla
     // the subclasses name their own.
     for (const auto &[widget, name] : std::initializer_list<std::pair<QWidget *, const char *>> {
              { m_k, "k" }, { m_threshold, "threshold" }, { m_firstLayer, "firstLayer" },
-             { m_lastLayer, "lastLayer" }, { m_prompt, "prompt" }, { m_maxTokens, "maxNewTokens" } })
+             { m_lastLayer, "lastLayer" }, { m_prompt, "prompt" }, { m_maxTokens, "maxNewTokens" },
+             { m_window, "perplexityWindow" }, { m_stride, "perplexityStride" } })
         widget->setObjectName(QLatin1String(name));
     m_k->setRange(1, 1024);
     m_threshold->setSingleStep(0.05);
@@ -98,6 +104,20 @@ InterventionPanel::InterventionPanel(Experiment experiment, PlanMapRenderer *pla
     m_baseline->setPlaceholderText(tr("Baseline: the model without a plan"));
     m_outputDir->setText(defaultResultsFolder(m_experiment.id));
     m_gridStatus->setWordWrap(true);
+    // 0 stands for the CLI's default when the option is left out.
+    constexpr int kMostTokens = 1 << 20;
+    m_window->setRange(0, kMostTokens);
+    m_window->setSingleStep(64);
+    m_window->setSpecialValueText(tr("model context"));
+    m_window->setToolTip(
+        tr("Perplexity: the sliding window in tokens; longer documents are scored window by "
+           "window. Other measures: the prompt limit. At most the model's context "
+           "(--max-length)."));
+    m_stride->setRange(0, kMostTokens);
+    m_stride->setSingleStep(64);
+    m_stride->setSpecialValueText(tr("half the window"));
+    m_stride->setToolTip(tr("Perplexity: tokens each window advances by, 1 to the window; a "
+                            "smaller stride gives tokens more context for more passes (--stride)."));
 
     auto *kRow = new QHBoxLayout;
     kRow->addWidget(m_k);
@@ -124,6 +144,16 @@ InterventionPanel::InterventionPanel(Experiment experiment, PlanMapRenderer *pla
 
     m_gridForm->addRow(tr("Corpus:"), m_evalSpec);
     m_gridForm->addRow(tr("Measure:"), m_task);
+    auto *windowRow = new QHBoxLayout;
+    windowRow->addWidget(m_window);
+    auto *strideLabel = new QLabel(tr("&stride"), this);
+    strideLabel->setBuddy(m_stride);
+    windowRow->addWidget(strideLabel);
+    windowRow->addWidget(m_stride);
+    windowRow->addStretch(1);
+    auto *windowLabel = new QLabel(tr("Perplexity &window:"), this);
+    windowLabel->setBuddy(m_window);
+    m_gridForm->addRow(windowLabel, windowRow);
     m_gridForm->addRow(tr("Results folder:"), m_outputDir);
     m_gridForm->addRow(m_runGrid, m_gridStatus);
 
@@ -159,6 +189,11 @@ InterventionPanel::InterventionPanel(Experiment experiment, PlanMapRenderer *pla
     connect(m_prompt, &QPlainTextEdit::textChanged, this, &InterventionPanel::scheduleUpdate);
     connect(m_usePlan, &QPushButton::clicked, this, [this] { m_plan->setPlan(currentPlan()); });
     connect(m_runGrid, &QPushButton::clicked, this, [this] { runGrid(); });
+    // The subclasses fill the measures after this; adding the first one
+    // signals too.
+    auto updateStride = [this] { m_stride->setEnabled(measuresPerplexity()); };
+    connect(m_task, &QComboBox::currentIndexChanged, this, updateStride);
+    connect(m_evalSpec, &QLineEdit::textChanged, this, updateStride);
 
     connect(m_jobs, &LiveJobTracker::modelLoaded, this,
         [this](quint64, ModelFactsPtr facts) { setModel(facts); });
@@ -199,9 +234,47 @@ void InterventionPanel::orderFocus(
     const QList<QWidget *> chain = controls
         + QList<QWidget *> { m_k, m_threshold, m_firstLayer, m_lastLayer, m_maxTokens, m_prompt,
               m_usePlan }
-        + gridControls + QList<QWidget *> { m_evalSpec, m_task, m_outputDir, m_runGrid };
+        + gridControls
+        + QList<QWidget *> { m_evalSpec, m_task, m_window, m_stride, m_outputDir, m_runGrid };
     for (qsizetype i = 1; i < chain.size(); ++i)
         setTabOrder(chain[i - 1], chain[i]);
+}
+
+bool InterventionPanel::measuresPerplexity() const
+{
+    const QString task = m_task->currentData().toString();
+    try {
+        const auto measure = task.isEmpty()
+            ? experiments::defaultEvalTask(
+                parseCorpusSpec(m_evalSpec->text().trimmed().toStdString()).format)
+            : experiments::parseEvalTask(task.toStdString());
+        return measure == experiments::EvalTask::Perplexity;
+    } catch (const Error &) {
+        return true; // the run says what is wrong with the spec
+    }
+}
+
+void InterventionPanel::setEvaluationWindow(GridRequest &request) const
+{
+    request.maxLength = m_window->value();
+    const bool perplexity = measuresPerplexity();
+    request.stride = perplexity ? m_stride->value() : 0;
+    if (!perplexity || (request.maxLength == 0 && request.stride == 0))
+        return;
+    // The window core Evaluation will slide: --max-length capped at the
+    // model's context, which is also the default.
+    const auto facts = m_jobs->model();
+    const int context = facts ? facts->contextLength : 0;
+    int window = request.maxLength;
+    if (context > 0 && (window == 0 || window > context))
+        window = context;
+    if (window == 0)
+        return; // no context declared: Evaluation asks for a window itself
+    const int stride = request.stride > 0 ? request.stride : std::max(1, window / 2);
+    // A two-token document is scored under exactly the window rules of any
+    // other (at least two tokens, stride 1..window), so core's own check
+    // and reason apply here before anything runs.
+    (void)perplexityWindows(2, static_cast<std::size_t>(window), static_cast<std::size_t>(stride));
 }
 
 QString InterventionPanel::unavailableReason() const

@@ -63,6 +63,11 @@ public:
     QPushButton *usePlanButton() const { return m_usePlan; }
     QLineEdit *evalSpecEdit() const { return m_evalSpec; }
     QComboBox *taskBox() const { return m_task; }
+    // The grid's perplexity window (`--max-length`, 0 = the model's context)
+    // and stride (`--stride`, 0 = half the window; enabled while the grid
+    // measures perplexity).
+    QSpinBox *windowBox() const { return m_window; }
+    QSpinBox *strideBox() const { return m_stride; }
     QLineEdit *outputDirEdit() const { return m_outputDir; }
     QTabWidget *figureTabs() const { return m_figureTabs; }
     PlanMapRenderer *planFigure() const { return m_planFigure; }
@@ -127,6 +132,10 @@ protected:
     // Fills the subclass's controls from m_snapshot (null when cleared).
     virtual void applySnapshot() = 0;
     virtual PlanDescription describe(const routing::InterventionPlan &plan) const = 0;
+    // Sets the request's window and stride from their boxes; throws
+    // moescope::Error with the core's reason when the stride does not fit
+    // the window the evaluation will use (for gridRequest()).
+    void setEvaluationWindow(GridRequest &request) const;
 
     LiveJobTracker *m_jobs;
     StudySnapshotPtr m_snapshot;
@@ -143,10 +152,12 @@ protected:
     QFormLayout *m_controls; // top-k, layers, max new tokens; subclasses insert above
     QHBoxLayout *m_summaryRow; // the summary, then Use as Plan
     QGroupBox *m_gridBox;
-    QFormLayout *m_gridForm; // corpus, measure, results folder, run
+    QFormLayout *m_gridForm; // corpus, measure, window and stride, results folder, run
     QPushButton *m_runGrid;
     QLineEdit *m_evalSpec;
     QComboBox *m_task;
+    QSpinBox *m_window;
+    QSpinBox *m_stride;
     QLineEdit *m_outputDir;
     QTabWidget *m_figureTabs;
     PlanMapRenderer *m_planFigure;
@@ -154,6 +165,9 @@ protected:
 
 private:
     void updatePlanView();
+    // Whether the grid measures perplexity: the chosen measure, or the
+    // corpus format's own (true while the corpus spec does not parse).
+    bool measuresPerplexity() const;
     void onGeneration(quint64 tag, const QString &channel, GenerationOutcomePtr outcome);
     void onGrid(quint64 tag, const QString &channel, GridOutcomePtr outcome);
     void onFailed(quint64 tag, const QString &channel, const QString &message);

@@ -192,6 +192,7 @@ GridRequest SteeringPanel::gridRequest() const
     r.evalSpec = m_evalSpec->text().trimmed();
     r.task = m_task->currentData().toString();
     r.maxNewTokens = m_maxTokens->value();
+    setEvaluationWindow(r);
     r.outputDir = m_outputDir->text().trimmed();
     r.title = tr("Steering evaluation %1 → %2").arg(m_a->currentText(), m_b->currentText());
     return r;
