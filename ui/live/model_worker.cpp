@@ -301,6 +301,18 @@ const ModelWorker::Loaded &ModelWorker::requireTokenizer() const
 
 namespace {
 
+// One argument as a POSIX shell reads it back: bare when no character of
+// it means anything to a shell, else in single quotes.
+QString shellWord(const QString &arg)
+{
+    static const QRegularExpression bare(QStringLiteral("^[A-Za-z0-9_@%+=:,./-]+$"));
+    if (bare.match(arg).hasMatch())
+        return arg;
+    QString quoted = arg;
+    quoted.replace(QLatin1Char('\''), QStringLiteral("'\\''"));
+    return QLatin1Char('\'') + quoted + QLatin1Char('\'');
+}
+
 // The CLI line that does the same recording, kept in the trace's provenance
 // so a GUI recording can be repeated (and resumed) from a terminal.
 std::string equivalentRecordCommand(const QString &modelDir, const std::string &spec,
@@ -318,23 +330,11 @@ std::string equivalentRecordCommand(const QString &modelDir, const std::string &
     if (settings.prompt.maxTokens > 0 && settings.prompt.truncate)
         args << QStringLiteral("--max-length") << QString::number(settings.prompt.maxTokens);
     args << QStringLiteral("--batch-size") << QString::number(settings.batchSize);
-    for (QString &a : args)
-        if (a.contains(QLatin1Char(' ')) && !a.startsWith(QLatin1String("moescope")))
-            a = QLatin1Char('\'') + a + QLatin1Char('\'');
-    return (args.join(QLatin1Char(' ')) + QStringLiteral("  # from the MoEScope window"))
+    QStringList words { args.takeFirst() };
+    for (const QString &a : args)
+        words << shellWord(a);
+    return (words.join(QLatin1Char(' ')) + QStringLiteral("  # from the MoEScope window"))
         .toStdString();
-}
-
-// One argument as a POSIX shell reads it back: bare when no character of
-// it means anything to a shell, else in single quotes.
-QString shellWord(const QString &arg)
-{
-    static const QRegularExpression bare(QStringLiteral("^[A-Za-z0-9_@%+=:,./-]+$"));
-    if (bare.match(arg).hasMatch())
-        return arg;
-    QString quoted = arg;
-    quoted.replace(QLatin1Char('\''), QStringLiteral("'\\''"));
-    return QLatin1Char('\'') + quoted + QLatin1Char('\'');
 }
 
 QString shortestNumber(double value)
