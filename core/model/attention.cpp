@@ -75,13 +75,13 @@ at::Tensor attentionWeights(const at::Tensor &scores, const at::Tensor &sinks)
     return at::softmax(combined, -1).narrow(-1, 0, sizes[3]);
 }
 
-// One query per row and head (a decode step): the score and value products
-// as loops over the cached rows instead of two batched BLAS calls, whose
-// per-call packing of the whole cache cost more than the arithmetic at this
-// shape. Keys and values must be fp32 with contiguous rows (the cache is, on
-// the kernel path); autograd keeps the matmuls. Sums run in another order
-// than OpenBLAS's, so results differ from the matmul path in the last bits.
-bool oneQueryLoopsApply(const at::Tensor &k, const at::Tensor &v)
+// Whether attention runs on the engine's own loops (oneQueryAttention for a
+// decode step, blockedAttention for more queries) instead of batched BLAS
+// calls and tensor ops over [B, H, T, Tk]. Keys and values must be fp32
+// with contiguous rows (the cache is, on the kernel path); autograd keeps
+// the tensor ops. Sums run in another order than OpenBLAS's, so results
+// differ from the tensor path in the last bits.
+bool engineAttentionApplies(const at::Tensor &k, const at::Tensor &v)
 {
     return kernels::bf16GemmSupported() && !at::GradMode::is_enabled() && k.device().is_cpu()
         && k.scalar_type() == at::kFloat && v.scalar_type() == at::kFloat && k.stride(-1) == 1
@@ -338,9 +338,10 @@ public:
         // queries of one kv head avoids materialising repeated keys.
         const auto groups = H / KV;
         at::Tensor out;
-        if (T == 1 && oneQueryLoopsApply(k, v)) {
+        const bool engineLoops = engineAttentionApplies(k, v);
+        if (T == 1 && engineLoops) {
             out = oneQueryAttention(q, k, v, groups, m_spec.scoreScale, ctx.mask, m_sinks);
-        } else if (oneQueryLoopsApply(k, v)) {
+        } else if (engineLoops) {
             out = blockedAttention(q, k, v, groups, m_spec.scoreScale, ctx.mask, m_sinks);
         } else {
             const auto qg = q.to(at::kFloat).reshape({ B, KV, groups * T, D });
@@ -432,13 +433,18 @@ public:
         if (cache)
             std::tie(key, value) = cache->append(key, value);
 
-        auto scores = at::matmul(query.to(at::kFloat), key.to(at::kFloat).transpose(-2, -1)) * m_spec.scoreScale;
-        if (ctx.mask.defined())
-            scores = scores + ctx.mask;
-        const auto probs = at::softmax(scores, -1, at::kFloat);
-        const auto out
-            = at::matmul(probs, value.to(at::kFloat)).transpose(1, 2).reshape({ B, T, H * dv });
-        return m_o(out.to(xin.scalar_type())).to(x.scalar_type());
+        at::Tensor out; // [B, H, T, dv]
+        if (engineAttentionApplies(key, value)) {
+            out = T == 1 ? oneQueryAttention(query, key, value, 1, m_spec.scoreScale, ctx.mask, {})
+                         : blockedAttention(query, key, value, 1, m_spec.scoreScale, ctx.mask, {});
+        } else {
+            auto scores = at::matmul(query.to(at::kFloat), key.to(at::kFloat).transpose(-2, -1)) * m_spec.scoreScale;
+            if (ctx.mask.defined())
+                scores = scores + ctx.mask;
+            const auto probs = at::softmax(scores, -1, at::kFloat);
+            out = at::matmul(probs, value.to(at::kFloat));
+        }
+        return m_o(out.transpose(1, 2).reshape({ B, T, H * dv }).to(xin.scalar_type())).to(x.scalar_type());
     }
 
 private:
