@@ -73,4 +73,25 @@ LiveTestModel::LiveTestModel()
     m_ok = true;
 }
 
+std::shared_ptr<RoutingTrace> twoLanguageStudy(const std::string &first, const std::string &second)
+{
+    auto trace = std::make_shared<RoutingTrace>();
+    trace->model = { "tiny", "mixtral", 3, 8, 2, { 0, 1, 2 } };
+    for (const auto &label : { first, second }) {
+        LanguageRouting lang;
+        lang.label = label;
+        lang.counts.assign(24, 0);
+        lang.gateSum.assign(24, 0.0);
+        lang.tokens.assign(3, 100);
+        const int firstExpert = label == first ? 0 : 4;
+        for (int l = 0; l < 3; ++l)
+            for (int e = firstExpert; e < firstExpert + 4; ++e) {
+                lang.counts[static_cast<std::size_t>(l * 8 + e)] = 50;
+                lang.gateSum[static_cast<std::size_t>(l * 8 + e)] = 25.0;
+            }
+        trace->languages.push_back(lang);
+    }
+    return trace;
+}
+
 } // namespace moescope::ui::test

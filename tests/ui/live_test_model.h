@@ -7,8 +7,13 @@
 // ids 259-511 placeholder tokens "<tN>" so that every id the model can
 // produce decodes to something.
 
+#include "core/trace/routing_trace.h"
+
 #include <QString>
 #include <QTemporaryDir>
+
+#include <memory>
+#include <string>
 
 namespace moescope::ui::test {
 
@@ -23,5 +28,9 @@ private:
     QTemporaryDir m_dir;
     bool m_ok = false;
 };
+
+// A study with LiveTestModel's shape (3 layers x 8 experts, top-2) in which
+// `first` routes to experts 0-3 and `second` to experts 4-7 in every layer.
+std::shared_ptr<RoutingTrace> twoLanguageStudy(const std::string &first, const std::string &second);
 
 } // namespace moescope::ui::test

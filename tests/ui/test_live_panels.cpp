@@ -64,23 +64,7 @@ int distinctColors(const QImage &image)
 // "aa" uses experts 0-3 and "bb" experts 4-7 in every layer.
 std::shared_ptr<const RoutingTrace> matchingStudy()
 {
-    auto trace = std::make_shared<RoutingTrace>();
-    trace->model = { "tiny", "mixtral", 3, 8, 2, { 0, 1, 2 } };
-    for (const char *label : { "aa", "bb" }) {
-        LanguageRouting lang;
-        lang.label = label;
-        lang.counts.assign(24, 0);
-        lang.gateSum.assign(24, 0.0);
-        lang.tokens.assign(3, 100);
-        const int first = lang.label == "aa" ? 0 : 4;
-        for (int l = 0; l < 3; ++l)
-            for (int e = first; e < first + 4; ++e) {
-                lang.counts[static_cast<std::size_t>(l * 8 + e)] = 50;
-                lang.gateSum[static_cast<std::size_t>(l * 8 + e)] = 25.0;
-            }
-        trace->languages.push_back(lang);
-    }
-    return trace;
+    return test::twoLanguageStudy("aa", "bb");
 }
 
 // matchingStudy() with the bundled UDHR's language codes, so that its

@@ -58,22 +58,7 @@ GenerationOutcomePtr finalOutcome(const QSignalSpy &spy, quint64 tag)
 // scored by perplexity on two held-out UDHR articles.
 GridRequest perplexityGrid(const QString &outputDir)
 {
-    auto trace = std::make_shared<RoutingTrace>();
-    trace->model = { "tiny", "mixtral", 3, 8, 2, { 0, 1, 2 } };
-    for (const char *label : { "en", "de" }) {
-        LanguageRouting lang;
-        lang.label = label;
-        lang.counts.assign(24, 0);
-        lang.gateSum.assign(24, 0.0);
-        lang.tokens.assign(3, 100);
-        const int first = lang.label == "en" ? 0 : 4;
-        for (int l = 0; l < 3; ++l)
-            for (int e = first; e < first + 4; ++e) {
-                lang.counts[static_cast<std::size_t>(l * 8 + e)] = 50;
-                lang.gateSum[static_cast<std::size_t>(l * 8 + e)] = 25.0;
-            }
-        trace->languages.push_back(lang);
-    }
+    const auto trace = test::twoLanguageStudy("en", "de");
     GridRequest r;
     r.kind = GridRequest::Kind::Ablation;
     r.trace = trace;
