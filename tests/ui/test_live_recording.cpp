@@ -486,16 +486,6 @@ void TestLiveRecording::replayGridCommand(const GridRequest &request, const QStr
         const QJsonValue a = guiRun.value(field), b = cliRun.value(field);
         const bool same
             = a.isDouble() && b.isDouble() ? sameNumber(a.toDouble(), b.toDouble()) : a == b;
-        // Known gap: for a task that does not generate, the worker's line
-        // leaves --max-new-tokens out, so the CLI records its default (64)
-        // where the GUI recorded the panel's (32). Unused by such a task, so
-        // no number differs; fixed by always writing --max-new-tokens in
-        // equivalentGridCommand (ui/live/model_worker.cpp), after which this
-        // XPASSes and is to be removed.
-        if (field == QLatin1String("max_new_tokens"))
-            QEXPECT_FAIL("",
-                "the grid's CLI line omits --max-new-tokens for tasks that do not generate",
-                Continue);
         QVERIFY2(same,
             qPrintable(
                 QStringLiteral("run.%1: GUI %2, CLI %3")

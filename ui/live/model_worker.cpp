@@ -347,7 +347,7 @@ QString shortestNumber(double value)
 // defaults are left out; --max-length and --stride only when set in the panel
 // (the worker's defaults for them are the CLI's).
 QString equivalentGridCommand(const QString &modelDir, const std::string &spec,
-    const GridRequest &request, const experiments::EvaluationOptions &options, bool generates)
+    const GridRequest &request, const experiments::EvaluationOptions &options)
 {
     const bool ablation = request.kind == GridRequest::Kind::Ablation;
     auto joined = [](const std::vector<std::string> &items) {
@@ -383,8 +383,9 @@ QString equivalentGridCommand(const QString &modelDir, const std::string &spec,
     }
     if (!request.task.isEmpty())
         args << QStringLiteral("--task") << request.task;
-    if (generates)
-        args << QStringLiteral("--max-new-tokens") << QString::number(options.maxNewTokens);
+    // Always: the run record keeps it even for tasks that do not generate,
+    // and the GUI's default is not the CLI's.
+    args << QStringLiteral("--max-new-tokens") << QString::number(options.maxNewTokens);
     if (request.maxLength > 0)
         args << QStringLiteral("--max-length") << QString::number(request.maxLength);
     if (request.stride > 0)
@@ -518,7 +519,7 @@ void ModelWorker::runGrid(quint64 tag, const JobContext &job, const GridRequest 
         // The folder `moescope ablate/steer --out` writes, with the same run
         // object, so the figures and any later `moescope figures` read it alike.
         outcome->command = equivalentGridCommand(
-            loaded.facts->directory, spec.toString(), request, options, generates);
+            loaded.facts->directory, spec.toString(), request, options);
         const std::string command = outcome->command.toStdString();
         const auto runInfo = ablation
             ? experiments::gridRunJson(command, loaded.model, evaluation, spec.toString(),
