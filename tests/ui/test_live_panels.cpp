@@ -26,6 +26,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QLabel>
 #include <QMouseEvent>
 #include <QFile>
 #include <QJsonObject>
@@ -477,14 +478,24 @@ void TestLivePanels::gridTakesWindowAndStride()
     QCOMPARE(nextControl(steering->strideBox()), static_cast<QWidget *>(steering->outputDirEdit()));
     QVERIFY(!steering->strideBox()->isEnabled()); // its default measure is language consistency
 
-    // The stride is perplexity's alone: off for language consistency.
+    // The stride is perplexity's alone: off for language consistency, where
+    // the window box is the prompt limit and says so.
+    auto windowLabel = [](QWidget *box) {
+        for (auto *label : box->window()->findChildren<QLabel *>())
+            if (label->buddy() == box)
+                return label->text();
+        return QString();
+    };
     QVERIFY(panel->strideBox()->isEnabled()); // UDHR is text: perplexity
+    QCOMPARE(windowLabel(panel->windowBox()), QStringLiteral("Perplexity &window:"));
     panel->strideBox()->setValue(16);
     panel->taskBox()->setCurrentIndex(panel->taskBox()->findData(QStringLiteral("consistency")));
     QVERIFY(!panel->strideBox()->isEnabled());
+    QCOMPARE(windowLabel(panel->windowBox()), QStringLiteral("Prompt &limit:"));
     QCOMPARE(panel->gridRequest().stride, 0);
     panel->taskBox()->setCurrentIndex(panel->taskBox()->findData(QString()));
     QVERIFY(panel->strideBox()->isEnabled());
+    QCOMPARE(windowLabel(panel->windowBox()), QStringLiteral("Perplexity &window:"));
 
     panel->windowBox()->setValue(64);
     const GridRequest request = panel->gridRequest();

@@ -151,9 +151,9 @@ InterventionPanel::InterventionPanel(Experiment experiment, PlanMapRenderer *pla
     windowRow->addWidget(strideLabel);
     windowRow->addWidget(m_stride);
     windowRow->addStretch(1);
-    auto *windowLabel = new QLabel(tr("Perplexity &window:"), this);
-    windowLabel->setBuddy(m_window);
-    m_gridForm->addRow(windowLabel, windowRow);
+    m_windowLabel = new QLabel(tr("Perplexity &window:"), this);
+    m_windowLabel->setBuddy(m_window);
+    m_gridForm->addRow(m_windowLabel, windowRow);
     m_gridForm->addRow(tr("Results folder:"), m_outputDir);
     m_gridForm->addRow(m_runGrid, m_gridStatus);
 
@@ -191,7 +191,13 @@ InterventionPanel::InterventionPanel(Experiment experiment, PlanMapRenderer *pla
     connect(m_runGrid, &QPushButton::clicked, this, [this] { runGrid(); });
     // The subclasses fill the measures after this; adding the first one
     // signals too.
-    auto updateStride = [this] { m_stride->setEnabled(measuresPerplexity()); };
+    // --max-length is the window only for perplexity; for the other
+    // measures it caps the prompt, and the label says which.
+    auto updateStride = [this] {
+        const bool perplexity = measuresPerplexity();
+        m_stride->setEnabled(perplexity);
+        m_windowLabel->setText(perplexity ? tr("Perplexity &window:") : tr("Prompt &limit:"));
+    };
     connect(m_task, &QComboBox::currentIndexChanged, this, updateStride);
     connect(m_evalSpec, &QLineEdit::textChanged, this, updateStride);
 

@@ -157,6 +157,7 @@ protected:
     QLineEdit *m_evalSpec;
     QComboBox *m_task;
     QSpinBox *m_window;
+    QLabel *m_windowLabel;
     QSpinBox *m_stride;
     QLineEdit *m_outputDir;
     QTabWidget *m_figureTabs;
