@@ -1,6 +1,8 @@
 #include "model_test_support.h"
 
+#include "core/common/error.h"
 #include "core/model/decoder.h"
+#include "core/model/moe_model.h"
 
 #include <fstream>
 #include <random>
@@ -145,6 +147,70 @@ void writeRandomMixtral(const std::filesystem::path &dir, int vocab, int hidden,
         }
     }
     writeModel(dir, config, t);
+}
+
+nlohmann::json fixtureConfig(const std::string &family)
+{
+    return nlohmann::json::parse(readText(fixtureDir(family) + "/config.json"));
+}
+
+std::vector<std::pair<std::string, at::Tensor>> fixtureTensors(const std::string &family)
+{
+    const auto file = model::SafetensorsFile::open(fixtureDir(family) + "/model.safetensors");
+    std::vector<std::pair<std::string, at::Tensor>> out;
+    for (const auto &rec : file->tensors())
+        out.emplace_back(rec.name, model::readTensor(*file, rec.name));
+    return out;
+}
+
+at::Tensor fixtureIds(const std::string &family)
+{
+    const auto ref = model::SafetensorsFile::open(fixtureDir(family) + "/reference.safetensors");
+    return model::readTensor(*ref, "input_ids");
+}
+
+at::Tensor logitsOf(const model::MoeModel &model, const at::Tensor &ids, const at::Tensor &mask,
+                    routing::RouterHook *hook, at::Tensor *finalNorm)
+{
+    model::ForwardRequest request;
+    request.inputIds = ids;
+    request.attentionMask = mask;
+    request.hook = hook;
+    request.finalNorm = finalNorm;
+    return model.decoder().forward(request);
+}
+
+at::Tensor logitsInSteps(const model::MoeModel &model, const at::Tensor &ids,
+                         const std::vector<std::int64_t> &steps)
+{
+    model::KvCache cache = model.decoder().newCache(ids.size(0));
+    model::ForwardRequest request;
+    request.cache = &cache;
+    std::vector<at::Tensor> out;
+    std::int64_t at = 0;
+    for (const auto n : steps) {
+        request.inputIds = ids.narrow(1, at, n);
+        out.push_back(model.decoder().forward(request));
+        at += n;
+    }
+    return at::cat(out, 1);
+}
+
+std::vector<std::int64_t> rowOf(const at::Tensor &ids, std::int64_t b, std::int64_t len)
+{
+    const auto r = ids[b].contiguous();
+    const auto n = len < 0 ? r.size(0) : len;
+    return {r.data_ptr<std::int64_t>(), r.data_ptr<std::int64_t>() + n};
+}
+
+std::string errorOf(const std::function<void()> &fn)
+{
+    try {
+        fn();
+    } catch (const Error &e) {
+        return e.what();
+    }
+    return "(no error)";
 }
 
 } // namespace moescope::test

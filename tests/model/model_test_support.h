@@ -7,8 +7,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <vector>
+
+namespace moescope::model {
+class MoeModel;
+}
+namespace moescope::routing {
+class RouterHook;
+}
 
 namespace moescope::test {
 
@@ -52,5 +62,26 @@ void writeModel(const std::filesystem::path &dir, const nlohmann::json &config,
 // A randomly initialised mixtral checkpoint of the given shape (seeded).
 void writeRandomMixtral(const std::filesystem::path &dir, int vocab, int hidden, int layers, int experts,
                         int topK, std::uint64_t seed);
+
+// A fixture's config.json, tensors (model.safetensors, in file order) and
+// reference input ids.
+nlohmann::json fixtureConfig(const std::string &family);
+std::vector<std::pair<std::string, at::Tensor>> fixtureTensors(const std::string &family);
+at::Tensor fixtureIds(const std::string &family);
+
+// Logits of one forward without a cache, optionally with an attention
+// mask, a router hook and the final norm's output.
+at::Tensor logitsOf(const model::MoeModel &model, const at::Tensor &ids, const at::Tensor &mask = {},
+                    routing::RouterHook *hook = nullptr, at::Tensor *finalNorm = nullptr);
+// The same ids fed through one KV cache in steps of the given lengths, the
+// steps' logits concatenated.
+at::Tensor logitsInSteps(const model::MoeModel &model, const at::Tensor &ids,
+                         const std::vector<std::int64_t> &steps);
+
+// Row b of int64 ids [B, T] (its first len values; all with -1).
+std::vector<std::int64_t> rowOf(const at::Tensor &ids, std::int64_t b, std::int64_t len = -1);
+
+// What fn throws as a moescope::Error, or "(no error)".
+std::string errorOf(const std::function<void()> &fn);
 
 } // namespace moescope::test

@@ -22,71 +22,20 @@ using moescope::test::fixtureDir;
 using moescope::test::maxAbsDiff;
 using moescope::test::TempDir;
 using moescope::test::writeModel;
+using moescope::test::errorOf;
+using moescope::test::fixtureConfig;
+using moescope::test::fixtureIds;
+using moescope::test::fixtureTensors;
+using moescope::test::logitsInSteps;
+using moescope::test::logitsOf;
+using moescope::test::rowOf;
 namespace fs = std::filesystem;
 
-namespace {
-
-std::vector<std::string> tensorNames(const SafetensorsFile &file)
-{
-    std::vector<std::string> names;
-    for (const auto &rec : file.tensors())
-        names.push_back(rec.name);
-    return names;
-}
-
-at::Tensor fixtureIds(const std::string &family)
-{
-    const auto ref = SafetensorsFile::open(fixtureDir(family) + "/reference.safetensors");
-    return readTensor(*ref, "input_ids");
-}
-
-std::vector<std::int64_t> row(const at::Tensor &ids, std::int64_t b, std::int64_t len = -1)
-{
-    const auto r = ids[b].contiguous();
-    const auto n = len < 0 ? r.size(0) : len;
-    return {r.data_ptr<std::int64_t>(), r.data_ptr<std::int64_t>() + n};
-}
-
-at::Tensor logitsOf(const MoeModel &model, const at::Tensor &ids, const at::Tensor &mask = {},
-                    routing::RouterHook *hook = nullptr)
-{
-    ForwardRequest request;
-    request.inputIds = ids;
-    request.attentionMask = mask;
-    request.hook = hook;
-    return model.decoder().forward(request);
-}
-
-nlohmann::json readConfig(const std::string &family)
-{
-    return nlohmann::json::parse(test::readText(fixtureDir(family) + "/config.json"));
-}
-
-std::vector<std::pair<std::string, at::Tensor>> fixtureTensors(const std::string &family)
-{
-    const auto file = SafetensorsFile::open(fixtureDir(family) + "/model.safetensors");
-    std::vector<std::pair<std::string, at::Tensor>> out;
-    for (const auto &name : tensorNames(*file))
-        out.emplace_back(name, readTensor(*file, name));
-    return out;
-}
-
-std::string errorOf(const std::function<void()> &fn)
-{
-    try {
-        fn();
-    } catch (const Error &e) {
-        return e.what();
-    }
-    return "(no error)";
-}
-
-} // namespace
 
 TEST(Engine, ShardedCheckpointLoadsTheSameWeights)
 {
     TempDir tmp;
-    writeModel(tmp.path(), readConfig("qwen2_moe"), fixtureTensors("qwen2_moe"), 2);
+    writeModel(tmp.path(), fixtureConfig("qwen2_moe"), fixtureTensors("qwen2_moe"), 2);
     ASSERT_TRUE(fs::exists(tmp.path() / "model-00002-of-00002.safetensors"));
     const auto sharded = MoeModel::load(tmp.str());
     const auto single = MoeModel::load(fixtureDir("qwen2_moe"));
@@ -102,7 +51,7 @@ TEST(Engine, ShardedCheckpointLoadsTheSameWeights)
 TEST(Engine, TiedEmbeddingsUseTheEmbeddingAsLmHead)
 {
     TempDir tmp;
-    auto config = readConfig("mixtral");
+    auto config = fixtureConfig("mixtral");
     config["tie_word_embeddings"] = true;
     auto tensors = fixtureTensors("mixtral");
     at::Tensor embed;
@@ -249,7 +198,7 @@ TEST_P(PerFamily, BatchedGenerationWithPaddingEqualsSingleRows)
     GenerationOptions options;
     options.maxNewTokens = 6;
     options.stopTokens = std::vector<std::int64_t>{};
-    const std::vector<std::vector<std::int64_t>> prompts = {row(ids, 0), row(ids, 1, 7)};
+    const std::vector<std::vector<std::int64_t>> prompts = {rowOf(ids, 0), rowOf(ids, 1, 7)};
     const auto batched = model.generate(prompts, options);
     for (std::size_t b = 0; b < prompts.size(); ++b)
         EXPECT_EQ(batched.tokens[b], model.generate({prompts[b]}, options).tokens[0]) << "row " << b;
@@ -262,7 +211,7 @@ INSTANTIATE_TEST_SUITE_P(TinyMoe, PerFamily,
 TEST(Engine, SamplingIsSeededAndTopPNarrowsToGreedy)
 {
     const auto model = MoeModel::load(fixtureDir("olmoe"));
-    const std::vector<std::vector<std::int64_t>> prompt = {row(fixtureIds("olmoe"), 0)};
+    const std::vector<std::vector<std::int64_t>> prompt = {rowOf(fixtureIds("olmoe"), 0)};
     GenerationOptions greedy;
     greedy.maxNewTokens = 8;
     greedy.stopTokens = std::vector<std::int64_t>{};
@@ -288,7 +237,7 @@ TEST(Engine, GenerationStopsAtStopTokensPerRow)
 {
     const auto model = MoeModel::load(fixtureDir("qwen3_moe"));
     const auto ids = fixtureIds("qwen3_moe");
-    const std::vector<std::vector<std::int64_t>> prompts = {row(ids, 0), row(ids, 1)};
+    const std::vector<std::vector<std::int64_t>> prompts = {rowOf(ids, 0), rowOf(ids, 1)};
     GenerationOptions options;
     options.maxNewTokens = 5;
     options.stopTokens = std::vector<std::int64_t>{};
@@ -376,15 +325,7 @@ TEST(Engine, OtherShapesFollowTheConfig)
     EXPECT_EQ(routed.topkIdx.sizes(), (std::vector<std::int64_t>{24, 3}));
     EXPECT_LE((routed.topkWeights.sum(1) - 1).abs().max().item<double>(), 1e-6); // norm_topk_prob
 
-    KvCache cache = model.decoder().newCache(2);
-    ForwardRequest request;
-    request.cache = &cache;
-    std::vector<at::Tensor> steps;
-    for (std::int64_t s = 0; s < 12; s += 4) {
-        request.inputIds = ids.narrow(1, s, 4);
-        steps.push_back(model.decoder().forward(request));
-    }
-    EXPECT_LE(maxAbsDiff(at::cat(steps, 1), logits), 1e-4);
+    EXPECT_LE(maxAbsDiff(logitsInSteps(model, ids, {4, 4, 4}), logits), 1e-4);
 }
 
 TEST(Engine, DtypePolicy)
@@ -411,7 +352,7 @@ TEST(Engine, BadInputIsAnErrorNamingTheProblem)
     };
     const auto withConfig = [&](const std::string &name, const std::function<void(nlohmann::json &)> &edit) {
         const auto d = dir(name);
-        auto config = readConfig("mixtral");
+        auto config = fixtureConfig("mixtral");
         edit(config);
         test::writeText(d / "config.json", config.dump());
         fs::copy_file(fixtureDir("mixtral") + "/model.safetensors", d / "model.safetensors");
@@ -443,7 +384,7 @@ TEST(Engine, BadInputIsAnErrorNamingTheProblem)
     auto missing = fixtureTensors("mixtral");
     std::erase_if(missing, [](const auto &t) { return t.first == "model.layers.2.block_sparse_moe.experts.5.w3.weight"; });
     const auto missingDir = dir("missing");
-    writeModel(missingDir, readConfig("mixtral"), missing);
+    writeModel(missingDir, fixtureConfig("mixtral"), missing);
     EXPECT_NE(errorOf([&] { MoeModel::load(missingDir.string()); }).find("experts.5.w3.weight"), std::string::npos);
 
     // forward's --ids file: wrong dtype, missing tensor, ids outside the vocabulary.
@@ -473,7 +414,7 @@ TEST(Engine, BadInputIsAnErrorNamingTheProblem)
 TEST(Engine, SlidingWindowLimitsWhatEachLayerSees)
 {
     TempDir tmp;
-    auto config = readConfig("mixtral");
+    auto config = fixtureConfig("mixtral");
     config["sliding_window"] = 4;
     writeModel(tmp.path(), config, fixtureTensors("mixtral"));
     const auto model = MoeModel::load(tmp.str());
@@ -491,15 +432,7 @@ TEST(Engine, SlidingWindowLimitsWhatEachLayerSees)
     const auto full = MoeModel::load(fixtureDir("mixtral"));
     EXPECT_GT(maxAbsDiff(logitsOf(full, early)[0][15], logitsOf(full, ids)[0][15]), 1e-4);
 
-    KvCache cache = model.decoder().newCache(1);
-    ForwardRequest request;
-    request.cache = &cache;
-    std::vector<at::Tensor> steps;
-    for (std::int64_t t = 0; t < 16; t += 5) {
-        request.inputIds = ids.narrow(1, t, std::min<std::int64_t>(5, 16 - t));
-        steps.push_back(model.decoder().forward(request));
-    }
-    EXPECT_LE(maxAbsDiff(at::cat(steps, 1), base), 1e-4);
+    EXPECT_LE(maxAbsDiff(logitsInSteps(model, ids, {5, 5, 5, 1}), base), 1e-4);
 }
 
 // One token per step (the decode shape, whose mask is left out while the
@@ -508,25 +441,18 @@ TEST(Engine, SlidingWindowLimitsWhatEachLayerSees)
 TEST(Engine, OneTokenStepsHonourTheSlidingWindow)
 {
     TempDir tmp;
-    auto config = readConfig("mixtral");
+    auto config = fixtureConfig("mixtral");
     config["sliding_window"] = 4;
     writeModel(tmp.path(), config, fixtureTensors("mixtral"));
     const auto model = MoeModel::load(tmp.str());
     const auto ids = fixtureIds("mixtral").narrow(0, 0, 1).clone();
     const auto base = logitsOf(model, ids);
 
-    KvCache cache = model.decoder().newCache(1);
-    ForwardRequest request;
-    request.cache = &cache;
-    std::vector<at::Tensor> steps;
-    for (std::int64_t t = 0; t < ids.size(1); ++t) {
-        request.inputIds = ids.narrow(1, t, 1);
-        steps.push_back(model.decoder().forward(request));
-    }
-    EXPECT_LE(maxAbsDiff(at::cat(steps, 1), base), 1e-4);
+    const auto steps = logitsInSteps(model, ids, std::vector<std::int64_t>(ids.size(1), 1));
+    EXPECT_LE(maxAbsDiff(steps, base), 1e-4);
     // The same steps without the window differ once it matters.
     const auto full = MoeModel::load(fixtureDir("mixtral"));
-    EXPECT_GT(maxAbsDiff(at::cat(steps, 1).narrow(1, 8, 8), logitsOf(full, ids).narrow(1, 8, 8)), 1e-4);
+    EXPECT_GT(maxAbsDiff(steps.narrow(1, 8, 8), logitsOf(full, ids).narrow(1, 8, 8)), 1e-4);
 }
 
 // Decoder::forward checks the ids itself (generate and the tokenizer-free
@@ -642,7 +568,7 @@ TEST(Engine, RopeScalingVariants)
     const auto ratio = y.cos / (0.1 * std::log(4.0) + 1.0);
     EXPECT_NEAR(ratio[0][5][0].item<float>(), plain.cos[0][5][0].item<float>(), 1e-5);
 
-    auto config = readConfig("qwen3_moe");
+    auto config = fixtureConfig("qwen3_moe");
     config["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
     EXPECT_EQ(describeModelConfig(config.dump(), "config.json").rope.kind, RopeKind::Linear);
     config["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}};

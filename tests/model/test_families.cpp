@@ -23,24 +23,17 @@ using moescope::test::fixtureDir;
 using moescope::test::maxAbsDiff;
 using moescope::test::TempDir;
 using moescope::test::writeModel;
+using moescope::test::errorOf;
+using moescope::test::fixtureConfig;
+using moescope::test::fixtureIds;
+using moescope::test::fixtureTensors;
+using moescope::test::logitsInSteps;
+using moescope::test::logitsOf;
+using moescope::test::rowOf;
 
 namespace {
 
 using TensorList = std::vector<std::pair<std::string, at::Tensor>>;
-
-nlohmann::json configOf(const std::string &family)
-{
-    return nlohmann::json::parse(test::readText(fixtureDir(family) + "/config.json"));
-}
-
-TensorList tensorsOf(const std::string &family)
-{
-    const auto file = SafetensorsFile::open(fixtureDir(family) + "/model.safetensors");
-    TensorList out;
-    for (const auto &rec : file->tensors())
-        out.emplace_back(rec.name, readTensor(*file, rec.name));
-    return out;
-}
 
 at::Tensor &tensorNamed(TensorList &list, const std::string &name)
 {
@@ -48,53 +41,6 @@ at::Tensor &tensorNamed(TensorList &list, const std::string &name)
         if (n == name)
             return t;
     throw std::runtime_error("no tensor " + name);
-}
-
-at::Tensor idsOf(const std::string &family)
-{
-    const auto ref = SafetensorsFile::open(fixtureDir(family) + "/reference.safetensors");
-    return readTensor(*ref, "input_ids");
-}
-
-at::Tensor logitsOf(const MoeModel &model, const at::Tensor &ids, routing::RouterHook *hook = nullptr,
-                    at::Tensor *finalNorm = nullptr)
-{
-    ForwardRequest request;
-    request.inputIds = ids;
-    request.hook = hook;
-    request.finalNorm = finalNorm;
-    return model.decoder().forward(request);
-}
-
-at::Tensor logitsInSteps(const MoeModel &model, const at::Tensor &ids, const std::vector<std::int64_t> &steps)
-{
-    KvCache cache = model.decoder().newCache(ids.size(0));
-    ForwardRequest request;
-    request.cache = &cache;
-    std::vector<at::Tensor> out;
-    std::int64_t at = 0;
-    for (const auto n : steps) {
-        request.inputIds = ids.narrow(1, at, n);
-        out.push_back(model.decoder().forward(request));
-        at += n;
-    }
-    return at::cat(out, 1);
-}
-
-std::vector<std::int64_t> rowOf(const at::Tensor &ids, std::int64_t b, std::int64_t len)
-{
-    const auto r = ids[b].contiguous();
-    return {r.data_ptr<std::int64_t>(), r.data_ptr<std::int64_t>() + len};
-}
-
-std::string errorOf(const std::function<void()> &fn)
-{
-    try {
-        fn();
-    } catch (const Error &e) {
-        return e.what();
-    }
-    return "(no error)";
 }
 
 } // namespace
@@ -330,7 +276,7 @@ TEST(DeepseekV3, DirectQueryProjectionOneGroupNoRenormalisation)
     at::manual_seed(4);
     const auto ids = at::randint(61, {2, 12}, at::kLong);
     RoutingCapture capture;
-    const auto logits = logitsOf(model, ids, &capture);
+    const auto logits = logitsOf(model, ids, {}, &capture);
     ASSERT_EQ(capture.layers.size(), 2u);
     for (const auto &[layer, c] : capture.layers) {
         const auto bias = store.get("model.layers." + std::to_string(layer) + ".mlp.gate.e_score_correction_bias");
@@ -354,16 +300,16 @@ TEST(DeepseekV3, DirectQueryProjectionOneGroupNoRenormalisation)
 
 TEST(DeepseekV3, ConfigErrorsNameTheKey)
 {
-    auto config = configOf("deepseek_v3");
+    auto config = fixtureConfig("deepseek_v3");
     config["n_group"] = 3;
     EXPECT_NE(errorOf([&] { describeModelConfig(config.dump(), "config.json"); }).find("n_group"),
               std::string::npos);
-    config = configOf("deepseek_v3");
+    config = fixtureConfig("deepseek_v3");
     config["num_key_value_heads"] = 2;
     EXPECT_NE(errorOf([&] { describeModelConfig(config.dump(), "config.json"); }).find("num_key_value_heads"),
               std::string::npos);
     // q_lora_rank absent means the configuration default (1536), not null.
-    config = configOf("deepseek_v3");
+    config = fixtureConfig("deepseek_v3");
     config.erase("q_lora_rank");
     EXPECT_EQ(describeModelConfig(config.dump(), "config.json").attention.latent.qLoraRank, 1536);
 }
@@ -376,12 +322,12 @@ TEST(DeepseekV3, ConfigErrorsNameTheKey)
 TEST(GptOss, SmallWindowsWithCacheAndPadding)
 {
     TempDir tmp;
-    auto config = configOf("gpt_oss");
+    auto config = fixtureConfig("gpt_oss");
     config["sliding_window"] = 3;
     config["layer_types"] = {"sliding_attention", "sliding_attention", "sliding_attention"};
-    writeModel(tmp.path(), config, tensorsOf("gpt_oss"));
+    writeModel(tmp.path(), config, fixtureTensors("gpt_oss"));
     const auto model = MoeModel::load(tmp.str());
-    const auto ids = idsOf("gpt_oss");
+    const auto ids = fixtureIds("gpt_oss");
     const auto full = logitsOf(model, ids);
     EXPECT_LE(maxAbsDiff(logitsInSteps(model, ids, {4, 1, 1, 5, 1, 3, 1}), full), 1e-4);
     // Three layers of window 3: position 15 sees tokens >= 15 - 3·2 = 9 only.
@@ -405,18 +351,18 @@ TEST(GptOss, SmallWindowsWithCacheAndPadding)
 // attention output is o_proj's bias alone and q/k/v no longer matter.
 TEST(GptOss, DominantSinksSilenceAttention)
 {
-    auto tensors = tensorsOf("gpt_oss");
+    auto tensors = fixtureTensors("gpt_oss");
     for (int l = 0; l < 3; ++l)
         tensorNamed(tensors, "model.layers." + std::to_string(l) + ".self_attn.sinks").fill_(60.0f);
     TempDir a, b;
-    writeModel(a.path(), configOf("gpt_oss"), tensors);
+    writeModel(a.path(), fixtureConfig("gpt_oss"), tensors);
     for (int l = 0; l < 3; ++l)
         for (const char *proj : {"q_proj", "k_proj", "v_proj"}) {
             auto &w = tensorNamed(tensors, "model.layers." + std::to_string(l) + ".self_attn." + proj + ".weight");
             w = w.flip(0).clone();
         }
-    writeModel(b.path(), configOf("gpt_oss"), tensors);
-    const auto ids = idsOf("gpt_oss");
+    writeModel(b.path(), fixtureConfig("gpt_oss"), tensors);
+    const auto ids = fixtureIds("gpt_oss");
     const auto withSinks = logitsOf(MoeModel::load(a.str()), ids);
     EXPECT_LE(maxAbsDiff(withSinks, logitsOf(MoeModel::load(b.str()), ids)), 1e-5);
     EXPECT_GT(maxAbsDiff(withSinks, logitsOf(MoeModel::load(fixtureDir("gpt_oss")), ids)), 1e-3);
@@ -424,7 +370,7 @@ TEST(GptOss, DominantSinksSilenceAttention)
 
 TEST(GptOss, ConfigDefaultsAndErrors)
 {
-    auto config = configOf("gpt_oss");
+    auto config = fixtureConfig("gpt_oss");
     config.erase("layer_types");
     config.erase("head_dim");
     config.erase("rope_scaling");
@@ -434,7 +380,7 @@ TEST(GptOss, ConfigDefaultsAndErrors)
     EXPECT_FALSE(spec.layers[1].slidingWindow.has_value());
     EXPECT_EQ(spec.rope.kind, RopeKind::Yarn);
     EXPECT_FALSE(spec.rope.yarnTruncate);
-    config = configOf("gpt_oss");
+    config = fixtureConfig("gpt_oss");
     config["layer_types"] = {"sliding_attention", "chunked_attention", "full_attention"};
     EXPECT_NE(errorOf([&] { describeModelConfig(config.dump(), "config.json"); }).find("chunked_attention"),
               std::string::npos);
@@ -445,16 +391,16 @@ TEST(GptOss, ConfigDefaultsAndErrors)
 TEST(GraniteMoe, TiedEmbeddingsDivideByLogitsScaling)
 {
     TempDir tmp;
-    auto config = configOf("granitemoe");
+    auto config = fixtureConfig("granitemoe");
     config["tie_word_embeddings"] = true;
-    auto tensors = tensorsOf("granitemoe");
+    auto tensors = fixtureTensors("granitemoe");
     const auto embed = tensorNamed(tensors, "model.embed_tokens.weight");
     std::erase_if(tensors, [](const auto &t) { return t.first == "lm_head.weight"; });
     writeModel(tmp.path(), config, tensors);
     const auto tied = MoeModel::load(tmp.str());
     at::Tensor finalNorm;
-    const auto ids = idsOf("granitemoe");
-    const auto logits = logitsOf(tied, ids, nullptr, &finalNorm);
+    const auto ids = fixtureIds("granitemoe");
+    const auto logits = logitsOf(tied, ids, {}, nullptr, &finalNorm);
     EXPECT_LE(maxAbsDiff(logits, at::linear(finalNorm, embed) / 4.0), 1e-5);
     EXPECT_GT(maxAbsDiff(logits, logitsOf(MoeModel::load(fixtureDir("granitemoe")), ids)), 1e-2);
     EXPECT_EQ(inspectModel(tmp.str()).totalParameters + 512u * 64u,
@@ -466,13 +412,13 @@ TEST(GraniteMoe, TiedEmbeddingsDivideByLogitsScaling)
 TEST(PhiMoe, LmHeadBiasIsAdded)
 {
     TempDir tmp;
-    auto config = configOf("phimoe");
+    auto config = fixtureConfig("phimoe");
     config["lm_head_bias"] = true;
-    auto tensors = tensorsOf("phimoe");
+    auto tensors = fixtureTensors("phimoe");
     const auto bias = at::randn({512});
     tensors.emplace_back("lm_head.bias", bias);
     writeModel(tmp.path(), config, tensors);
-    const auto ids = idsOf("phimoe");
+    const auto ids = fixtureIds("phimoe");
     const auto plain = logitsOf(MoeModel::load(fixtureDir("phimoe")), ids);
     EXPECT_LE(maxAbsDiff(logitsOf(MoeModel::load(tmp.str()), ids) - plain, bias.expand_as(plain)), 1e-5);
 }
@@ -483,10 +429,10 @@ TEST(PhiMoe, LmHeadBiasIsAdded)
 // are linear scaling by 2.
 TEST(PhiMoe, LongRopeSwitchesFactorsAtTheOriginalLength)
 {
-    const auto ids = idsOf("phimoe");
-    const auto tensors = tensorsOf("phimoe");
+    const auto ids = fixtureIds("phimoe");
+    const auto tensors = fixtureTensors("phimoe");
     auto withRope = [&](const TempDir &dir, const nlohmann::json &ropeScaling) {
-        auto config = configOf("phimoe");
+        auto config = fixtureConfig("phimoe");
         config["rope_scaling"] = ropeScaling;
         writeModel(dir.path(), config, tensors);
         return MoeModel::load(dir.str());
@@ -505,15 +451,15 @@ TEST(PhiMoe, LongRopeSwitchesFactorsAtTheOriginalLength)
     EXPECT_LE(maxAbsDiff(logitsOf(longrope, ids), logitsOf(linear, ids)), 1e-5);
     EXPECT_GT(maxAbsDiff(logitsOf(longrope, ids), logitsOf(plain, ids)), 1e-4);
 
-    auto config = configOf("phimoe");
+    auto config = fixtureConfig("phimoe");
     config["rope_scaling"] = {{"type", "longrope"}, {"short_factor", {1.0}}, {"long_factor", {1.0}}};
     EXPECT_NE(errorOf([&] { describeModelConfig(config.dump(), "config.json"); }).find("short_factor"),
               std::string::npos);
-    config = configOf("phimoe");
+    config = fixtureConfig("phimoe");
     config["num_experts_per_tok"] = 3;
     EXPECT_NE(errorOf([&] { describeModelConfig(config.dump(), "config.json"); }).find("exactly 2"),
               std::string::npos);
-    config = configOf("phimoe");
+    config = fixtureConfig("phimoe");
     config["sliding_window"] = 5;
     for (const auto &layer : describeModelConfig(config.dump(), "config.json").layers)
         EXPECT_EQ(layer.slidingWindow, 5);
@@ -534,7 +480,7 @@ TEST_P(Bf16Compute, StaysCloseToTheFp32Reference)
     ASSERT_EQ(model.computeDtypeName(), "bf16");
     const auto ref = SafetensorsFile::open(dir + "/reference.safetensors");
     RoutingCapture capture;
-    const auto logits = logitsOf(model, readTensor(*ref, "input_ids"), &capture);
+    const auto logits = logitsOf(model, readTensor(*ref, "input_ids"), {}, &capture);
     EXPECT_EQ(logits.scalar_type(), at::kFloat);
     EXPECT_TRUE(logits.isfinite().all().item<bool>());
     const auto r = readTensor(*ref, "logits");
