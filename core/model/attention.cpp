@@ -11,7 +11,6 @@
 #include <cmath>
 #include <limits>
 #include <vector>
-#include <ATen/Parallel.h>
 #include <immintrin.h>
 
 namespace moescope::model {
@@ -181,8 +180,7 @@ at::Tensor oneQueryAttention(const at::Tensor &q, const at::Tensor &k, const at:
     // The cache is read from memory (the step's weights have evicted it):
     // two threads read it faster than one.
     std::atomic<std::int64_t> next { 0 };
-    const auto threads = at::in_parallel_region() ? 1 : std::min<std::int64_t>(at::get_num_threads(), B * H);
-    kernels::runOnThreads(static_cast<int>(threads), [&] {
+    kernels::runOnThreads(kernelThreads(B * H), [&] {
         std::vector<float> p;
         for (auto row = next++; row < B * H; row = next++)
             head(row, p);
@@ -250,8 +248,7 @@ at::Tensor blockedAttention(const at::Tensor &q, const at::Tensor &k, const at::
     const auto s = static_cast<float>(scale);
     const auto items = B * H * blocks;
     std::atomic<std::int64_t> next { 0 };
-    const auto threads = at::in_parallel_region() ? 1 : std::min<std::int64_t>(at::get_num_threads(), items);
-    kernels::runOnThreads(static_cast<int>(threads), [&] {
+    kernels::runOnThreads(kernelThreads(items), [&] {
         std::vector<float> scores;
         for (auto item = next++; item < items; item = next++) {
             const auto blk = item % blocks, h = (item / blocks) % H, b = item / (blocks * H);
@@ -270,6 +267,29 @@ at::Tensor blockedAttention(const at::Tensor &q, const at::Tensor &k, const at::
         }
     });
     return out;
+}
+
+// softmax(q k^T * scale + mask) v for q [B, H, T, D], keys [B, KV, Tk, D],
+// values [B, KV, Tk, Dv], query head h reading kv head h / groups
+// (repeat_kv), sinks as attentionWeights -> [B, H, T, Dv], fp32. The
+// engine's loops when they apply, else tensor ops (grouping the queries of
+// one kv head rather than materialising repeated keys).
+at::Tensor attend(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, std::int64_t groups,
+    double scale, const at::Tensor &mask, const at::Tensor &sinks)
+{
+    if (engineAttentionApplies(k, v))
+        return q.size(2) == 1 ? oneQueryAttention(q, k, v, groups, scale, mask, sinks)
+                              : blockedAttention(q, k, v, groups, scale, mask, sinks);
+    const auto B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3);
+    const auto KV = k.size(1), Tk = k.size(2);
+    const auto qg = q.to(at::kFloat).reshape({ B, KV, groups * T, D });
+    auto scores = at::matmul(qg, k.to(at::kFloat).transpose(-2, -1)).view({ B, H, T, Tk });
+    scores = scores * scale;
+    if (mask.defined())
+        scores = scores + mask;
+    const auto probs = attentionWeights(scores, sinks);
+    return at::matmul(probs.reshape({ B, KV, groups * T, Tk }), v.to(at::kFloat))
+        .view({ B, H, T, v.size(3) });
 }
 
 // Grouped-query attention (LlamaAttention and the eager_attention_forward of
@@ -333,25 +353,7 @@ public:
         }
         if (cache)
             std::tie(k, v) = cache->append(k, v);
-        const auto Tk = k.size(2);
-        // Query head h uses kv head h / (H / KV) (repeat_kv); grouping the
-        // queries of one kv head avoids materialising repeated keys.
-        const auto groups = H / KV;
-        at::Tensor out;
-        const bool engineLoops = engineAttentionApplies(k, v);
-        if (T == 1 && engineLoops) {
-            out = oneQueryAttention(q, k, v, groups, m_spec.scoreScale, ctx.mask, m_sinks);
-        } else if (engineLoops) {
-            out = blockedAttention(q, k, v, groups, m_spec.scoreScale, ctx.mask, m_sinks);
-        } else {
-            const auto qg = q.to(at::kFloat).reshape({ B, KV, groups * T, D });
-            auto scores = at::matmul(qg, k.to(at::kFloat).transpose(-2, -1)).view({ B, H, T, Tk });
-            scores = scores * m_spec.scoreScale;
-            if (ctx.mask.defined())
-                scores = scores + ctx.mask;
-            const auto probs = attentionWeights(scores, m_sinks);
-            out = at::matmul(probs.reshape({ B, KV, groups * T, Tk }), v.to(at::kFloat)).view({ B, H, T, D });
-        }
+        auto out = attend(q, k, v, H / KV, m_spec.scoreScale, ctx.mask, m_sinks);
         out = out.transpose(1, 2).reshape({ B, T, H * D });
         return m_o(out.to(xin.scalar_type())).to(x.scalar_type());
     }
@@ -433,17 +435,7 @@ public:
         if (cache)
             std::tie(key, value) = cache->append(key, value);
 
-        at::Tensor out; // [B, H, T, dv]
-        if (engineAttentionApplies(key, value)) {
-            out = T == 1 ? oneQueryAttention(query, key, value, 1, m_spec.scoreScale, ctx.mask, {})
-                         : blockedAttention(query, key, value, 1, m_spec.scoreScale, ctx.mask, {});
-        } else {
-            auto scores = at::matmul(query.to(at::kFloat), key.to(at::kFloat).transpose(-2, -1)) * m_spec.scoreScale;
-            if (ctx.mask.defined())
-                scores = scores + ctx.mask;
-            const auto probs = at::softmax(scores, -1, at::kFloat);
-            out = at::matmul(probs, value.to(at::kFloat));
-        }
+        const auto out = attend(query, key, value, 1, m_spec.scoreScale, ctx.mask, {});
         return m_o(out.transpose(1, 2).reshape({ B, T, H * dv }).to(xin.scalar_type())).to(x.scalar_type());
     }
 

@@ -60,6 +60,10 @@ at::Tensor linearLayer(const at::Tensor &x, const at::Tensor &weight, const at::
 // activations in fp32 around it: the kernel reads and writes fp32 anyway, and
 // libtorch's bf16 matmuls and conversions are the slow part.
 bool usesBf16Kernel(const at::Tensor &weight);
+// Threads for a kernel region of `items` independent pieces of work
+// (kernels::runOnThreads): the intra-op threads, at most one per item, and
+// one inside an OpenMP region, whose threads are already busy.
+int kernelThreads(std::int64_t items);
 
 // y = x W^T + b for nn.Linear weights [out, in], or y = x W + b when the
 // checkpoint stores [in, out] (fused expert tensors); `weight` may be a

@@ -38,6 +38,13 @@ bool usesBf16Kernel(const at::Tensor &weight)
            && weight.device().is_cpu() && !torchHasFastBf16Gemm() && kernels::bf16GemmSupported();
 }
 
+int kernelThreads(std::int64_t items)
+{
+    if (at::in_parallel_region())
+        return 1;
+    return static_cast<int>(std::clamp<std::int64_t>(items, 1, at::get_num_threads()));
+}
+
 namespace {
 
 struct KernelProduct
@@ -107,9 +114,7 @@ std::vector<at::Tensor> kernelLinear(const at::Tensor &x, const std::vector<Kern
         };
         // ~0.1 ms of one thread's work: 1 MiB of weights or 2M multiply-adds.
         const bool small = weightBytes < (1 << 20) && multiplyAdds < (1 << 21);
-        const auto threads = at::in_parallel_region() || small
-                                 ? 1
-                                 : std::min<std::int64_t>(at::get_num_threads(), blocks);
+        const auto threads = small ? 1 : kernelThreads(blocks);
         if (threads <= 1) {
             for (std::int64_t b = 0; b < blocks; ++b)
                 runBlock(b);

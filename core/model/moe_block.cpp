@@ -6,7 +6,6 @@
 #include "core/common/error.h"
 #include "core/model/bf16_gemm.h"
 
-#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <atomic>
@@ -413,11 +412,8 @@ at::Tensor MoeBlock::runKernelExperts(const at::Tensor &x, const RouterDecision 
             }
     };
     std::atomic<std::size_t> next { 0 };
-    const auto threads = at::in_parallel_region()
-        ? 1
-        : std::min<std::int64_t>(at::get_num_threads(), static_cast<std::int64_t>(active.size()));
     if (!active.empty())
-        kernels::runOnThreads(static_cast<int>(threads), [&] {
+        kernels::runOnThreads(kernelThreads(static_cast<std::int64_t>(active.size())), [&] {
             std::vector<float> scratch;
             for (auto i = next++; i < active.size(); i = next++)
                 runExpert(active[i], scratch);
