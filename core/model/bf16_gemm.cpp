@@ -236,6 +236,36 @@ __attribute__((target("avx2,fma"))) void packWeightPanel(const std::uint16_t *w,
             panel[(p - p0) * kPanel + c] = bitsAt(c, p);
 }
 
+// Writes (add: adds to) a tile's MR x 16 accumulators, columns in order, to
+// y; only the first `cols` columns when the tile is at the product's edge.
+template <int MR>
+__attribute__((target("avx2,fma"), always_inline)) inline void storeTile(
+    const __m256 (&acc)[MR][2], float *y, std::int64_t ldy, int cols, bool add)
+{
+    if (cols == kPanel) {
+#pragma GCC unroll 6
+        for (int i = 0; i < MR; ++i) {
+            float *row = y + i * ldy;
+            _mm256_storeu_ps(row, add ? _mm256_add_ps(_mm256_loadu_ps(row), acc[i][0]) : acc[i][0]);
+            _mm256_storeu_ps(
+                row + 8, add ? _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[i][1]) : acc[i][1]);
+        }
+        return;
+    }
+    // Unrolled like the tiles' loops: indexing acc with a run-time row would
+    // keep the accumulators in memory for the whole tile.
+    alignas(32) float sums[MR][kPanel];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+        _mm256_store_ps(sums[i], acc[i][0]);
+        _mm256_store_ps(sums[i] + 8, acc[i][1]);
+    }
+    for (int i = 0; i < MR; ++i) {
+        for (int c = 0; c < cols; ++c)
+            y[i * ldy + c] = add ? y[i * ldy + c] + sums[i][c] : sums[i][c];
+    }
+}
+
 // y[MR x cols] (+)= x[MR rows, len positions] . panel[len][16]: the first
 // panel along k writes y (no zero-fill pass over it), later ones add. One
 // load per position gives the 16 columns' bf16 values; the shift widens the
@@ -270,28 +300,7 @@ __attribute__((target("avx2,fma"))) void panelTile(const float *x, std::int64_t 
         acc[i][0] = _mm256_permute2f128_ps(lo, hi, 0x20);
         acc[i][1] = _mm256_permute2f128_ps(lo, hi, 0x31);
     }
-    if (cols == kPanel) {
-#pragma GCC unroll 6
-        for (int i = 0; i < MR; ++i) {
-            float *row = y + i * ldy;
-            _mm256_storeu_ps(row, add ? _mm256_add_ps(_mm256_loadu_ps(row), acc[i][0]) : acc[i][0]);
-            _mm256_storeu_ps(
-                row + 8, add ? _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[i][1]) : acc[i][1]);
-        }
-        return;
-    }
-    // Unrolled like the loops above: indexing acc with a run-time row would
-    // keep the accumulators in memory for the whole tile.
-    alignas(32) float sums[MR][kPanel];
-#pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i) {
-        _mm256_store_ps(sums[i], acc[i][0]);
-        _mm256_store_ps(sums[i] + 8, acc[i][1]);
-    }
-    for (int i = 0; i < MR; ++i) {
-        for (int c = 0; c < cols; ++c)
-            y[i * ldy + c] = add ? y[i * ldy + c] + sums[i][c] : sums[i][c];
-    }
+    storeTile<MR>(acc, y, ldy, cols, add);
 }
 
 using PanelTileFn = void (*)(
@@ -344,20 +353,7 @@ __attribute__((target("avx2,fma"))) void fp32Tile(const float *a, std::int64_t l
             acc[i][1] = _mm256_fmadd_ps(x, b1, acc[i][1]);
         }
     }
-    alignas(32) float sums[MR][kPanel];
-#pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i) {
-        if (cols == kPanel) {
-            _mm256_storeu_ps(y + i * ldy, acc[i][0]);
-            _mm256_storeu_ps(y + i * ldy + 8, acc[i][1]);
-        } else {
-            _mm256_store_ps(sums[i], acc[i][0]);
-            _mm256_store_ps(sums[i] + 8, acc[i][1]);
-        }
-    }
-    if (cols < kPanel)
-        for (int i = 0; i < MR; ++i)
-            std::copy(sums[i], sums[i] + cols, y + i * ldy);
+    storeTile<MR>(acc, y, ldy, cols, false);
 }
 
 using Fp32TileFn = void (*)(const float *, std::int64_t, const float *, std::int64_t, std::int64_t,
