@@ -114,17 +114,11 @@ std::vector<at::Tensor> kernelLinear(const at::Tensor &x, const std::vector<Kern
         };
         // ~0.1 ms of one thread's work: 1 MiB of weights or 2M multiply-adds.
         const bool small = weightBytes < (1 << 20) && multiplyAdds < (1 << 21);
-        const auto threads = small ? 1 : kernelThreads(blocks);
-        if (threads <= 1) {
-            for (std::int64_t b = 0; b < blocks; ++b)
+        std::atomic<std::int64_t> next{0};
+        kernels::runOnThreads(small ? 1 : kernelThreads(blocks), [&] {
+            for (auto b = next++; b < blocks; b = next++)
                 runBlock(b);
-        } else {
-            std::atomic<std::int64_t> next{0};
-            kernels::runOnThreads(static_cast<int>(threads), [&] {
-                for (auto b = next++; b < blocks; b = next++)
-                    runBlock(b);
-            });
-        }
+        });
     } else {
         for (auto &y : outputs)
             y.zero_();
