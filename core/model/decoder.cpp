@@ -211,38 +211,26 @@ struct KeyValidity
     }
 };
 
-template <typename Scalar>
-void fillAttentionMask(Scalar *out, const KeyValidity &keyValid, std::int64_t batch, std::optional<int> window)
+// Additive attention mask [B, 1, Tq, Tk] over cache slots: causal, optional
+// sliding window (q - window < k, as the HF eager mask), padding keys hidden.
+// Padding queries also see themselves so that no softmax row is empty; their
+// outputs are never used. Built on the host: a handful of tensor ops per
+// step cost more than the loop. fp32 whatever the compute dtype: every
+// attention path scores in fp32.
+at::Tensor buildAttentionMask(const KeyValidity &keyValid, std::int64_t batch, std::optional<int> window)
 {
     const auto past = keyValid.past, tq = keyValid.tq, tk = past + tq;
-    const auto hidden = static_cast<Scalar>(-std::numeric_limits<float>::infinity());
-    const auto visible = static_cast<Scalar>(0.0f);
+    auto mask = at::empty({batch, 1, tq, tk}, at::kFloat);
+    float *out = mask.data_ptr<float>();
     for (std::int64_t b = 0; b < batch; ++b)
         for (std::int64_t i = 0; i < tq; ++i) {
             const auto q = past + i;
             for (std::int64_t k = 0; k < tk; ++k) {
                 const bool allowed = (k <= q && (!window || k > q - *window) && keyValid(b, k)) || k == q;
-                *out++ = allowed ? visible : hidden;
+                *out++ = allowed ? 0.0f : -std::numeric_limits<float>::infinity();
             }
         }
-}
-
-// Additive attention mask [B, 1, Tq, Tk] over cache slots: causal, optional
-// sliding window (q - window < k, as the HF eager mask), padding keys hidden.
-// Padding queries also see themselves so that no softmax row is empty; their
-// outputs are never used. Built on the host: a handful of tensor ops per
-// step cost more than the loop.
-at::Tensor buildAttentionMask(const KeyValidity &keyValid, std::int64_t batch, std::optional<int> window,
-                              at::ScalarType dtype)
-{
-    const auto tq = keyValid.tq, tk = keyValid.past + tq;
-    const auto fillType = dtype == at::kBFloat16 ? at::kBFloat16 : at::kFloat;
-    auto mask = at::empty({batch, 1, tq, tk}, at::TensorOptions().dtype(fillType));
-    if (fillType == at::kBFloat16)
-        fillAttentionMask(mask.data_ptr<at::BFloat16>(), keyValid, batch, window);
-    else
-        fillAttentionMask(mask.data_ptr<float>(), keyValid, batch, window);
-    return fillType == dtype ? mask : mask.to(dtype); // 0 and -inf convert exactly
+    return mask;
 }
 
 } // namespace
@@ -313,7 +301,7 @@ at::Tensor Decoder::forward(const ForwardRequest &request) const
         for (const auto &[w, m] : masks)
             if (w == window)
                 return m;
-        masks.emplace_back(window, buildAttentionMask(keyValid, B, window, dtype));
+        masks.emplace_back(window, buildAttentionMask(keyValid, B, window));
         return masks.back().second;
     };
 

@@ -157,7 +157,7 @@ struct KvCache
 struct AttentionContext
 {
     const RopeTables *rope = nullptr;
-    // Additive [B, 1, Tq, Tk]: 0 where visible, -inf elsewhere. Undefined
+    // Additive fp32 [B, 1, Tq, Tk]: 0 where visible, -inf elsewhere. Undefined
     // when it would be all zeros (one query that sees every key: an
     // unpadded decode step inside any sliding window).
     at::Tensor mask;
