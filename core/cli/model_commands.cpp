@@ -57,7 +57,9 @@ int info(const std::vector<std::string> &args)
                 "Describes a Hugging Face MoE model folder from config.json and the\n"
                 "safetensors headers (no weights are read): family, parameters (total and\n"
                 "active per token), layers, MoE layers, experts, top-k, dtype, file sizes.\n"
-                "Without MODEL_DIR it describes the bundled demo model.");
+                "Without MODEL_DIR it describes the bundled demo model. With --verbose it\n"
+                "also loads the model and prints the kernel path each matrix product takes\n"
+                "on this machine and why (measured once per machine and shape, then cached).");
     p.positional("MODEL_DIR", "model folder (config.json + *.safetensors; default: the bundled demo model)", 0, 1)
         .flag("json", "print JSON instead of text");
     if (!parseCommon(p, args))
@@ -66,6 +68,12 @@ int info(const std::vector<std::string> &args)
     const auto info = model::inspectModel(dir);
     const auto text = p.flagSet("json") ? model::modelInfoJson(info) : model::formatModelInfo(info);
     std::fputs(text.c_str(), stdout);
+    if (p.flagSet("verbose") && !p.flagSet("json")) {
+        // Loading maps the weights; the paths are measured (or read from the
+        // cache) as the products first run.
+        const auto model = MoeModel::load(dir);
+        std::fputs(model::kernels::formatPathChoices(model.kernelPaths()).c_str(), stdout);
+    }
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <bit>
 #include <chrono>
@@ -21,126 +22,17 @@ namespace moescope::model::kernels {
 namespace {
 
 constexpr std::int64_t kChunk = 16; // bf16 values per 32-byte load
-// Blocking for a Zen 3 / Skylake-class core: kMr rows of x over kKBlock
-// values (3 x 512 x 4 B = 6 KB) stay in L1 while kNBlock weight rows
-// (128 x 512 x 2 B = 128 KB) stay in L2 and are reused by every x tile.
-constexpr std::int64_t kKBlock = 512;
-constexpr std::int64_t kNBlock = 128;
-// 3 x 3 accumulators + 3 widened weights + 1 x = 13 of the 16 ymm registers:
-// larger tiles spill an accumulator (measured 4x3, 4x2, 5x2, 2x4: 40-60%
-// slower on Zen 3).
-constexpr int kMr = 3; // x rows per register tile
-constexpr int kNr = 3; // weight rows per register tile
 
 float widen(std::uint16_t bits)
 {
     return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
 }
 
-__attribute__((target("avx2,fma"))) inline float horizontalSum(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-// y[MR x NR] += x[MR rows] . w[NR rows] over `len` packed values (a multiple
-// of 16). One 32-byte load holds 16 bf16 values; in each 32-bit lane the low
-// half is the even value and the high half the odd one, so a shift gives the
-// evens and a mask the odds as fp32, matching the packed x order.
-template <int MR, int NR>
-__attribute__((target("avx2,fma"))) void tile(const float *x, std::int64_t ldx,
-    const std::uint16_t *w, std::int64_t ldw, float *y, std::int64_t ldy, std::int64_t len)
-{
-    __m256 acc[MR][NR];
-#pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 6
-        for (int j = 0; j < NR; ++j)
-            acc[i][j] = _mm256_setzero_ps();
-    const __m256i highHalves = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
-    for (std::int64_t c = 0; c < len; c += kChunk) {
-        __m256i raw[NR];
-        __m256 half[NR];
-#pragma GCC unroll 6
-        for (int j = 0; j < NR; ++j) {
-            raw[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + j * ldw + c));
-            half[j] = _mm256_castsi256_ps(_mm256_slli_epi32(raw[j], 16));
-        }
-#pragma GCC unroll 6
-        for (int i = 0; i < MR; ++i) {
-            const __m256 xe = _mm256_loadu_ps(x + i * ldx + c);
-#pragma GCC unroll 6
-            for (int j = 0; j < NR; ++j)
-                acc[i][j] = _mm256_fmadd_ps(xe, half[j], acc[i][j]);
-        }
-#pragma GCC unroll 6
-        for (int j = 0; j < NR; ++j)
-            half[j] = _mm256_castsi256_ps(_mm256_and_si256(raw[j], highHalves));
-#pragma GCC unroll 6
-        for (int i = 0; i < MR; ++i) {
-            const __m256 xo = _mm256_loadu_ps(x + i * ldx + c + 8);
-#pragma GCC unroll 6
-            for (int j = 0; j < NR; ++j)
-                acc[i][j] = _mm256_fmadd_ps(xo, half[j], acc[i][j]);
-        }
-    }
-#pragma GCC unroll 6
-    for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 6
-        for (int j = 0; j < NR; ++j)
-            y[i * ldy + j] += horizontalSum(acc[i][j]);
-}
-
-using TileFn = void (*)(const float *, std::int64_t, const std::uint16_t *, std::int64_t, float *,
-    std::int64_t, std::int64_t);
-
-template <int MR> constexpr TileFn tileFor(int nr)
-{
-    return nr == 1 ? tile<MR, 1> : nr == 2 ? tile<MR, 2> : tile<MR, 3>;
-}
-
-TileFn tileFor(int mr, int nr)
-{
-    switch (mr) {
-    case 1:
-        return tileFor<1>(nr);
-    case 2:
-        return tileFor<2>(nr);
-    default:
-        return tileFor<3>(nr);
-    }
-}
-
-// One row of x (decode) is bound by memory reads, and one core keeps enough
-// reads in flight only over several long sequential streams: the rows are
-// split into kVectorParts contiguous parts read in lockstep, one row of each
-// part per tile, so each part is a single stream across row boundaries
-// (adjacent rows per tile restart six short streams every tile). One core,
-// weights from memory, k = 512 / 1024 / 2048: 8.5 / 12.4 / 15.7 GB/s with
-// adjacent rows, 20.2 / 19.4 / 20.5 with parts.
-constexpr int kVectorParts = 6;
-
-void rowVectorProduct(const float *packedX, std::int64_t k, const std::uint16_t *w,
-    std::int64_t ldw, float *y, std::int64_t rows)
-{
-    const auto main = k - k % kChunk, part = rows / kVectorParts;
-    for (std::int64_t r = 0; r < part; ++r) {
-        float sums[kVectorParts] = {};
-        tile<1, kVectorParts>(packedX, k, w + r * ldw, part * ldw, sums, 0, main);
-        for (int j = 0; j < kVectorParts; ++j)
-            y[j * part + r] += sums[j];
-    }
-    for (auto n = kVectorParts * part; n < rows; ++n)
-        tile<1, 1>(packedX, k, w + n * ldw, ldw, y + n, 0, main);
-}
-
 // ---- Packed panels, for products with many rows (prefill, busy experts).
 //
-// The dot-product tiles above reload x for every weight row triple and
-// need a horizontal sum per output: ~50 GFLOP/s per core, about half the
-// FMA peak. With enough rows it pays to transpose the weights once: kPanel
+// Dot-product tiles (one weight row against x, a horizontal sum per output)
+// reach ~50 GFLOP/s per core, about half the FMA peak. With enough rows it
+// pays to transpose the weights once: kPanel
 // weight rows over kKc packed positions become a bf16 panel [kKc][kPanel]
 // (64 KB, stays in L2), and an outer-product tile (kPanelMr rows of x
 // broadcast against the panel's 16 columns per position, widened to two
@@ -178,13 +70,12 @@ __attribute__((target("avx2,fma"))) inline void storeValuePair(std::uint16_t *ou
         reinterpret_cast<__m128i *>(out + positionOf(j + 8) * kPanel), _mm256_extracti128_si256(c, 1));
 }
 
-// Transposes one chunk (16 values) of 8 weight rows into the bf16 panel:
-// out[positionOf(k) * kPanel + r] = row r's value k. Three rounds of
-// in-lane unpacks leave rows 0-7 of value j in the low 128 bits of c[j] and
-// of value j + 8 in the high 128 bits. Spelled out: with arrays and loops
-// GCC keeps the vectors on the stack.
-__attribute__((target("avx2,fma"))) inline void transposeChunk8(
-    const std::uint16_t *w, std::int64_t ldw, std::uint16_t *out)
+// Transposes one chunk (16 values) of 8 weight rows: c[j] holds rows 0-7 of
+// value j in its low 128 bits and of value j + 8 in its high 128 bits.
+// Three rounds of in-lane unpacks. Spelled out: with arrays and loops GCC
+// keeps the vectors on the stack.
+__attribute__((target("avx2,fma"), always_inline)) inline void transposeChunk8(
+    const std::uint16_t *w, std::int64_t ldw, __m256i (&c)[8])
 {
     const __m256i r0 = loadRow(w), r1 = loadRow(w + ldw), r2 = loadRow(w + 2 * ldw),
                   r3 = loadRow(w + 3 * ldw), r4 = loadRow(w + 4 * ldw), r5 = loadRow(w + 5 * ldw),
@@ -197,14 +88,26 @@ __attribute__((target("avx2,fma"))) inline void transposeChunk8(
     const __m256i b2 = _mm256_unpacklo_epi32(a1, a3), b3 = _mm256_unpackhi_epi32(a1, a3);
     const __m256i b4 = _mm256_unpacklo_epi32(a4, a6), b5 = _mm256_unpackhi_epi32(a4, a6);
     const __m256i b6 = _mm256_unpacklo_epi32(a5, a7), b7 = _mm256_unpackhi_epi32(a5, a7);
-    storeValuePair(out, 0, _mm256_unpacklo_epi64(b0, b4));
-    storeValuePair(out, 1, _mm256_unpackhi_epi64(b0, b4));
-    storeValuePair(out, 2, _mm256_unpacklo_epi64(b1, b5));
-    storeValuePair(out, 3, _mm256_unpackhi_epi64(b1, b5));
-    storeValuePair(out, 4, _mm256_unpacklo_epi64(b2, b6));
-    storeValuePair(out, 5, _mm256_unpackhi_epi64(b2, b6));
-    storeValuePair(out, 6, _mm256_unpacklo_epi64(b3, b7));
-    storeValuePair(out, 7, _mm256_unpackhi_epi64(b3, b7));
+    c[0] = _mm256_unpacklo_epi64(b0, b4);
+    c[1] = _mm256_unpackhi_epi64(b0, b4);
+    c[2] = _mm256_unpacklo_epi64(b1, b5);
+    c[3] = _mm256_unpackhi_epi64(b1, b5);
+    c[4] = _mm256_unpacklo_epi64(b2, b6);
+    c[5] = _mm256_unpackhi_epi64(b2, b6);
+    c[6] = _mm256_unpacklo_epi64(b3, b7);
+    c[7] = _mm256_unpackhi_epi64(b3, b7);
+}
+
+// The same chunk of 8 rows into the bf16 panel:
+// out[positionOf(k) * kPanel + r] = row r's value k.
+__attribute__((target("avx2,fma"))) inline void transposeChunk8(
+    const std::uint16_t *w, std::int64_t ldw, std::uint16_t *out)
+{
+    __m256i c[8];
+    transposeChunk8(w, ldw, c);
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j)
+        storeValuePair(out, j, c[j]);
 }
 
 // panel[q][c] = weight row c at packed position p0 + q (bf16 bits), for
@@ -273,7 +176,7 @@ __attribute__((target("avx2,fma"), always_inline)) inline void storeTile(
 // 0, 2, .., 14 and 1, 3, .., 15 and are interleaved back when stored.
 template <int MR>
 __attribute__((target("avx2,fma"))) void panelTile(const float *x, std::int64_t ldx,
-    const std::uint16_t *panel, std::int64_t len, float *y, std::int64_t ldy, int cols, bool add)
+    const std::uint16_t *panel, std::int64_t ldp, std::int64_t len, float *y, std::int64_t ldy, int cols, bool add)
 {
     __m256 acc[MR][2];
 #pragma GCC unroll 6
@@ -282,7 +185,7 @@ __attribute__((target("avx2,fma"))) void panelTile(const float *x, std::int64_t 
     const __m256i highHalves = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
 #pragma GCC unroll 6
     for (std::int64_t p = 0; p < len; ++p) {
-        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(panel + p * kPanel));
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(panel + p * ldp));
         const __m256 evens = _mm256_castsi256_ps(_mm256_slli_epi32(raw, 16));
         const __m256 odds = _mm256_castsi256_ps(_mm256_and_si256(raw, highHalves));
 #pragma GCC unroll 6
@@ -303,8 +206,8 @@ __attribute__((target("avx2,fma"))) void panelTile(const float *x, std::int64_t 
     storeTile<MR>(acc, y, ldy, cols, add);
 }
 
-using PanelTileFn = void (*)(
-    const float *, std::int64_t, const std::uint16_t *, std::int64_t, float *, std::int64_t, int, bool);
+using PanelTileFn = void (*)(const float *, std::int64_t, const std::uint16_t *, std::int64_t, std::int64_t, float *,
+    std::int64_t, int, bool);
 
 PanelTileFn panelTileFor(int mr)
 {
@@ -327,10 +230,164 @@ void panelGemm(const float *packedX, std::int64_t m, std::int64_t k, const std::
             for (std::int64_t i = 0; i < m; i += kPanelMr) {
                 const int mr = static_cast<int>(std::min<std::int64_t>(kPanelMr, m - i));
                 panelTileFor(mr)(
-                    packedX + i * k + kb, k, panel.data(), len, y + i * ldy + n, ldy, cols, kb > 0);
+                    packedX + i * k + kb, k, panel.data(), kPanel, len, y + i * ldy + n, ldy, cols, kb > 0);
             }
         }
     }
+}
+
+// Input-major weights w [k, out] (gpt_oss' stacked experts) are already a
+// panel: row p holds every column's value at position p. The panel tile runs
+// on them in place (natural order, x unpacked), one multiply-add chain per
+// output element over k whatever m is; the last columns of a row, short of
+// 16, go through a zero-padded copy so no load runs past the tensor.
+void inputMajorGemm(const float *x, std::int64_t ldx, std::int64_t m, std::int64_t k, const std::uint16_t *w,
+    std::int64_t ldw, float *y, std::int64_t ldy, std::int64_t nBegin, std::int64_t nEnd)
+{
+    thread_local std::vector<std::uint16_t> edge;
+    for (std::int64_t n = nBegin; n < nEnd; n += kPanel) {
+        const int cols = static_cast<int>(std::min<std::int64_t>(kPanel, nEnd - n));
+        const std::uint16_t *panel = w + n;
+        std::int64_t ldp = ldw;
+        if (cols < kPanel) {
+            edge.assign(static_cast<std::size_t>(k * kPanel), 0);
+            for (std::int64_t p = 0; p < k; ++p)
+                std::copy_n(w + p * ldw + n, cols, edge.data() + p * kPanel);
+            panel = edge.data();
+            ldp = kPanel;
+        }
+        for (std::int64_t kb = 0; kb < k; kb += kKc) {
+            const auto len = std::min(kKc, k - kb);
+            for (std::int64_t i = 0; i < m; i += kPanelMr) {
+                const int mr = static_cast<int>(std::min<std::int64_t>(kPanelMr, m - i));
+                panelTileFor(mr)(x + i * ldx + kb, ldx, panel + kb * ldp, ldp, len, y + i * ldy + n, ldy, cols, kb > 0);
+            }
+        }
+    }
+}
+
+// ---- The same sums for a few rows (decode, small expert groups).
+//
+// Batch invariance (docs/engine.md) wants every output element summed in
+// one order whatever m is, and the panel path's order is the one prefill
+// needs: per output column one fused multiply-add chain over the packed
+// positions, restarted at every kKc block and the blocks' sums added in
+// order. Packing a panel for one row of x costs more than the product
+// (8.9 against 25 GB/s), so these tiles transpose 8 weight rows per chunk
+// in registers and run the same chains; the columns of one vector are
+// rows of w here rather than panel columns, which changes nothing per
+// element.
+
+// Packed position p of a chunk (0-15) holds value valueAt(p) of the chunk.
+constexpr int valueAt(int p)
+{
+    return p < kChunk / 2 ? 2 * p : 2 * (p - kChunk / 2) + 1;
+}
+
+// y[MR x 8G] (+)= x[MR rows, packed positions p0 .. p0 + len) . 8G rows of
+// w. Each column's sum is one chain of dependent multiply-adds, so a chain
+// alone waits on the FMA latency at every position: G groups of 8 rows run
+// side by side (4 groups: 8.7 -> ~25 GB/s at one row).
+template <int MR, int G>
+__attribute__((target("avx2,fma"))) void transposedTile(const float *x, std::int64_t ldx, const std::uint16_t *w,
+    std::int64_t ldw, std::int64_t main, std::int64_t p0, std::int64_t len, float *y, std::int64_t ldy, bool add)
+{
+    __m256 acc[MR][G];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g)
+            acc[i][g] = _mm256_setzero_ps();
+    const auto end = p0 + len, chunkEnd = std::min(end, main);
+    for (auto c = p0; c < chunkEnd; c += kChunk) {
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) {
+            __m256i t[8];
+            transposeChunk8(w + 8 * g * ldw + c, ldw, t);
+#pragma GCC unroll 16
+            for (int p = 0; p < kChunk; ++p) {
+                const int v = valueAt(p);
+                const __m128i half
+                    = v < 8 ? _mm256_castsi256_si128(t[v]) : _mm256_extracti128_si256(t[v - 8], 1);
+                const __m256 wv = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
+#pragma GCC unroll 6
+                for (int i = 0; i < MR; ++i)
+                    acc[i][g] = _mm256_fmadd_ps(_mm256_broadcast_ss(x + i * ldx + c + p), wv, acc[i][g]);
+            }
+        }
+    }
+    for (auto p = std::max(p0, main); p < end; ++p) { // the k % 16 tail, not permuted
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) {
+            alignas(32) float wv[8];
+            for (int r = 0; r < 8; ++r)
+                wv[r] = widen(w[(8 * g + r) * ldw + p]);
+#pragma GCC unroll 6
+            for (int i = 0; i < MR; ++i)
+                acc[i][g] = _mm256_fmadd_ps(_mm256_broadcast_ss(x + i * ldx + p), _mm256_load_ps(wv), acc[i][g]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g) {
+            float *out = y + i * ldy + 8 * g;
+            _mm256_storeu_ps(out, add ? _mm256_add_ps(_mm256_loadu_ps(out), acc[i][g]) : acc[i][g]);
+        }
+}
+
+using TransposedTileFn = void (*)(const float *, std::int64_t, const std::uint16_t *, std::int64_t, std::int64_t,
+    std::int64_t, std::int64_t, float *, std::int64_t, bool);
+
+// Rows of x up to which transposedTile beats packing a panel (measured:
+// equal at 4 rows).
+constexpr std::int64_t kTransposedMaxRows = 3;
+constexpr int kTransposedGroups = 4;
+
+template <int MR> TransposedTileFn transposedTileFor(int groups)
+{
+    static constexpr TransposedTileFn tiles[]
+        = { transposedTile<MR, 1>, transposedTile<MR, 2>, transposedTile<MR, 3>, transposedTile<MR, 4> };
+    return tiles[groups - 1];
+}
+
+TransposedTileFn transposedTileFor(std::int64_t mr, int groups)
+{
+    return mr == 1 ? transposedTileFor<1>(groups) : mr == 2 ? transposedTileFor<2>(groups) : transposedTileFor<3>(groups);
+}
+
+// One output element in the panel order, plainly: the weight rows the
+// vector tiles cannot fill (fewer than 8 left).
+float panelOrderDot(const float *packedX, std::int64_t k, const std::uint16_t *wRow)
+{
+    const auto main = k - k % kChunk;
+    float total = 0.0f;
+    for (std::int64_t kb = 0; kb < k; kb += kKc) {
+        float acc = 0.0f;
+        for (auto p = kb; p < std::min(k, kb + kKc); ++p) {
+            const auto value = p < main ? p - p % kChunk + valueAt(static_cast<int>(p % kChunk)) : p;
+            acc = std::fma(packedX[p], widen(wRow[value]), acc);
+        }
+        total = kb == 0 ? acc : total + acc;
+    }
+    return total;
+}
+
+void transposedGemm(const float *packedX, std::int64_t m, std::int64_t k, const std::uint16_t *w,
+    std::int64_t ldw, float *y, std::int64_t ldy, std::int64_t nBegin, std::int64_t nEnd)
+{
+    const auto main = k - k % kChunk;
+    auto n = nBegin;
+    while (n + 8 <= nEnd) {
+        const int groups = static_cast<int>(std::min<std::int64_t>(kTransposedGroups, (nEnd - n) / 8));
+        for (std::int64_t kb = 0; kb < k; kb += kKc)
+            transposedTileFor(m, groups)(packedX, k, w + n * ldw, ldw, main, kb, std::min(kKc, k - kb), y + n, ldy,
+                kb > 0);
+        n += 8 * groups;
+    }
+    for (; n < nEnd; ++n)
+        for (std::int64_t i = 0; i < m; ++i)
+            y[i * ldy + n] = panelOrderDot(packedX + i * k, k, w + n * ldw);
 }
 
 // The fp32 counterpart of panelTile for fp32MatMul: b is read in place
@@ -396,44 +453,27 @@ void packBf16GemmInput(
 void bf16WeightGemm(const float *packedX, std::int64_t m, std::int64_t k, const std::uint16_t *w,
     std::int64_t ldw, float *y, std::int64_t ldy, std::int64_t nBegin, std::int64_t nEnd)
 {
-    if (m >= kPanelMinRows && k > 0) { // writes every output
+    if (k == 0) {
+        for (std::int64_t i = 0; i < m; ++i)
+            std::fill(y + i * ldy + nBegin, y + i * ldy + nEnd, 0.0f);
+        return;
+    }
+    // Both write every output, with the same sums (see transposedTile).
+    if (m > kTransposedMaxRows)
         panelGemm(packedX, m, k, w, ldw, y, ldy, nBegin, nEnd);
+    else
+        transposedGemm(packedX, m, k, w, ldw, y, ldy, nBegin, nEnd);
+}
+
+void bf16InputMajorGemm(const float *x, std::int64_t ldx, std::int64_t m, std::int64_t k, const std::uint16_t *w,
+    std::int64_t ldw, float *y, std::int64_t ldy, std::int64_t nBegin, std::int64_t nEnd)
+{
+    if (k == 0) {
+        for (std::int64_t i = 0; i < m; ++i)
+            std::fill(y + i * ldy + nBegin, y + i * ldy + nEnd, 0.0f);
         return;
     }
-    for (std::int64_t i = 0; i < m; ++i)
-        std::fill(y + i * ldy + nBegin, y + i * ldy + nEnd, 0.0f);
-    const auto main = k - k % kChunk;
-    if (m == 1) {
-        rowVectorProduct(packedX, k, w + nBegin * ldw, ldw, y + nBegin, nEnd - nBegin);
-    } else {
-        // Weight-row blocks outermost: the k blocks of one row block then touch
-        // the same kNBlock pages (TLB- and prefetch-friendly when m is small and
-        // the kernel streams the weights), and the per-element summation order
-        // (k blocks in order) is that of any other nesting.
-        for (std::int64_t nb = nBegin; nb < nEnd; nb += kNBlock) {
-            const auto nbEnd = std::min(nb + kNBlock, nEnd);
-            for (std::int64_t kb = 0; kb < main; kb += kKBlock) {
-                const auto len = std::min(kKBlock, main - kb);
-                for (std::int64_t i = 0; i < m; i += kMr) {
-                    const int mr = static_cast<int>(std::min<std::int64_t>(kMr, m - i));
-                    for (std::int64_t n = nb; n < nbEnd; n += kNr) {
-                        const int nr = static_cast<int>(std::min<std::int64_t>(kNr, nbEnd - n));
-                        tileFor(mr, nr)(packedX + i * k + kb, k, w + n * ldw + kb, ldw,
-                            y + i * ldy + n, ldy, len);
-                    }
-                }
-            }
-        }
-    }
-    if (main == k)
-        return;
-    for (std::int64_t i = 0; i < m; ++i)
-        for (std::int64_t n = nBegin; n < nEnd; ++n) {
-            float s = 0.0f;
-            for (std::int64_t c = main; c < k; ++c)
-                s += packedX[i * k + c] * widen(w[n * ldw + c]);
-            y[i * ldy + n] += s;
-        }
+    inputMajorGemm(x, ldx, m, k, w, ldw, y, ldy, nBegin, nEnd);
 }
 
 void fp32MatMul(const float *a, std::int64_t lda, const float *b, std::int64_t ldb, std::int64_t m,

@@ -30,6 +30,29 @@ void packBf16GemmInput(const float *x, std::int64_t ldx, std::int64_t m, std::in
 void bf16WeightGemm(const float *packedX, std::int64_t m, std::int64_t k, const std::uint16_t *w, std::int64_t ldw,
                     float *y, std::int64_t ldy, std::int64_t nBegin, std::int64_t nEnd);
 
+// y[i, n] = sum_j x[i, j] * w[j, n] for input-major bf16 weights w [k, out]
+// (row stride ldw; gpt_oss' stacked experts), x fp32 [m, k] unpacked with
+// row stride ldx, columns n in [nBegin, nEnd). AVX2 + FMA; the same sums for
+// any m.
+void bf16InputMajorGemm(const float *x, std::int64_t ldx, std::int64_t m, std::int64_t k, const std::uint16_t *w,
+                        std::int64_t ldw, float *y, std::int64_t ldy, std::int64_t nBegin, std::int64_t nEnd);
+
+// The AVX512_BF16 path (bf16_dot_gemm.cpp): activations rounded to bf16,
+// products by vdpbf16ps, fp32 accumulation in one fixed order per output
+// whatever m is (see that file). True when this CPU has the instructions.
+bool bf16DotSupported();
+
+// Rounds fp32 rows x [m, k] (row stride ldx) to bf16 (nearest even) into
+// packed [m, k] (row stride k), the layout bf16DotGemm reads.
+void packBf16DotInput(const float *x, std::int64_t ldx, std::int64_t m, std::int64_t k, std::uint16_t *packed);
+
+// y[i, n] = sum_j x[i, j] * w[n, j] for output columns n in [nBegin, nEnd):
+// x bf16 [m, k] with row stride k, w bf16 nn.Linear layout [out, k] with row
+// stride ldw, y fp32 [m, out] with row stride ldy. Column ranges may run
+// concurrently; each y element is the same bits for any m and any range.
+void bf16DotGemm(const std::uint16_t *x, std::int64_t m, std::int64_t k, const std::uint16_t *w, std::int64_t ldw,
+                 float *y, std::int64_t ldy, std::int64_t nBegin, std::int64_t nEnd);
+
 // y[m, n] = a[m, k] . b[k, n], all fp32 with row strides lda, ldb, ldy, on
 // one thread (attention's score and value products, whose callers split
 // the heads over threads). Reads b in 16-column blocks: for the last block

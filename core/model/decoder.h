@@ -6,6 +6,7 @@
 // headers never include it. Public, torch-free entry point: moe_model.h.
 
 #include "core/model/checkpoint.h"
+#include "core/model/kernel_paths.h"
 #include "core/routing/router_hook.h"
 
 #include <ATen/ATen.h>
@@ -195,6 +196,16 @@ struct GatedMlp
     bool runsInFloat32() const;
 };
 
+// act(g) * u * scale over one row of n values, in place in g, in fp32
+// scalar code (GatedMlp's formulas): the MoE block's kernel experts and
+// GatedMlp in fp32, the same bits for a token whatever its batch.
+void gatedActivation(Activation activation, float limit, float *g, const float *u, std::int64_t n, float scale);
+
+// sigmoid(z) element by element in scalar fp32 code (at::sigmoid under
+// autograd): at::sigmoid's vector and scalar paths differ in the last bit
+// and which one an element takes depends on its place in the whole tensor.
+at::Tensor elementwiseSigmoid(const at::Tensor &z);
+
 struct RouterDecision
 {
     at::Tensor topkIdx;     // int64 [N, k], by descending weight
@@ -230,13 +241,16 @@ private:
         const std::uint16_t *gate = nullptr, *up = nullptr, *down = nullptr;
         std::int64_t gateStride = 0, upStride = 0, downStride = 0;
         at::Tensor gateBias, upBias, downBias; // fp32, undefined without expert biases
+        kernels::KernelPath gateUpPath = kernels::KernelPath::Avx2Widen, downPath = kernels::KernelPath::Avx2Widen;
     };
     static std::vector<KernelExpert> kernelViews(const std::vector<GatedMlp> &experts);
     at::Tensor runKernelExperts(const at::Tensor &x, const RouterDecision &decision,
                                 const at::Tensor &validTokens) const;
+    at::Tensor routerLogits(const at::Tensor &x) const;
     int m_layer;
     MoeSpec m_spec;
     Projection m_router;
+    at::Tensor m_routerTransposed; // fp32 routers: [H, E rounded up to 16], for fp32MatMul
     at::Tensor m_correctionBias;        // deepseek_v3 e_score_correction_bias (float32)
     std::vector<GatedMlp> m_experts;    // per-expert views, whatever the stored layout
     std::vector<KernelExpert> m_kernelExperts; // set when every expert takes the bf16 kernel path

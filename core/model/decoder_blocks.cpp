@@ -6,10 +6,12 @@
 
 #include "core/common/error.h"
 #include "core/model/bf16_gemm.h"
+#include "core/model/kernel_paths.h"
 
 #include <ATen/Parallel.h>
 
 #include <atomic>
+#include <map>
 #include <cmath>
 
 namespace moescope::model {
@@ -18,16 +20,10 @@ namespace moescope::model {
 
 namespace {
 
-// torch 1.13 runs bf16 GEMMs through oneDNN only on AVX-512 (BW/VL/DQ) CPUs;
-// elsewhere its bf16 linear is a scalar loop (~1 GFLOP/s, docs/performance.md).
-bool torchHasFastBf16Gemm()
+kernels::KernelPath kernelPathOf(const at::Tensor &weight)
 {
-    static const bool fast = [] {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
-               && __builtin_cpu_supports("avx512dq");
-    }();
-    return fast;
+    return kernels::pathFor(weight.size(0), weight.size(1),
+                            reinterpret_cast<const std::uint16_t *>(weight.data_ptr()), weight.stride(0));
 }
 
 } // namespace
@@ -35,7 +31,8 @@ bool torchHasFastBf16Gemm()
 bool usesBf16Kernel(const at::Tensor &weight)
 {
     return weight.scalar_type() == at::kBFloat16 && weight.dim() == 2 && weight.stride(1) == 1
-           && weight.device().is_cpu() && !torchHasFastBf16Gemm() && kernels::bf16GemmSupported();
+           && weight.device().is_cpu() && weight.size(0) > 0 && weight.size(1) > 0
+           && kernelPathOf(weight) != kernels::KernelPath::Torch;
 }
 
 int kernelThreads(std::int64_t items)
@@ -98,9 +95,21 @@ std::vector<at::Tensor> kernelLinear(const at::Tensor &x, const std::vector<Kern
     firstBlock.push_back(blocks);
     if (rows > 0 && K > 0) {
         const auto xf = x.reshape({rows, K}).to(at::kFloat).contiguous();
-        auto packed = at::empty({rows, K}, xf.options());
-        kernels::packBf16GemmInput(xf.data_ptr<float>(), K, rows, K, packed.data_ptr<float>());
-        const float *px = packed.data_ptr<float>();
+        // x packed once per kernel path among the products (usually one).
+        std::vector<kernels::Bf16Product> kernelOf;
+        std::vector<at::Tensor> packedFor; // per product, shared between products of one path
+        std::map<kernels::KernelPath, at::Tensor> packedByPath;
+        for (const auto &p : products) {
+            const kernels::Bf16Product product{kernelPathOf(*p.weight)};
+            auto &packed = packedByPath[product.path];
+            if (!packed.defined()) {
+                packed = at::empty({static_cast<std::int64_t>(product.packedBytes(rows, K))},
+                                   xf.options().dtype(at::kByte));
+                product.pack(xf.data_ptr<float>(), K, rows, K, packed.data_ptr());
+            }
+            kernelOf.push_back(product);
+            packedFor.push_back(packed);
+        }
         auto runBlock = [&](std::int64_t b) {
             std::size_t i = 0;
             while (b >= firstBlock[i + 1])
@@ -108,9 +117,9 @@ std::vector<at::Tensor> kernelLinear(const at::Tensor &x, const std::vector<Kern
             const auto &weight = *products[i].weight;
             const auto block = blockOf[i];
             const auto N = weight.size(0), first = (b - firstBlock[i]) * block;
-            kernels::bf16WeightGemm(px, rows, K, reinterpret_cast<const std::uint16_t *>(weight.data_ptr()),
-                                    weight.stride(0), outputs[i].data_ptr<float>(), N, first,
-                                    std::min(N, first + block));
+            kernelOf[i].multiply(packedFor[i].data_ptr(), rows, K,
+                                 reinterpret_cast<const std::uint16_t *>(weight.data_ptr()), weight.stride(0),
+                                 outputs[i].data_ptr<float>(), N, first, std::min(N, first + block));
         };
         // ~0.1 ms of one thread's work: 1 MiB of weights or 2M multiply-adds.
         const bool small = weightBytes < (1 << 20) && multiplyAdds < (1 << 21);
@@ -167,10 +176,49 @@ std::vector<at::Tensor> projectAll(const at::Tensor &x, const std::vector<const 
 
 // ---------------------------------------------------------------- Projection
 
+namespace {
+
+// x W + b for input-major bf16 weights [in, out] on the AVX2 panel tile:
+// at::matmul would pick its kernels (and so its sums) by the number of rows,
+// and a token's result must not depend on its batch (docs/engine.md "Batch
+// invariance"). fp32 accumulation; the result in x's dtype.
+at::Tensor inputMajorLinear(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias)
+{
+    const auto K = weight.size(0), N = weight.size(1);
+    const auto rows = x.numel() / std::max<std::int64_t>(K, 1);
+    const auto xf = x.reshape({rows, K}).to(at::kFloat).contiguous();
+    auto y = at::empty({rows, N}, xf.options());
+    const auto *w = reinterpret_cast<const std::uint16_t *>(weight.data_ptr());
+    constexpr std::int64_t kBlock = 48; // columns per work item, whole 16-column panels
+    const auto blocks = (N + kBlock - 1) / kBlock;
+    std::atomic<std::int64_t> next{0};
+    kernels::runOnThreads(rows * N * K < (1 << 21) ? 1 : kernelThreads(blocks), [&] {
+        for (auto b = next++; b < blocks; b = next++)
+            kernels::bf16InputMajorGemm(xf.data_ptr<float>(), K, rows, K, w, weight.stride(0),
+                                        y.data_ptr<float>(), N, b * kBlock, std::min(N, (b + 1) * kBlock));
+    });
+    if (bias.defined())
+        y.add_(bias);
+    auto sizes = x.sizes().vec();
+    sizes.back() = N;
+    return y.to(x.scalar_type()).view(sizes);
+}
+
+bool inputMajorKernelTakes(const at::Tensor &x, const at::Tensor &weight)
+{
+    return weight.scalar_type() == at::kBFloat16 && weight.dim() == 2 && weight.stride(1) == 1
+           && weight.device().is_cpu() && x.dim() > 0 && x.size(-1) == weight.size(0) && x.is_floating_point()
+           && !at::GradMode::is_enabled() && kernels::bf16GemmSupported();
+}
+
+} // namespace
+
 at::Tensor Projection::operator()(const at::Tensor &x) const
 {
     if (!inputMajor)
         return linearLayer(x, weight, bias);
+    if (inputMajorKernelTakes(x, weight))
+        return inputMajorLinear(x, weight, bias);
     at::Tensor y = at::matmul(x.scalar_type() == weight.scalar_type() ? x : x.to(weight.scalar_type()), weight);
     if (bias.defined())
         y = y + bias;
@@ -472,6 +520,55 @@ bool GatedMlp::runsInFloat32() const
     return !first.inputMajor && usesBf16Kernel(first.weight);
 }
 
+// act(g) * u * scale over one row, in place in g: the gated activations of
+// GatedMlp::operator() (same formulas, fp32), times the routing weight so
+// that `down` yields the weighted output directly.
+void gatedActivation(Activation activation, float limit, float *g, const float *u, std::int64_t n, float scale)
+{
+    switch (activation) {
+    case Activation::SiLU:
+        for (std::int64_t i = 0; i < n; ++i)
+            g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i] * scale;
+        return;
+    case Activation::GeluExact:
+        for (std::int64_t i = 0; i < n; ++i)
+            g[i] = 0.5f * g[i] * (1.0f + std::erf(g[i] * static_cast<float>(M_SQRT1_2))) * u[i] * scale;
+        return;
+    case Activation::GeluTanh: {
+        const auto k = static_cast<float>(std::sqrt(2.0 / M_PI));
+        for (std::int64_t i = 0; i < n; ++i) {
+            const float x = g[i];
+            g[i] = 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x))) * u[i] * scale;
+        }
+        return;
+    }
+    case Activation::Relu:
+        for (std::int64_t i = 0; i < n; ++i)
+            g[i] = std::max(g[i], 0.0f) * u[i] * scale;
+        return;
+    case Activation::ClampedSwiGlu:
+        for (std::int64_t i = 0; i < n; ++i) {
+            const float gc = std::min(g[i], limit);
+            const float uc = std::clamp(u[i], -limit, limit);
+            g[i] = (uc + 1.0f) * (gc / (1.0f + std::exp(-gc * 1.702f))) * scale;
+        }
+        return;
+    }
+}
+
+at::Tensor elementwiseSigmoid(const at::Tensor &z)
+{
+    if (at::GradMode::is_enabled() || !z.device().is_cpu())
+        return at::sigmoid(z);
+    const auto zf = z.to(at::kFloat).contiguous();
+    auto out = at::empty_like(zf);
+    const float *in = zf.data_ptr<float>();
+    float *o = out.data_ptr<float>();
+    for (std::int64_t i = 0; i < zf.numel(); ++i)
+        o[i] = 1.0f / (1.0f + std::exp(-in[i]));
+    return out.to(z.scalar_type());
+}
+
 at::Tensor GatedMlp::operator()(const at::Tensor &x) const
 {
     // Kernel-path weights: one conversion in and one out instead of one per
@@ -500,6 +597,19 @@ at::Tensor GatedMlp::operator()(const at::Tensor &x) const
         u = both.slice(-1, 1, 2 * width, 2);
         break;
     }
+    }
+    if (g.scalar_type() == at::kFloat && u.scalar_type() == at::kFloat && !at::GradMode::is_enabled()
+        && g.device().is_cpu()) {
+        // The kernel experts' scalar formulas: ATen's element-wise kernels
+        // take vector or scalar code by an element's place in the whole
+        // tensor, so a token's activations would depend on its batch.
+        auto a = g.contiguous().clone();
+        const auto uc = u.contiguous();
+        const auto width = a.size(-1), rows = a.numel() / std::max<std::int64_t>(width, 1);
+        for (std::int64_t r = 0; r < rows; ++r)
+            gatedActivation(activation, static_cast<float>(limit), a.data_ptr<float>() + r * width,
+                            uc.data_ptr<float>() + r * width, width, 1.0f);
+        return down(a);
     }
     at::Tensor a;
     switch (activation) {

@@ -39,7 +39,7 @@ RouterDecision sigmoidGroupLimited(
 {
     const auto N = logits.size(0);
     const std::int64_t E = moe.numExperts, G = moe.numGroups;
-    const auto scores = at::sigmoid(logits);
+    const auto scores = elementwiseSigmoid(logits);
     auto choice = correctionBias.defined() ? scores + correctionBias.unsqueeze(0) : scores;
     const auto groupScores
         = std::get<0>(choice.view({ N, G, E / G }).topk(2, -1)).sum(-1); // [N, G]
@@ -204,42 +204,6 @@ at::Tensor floatBias(const at::Tensor &bias, std::int64_t first, std::int64_t le
     return bias.defined() ? bias.narrow(0, first, length).to(at::kFloat).contiguous() : at::Tensor();
 }
 
-// act(g) * u * scale over one row, in place in g: the gated activations of
-// GatedMlp::operator() (same formulas, fp32), times the routing weight so
-// that `down` yields the weighted output directly.
-void gatedActivation(Activation activation, float limit, float *g, const float *u, std::int64_t n, float scale)
-{
-    switch (activation) {
-    case Activation::SiLU:
-        for (std::int64_t i = 0; i < n; ++i)
-            g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i] * scale;
-        return;
-    case Activation::GeluExact:
-        for (std::int64_t i = 0; i < n; ++i)
-            g[i] = 0.5f * g[i] * (1.0f + std::erf(g[i] * static_cast<float>(M_SQRT1_2))) * u[i] * scale;
-        return;
-    case Activation::GeluTanh: {
-        const auto k = static_cast<float>(std::sqrt(2.0 / M_PI));
-        for (std::int64_t i = 0; i < n; ++i) {
-            const float x = g[i];
-            g[i] = 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x))) * u[i] * scale;
-        }
-        return;
-    }
-    case Activation::Relu:
-        for (std::int64_t i = 0; i < n; ++i)
-            g[i] = std::max(g[i], 0.0f) * u[i] * scale;
-        return;
-    case Activation::ClampedSwiGlu:
-        for (std::int64_t i = 0; i < n; ++i) {
-            const float gc = std::min(g[i], limit);
-            const float uc = std::clamp(u[i], -limit, limit);
-            g[i] = (uc + 1.0f) * (gc / (1.0f + std::exp(-gc * 1.702f))) * scale;
-        }
-        return;
-    }
-}
-
 } // namespace
 
 // The bf16 kernel's view of every expert, or nothing when some projection
@@ -276,6 +240,8 @@ std::vector<MoeBlock::KernelExpert> MoeBlock::kernelViews(const std::vector<Gate
         }
         view.down = bf16Rows(mlp.down.weight);
         view.downStride = mlp.down.weight.stride(0);
+        view.gateUpPath = kernels::pathFor(I, mlp.down.weight.size(0), view.gate, view.gateStride);
+        view.downPath = kernels::pathFor(mlp.down.weight.size(0), I, view.down, view.downStride);
         view.downBias = floatBias(mlp.down.bias, 0, mlp.down.weight.size(0));
         views.push_back(std::move(view));
     }
@@ -297,6 +263,11 @@ MoeBlock::MoeBlock(const ModelSpec &spec, const WeightStore &store, int layer)
         m_router.weight = m_router.weight.to(at::kFloat);
         if (m_router.bias.defined())
             m_router.bias = m_router.bias.to(at::kFloat);
+        // [H, E] padded to whole 16-column blocks, for fp32MatMul (see
+        // routerLogits).
+        const auto E = m_router.weight.size(0), padded = (E + 15) / 16 * 16;
+        m_routerTransposed = at::zeros({ m_router.weight.size(1), padded }, at::kFloat);
+        m_routerTransposed.narrow(1, 0, E).copy_(m_router.weight.t());
     }
     if (m_spec.rule == RouterRule::SigmoidGroupLimited) {
         // A persistent buffer: absent in some exports, where it is zeros.
@@ -384,13 +355,23 @@ at::Tensor MoeBlock::runKernelExperts(const at::Tensor &x, const RouterDecision 
         const auto first = start[static_cast<std::size_t>(e)];
         const auto n = start[static_cast<std::size_t>(e + 1)] - first;
         const auto &w = m_kernelExperts[static_cast<std::size_t>(e)];
-        scratch.resize(static_cast<std::size_t>(n * (H + 3 * I)));
-        float *packedX = scratch.data(), *g = packedX + n * H, *u = g + n * I, *packedA = u + n * I;
+        const kernels::Bf16Product gateUp { w.gateUpPath }, down { w.downPath };
+        // Floats for: the gathered rows, g, u, and the two packed operands
+        // (each rounded up to whole floats).
+        const auto packedXFloats = static_cast<std::int64_t>(gateUp.packedBytes(n, H) / sizeof(float));
+        const auto packedAFloats = static_cast<std::int64_t>(down.packedBytes(n, I) / sizeof(float));
+        scratch.resize(static_cast<std::size_t>(n * H + 2 * n * I + packedXFloats + packedAFloats + 16));
+        float *gathered = scratch.data(), *g = gathered + n * H, *u = g + n * I;
+        // The packed operands 64-byte aligned: the AVX-512 kernel's loads
+        // then never straddle two cache lines.
+        auto *packedX = reinterpret_cast<float *>(
+            (reinterpret_cast<std::uintptr_t>(u + n * I) + 63) / 64 * 64);
+        float *packedA = packedX + packedXFloats;
         for (std::int64_t r = 0; r < n; ++r)
-            kernels::packBf16GemmInput(xData + pairAt[static_cast<std::size_t>(first + r)] / K * H, H, 1, H,
-                                       packedX + r * H);
-        kernels::bf16WeightGemm(packedX, n, H, w.gate, w.gateStride, g, I, 0, I);
-        kernels::bf16WeightGemm(packedX, n, H, w.up, w.upStride, u, I, 0, I);
+            std::copy_n(xData + pairAt[static_cast<std::size_t>(first + r)] / K * H, H, gathered + r * H);
+        gateUp.pack(gathered, H, n, H, packedX);
+        gateUp.multiply(packedX, n, H, w.gate, w.gateStride, g, I, 0, I);
+        gateUp.multiply(packedX, n, H, w.up, w.upStride, u, I, 0, I);
         for (std::int64_t r = 0; r < n; ++r) {
             float *gr = g + r * I, *ur = u + r * I;
             if (w.gateBias.defined())
@@ -401,9 +382,9 @@ at::Tensor MoeBlock::runKernelExperts(const at::Tensor &x, const RouterDecision 
                     ur[i] += w.upBias.data_ptr<float>()[i];
             gatedActivation(activation, limit, gr, ur, I, weightOf[pairAt[static_cast<std::size_t>(first + r)]]);
         }
-        kernels::packBf16GemmInput(g, I, n, I, packedA);
+        down.pack(g, I, n, I, packedA);
         float *y = rows.get() + first * H;
-        kernels::bf16WeightGemm(packedA, n, I, w.down, w.downStride, y, H, 0, H);
+        down.multiply(packedA, n, I, w.down, w.downStride, y, H, 0, H);
         if (w.downBias.defined()) // the weight scales the whole expert output, bias included
             for (std::int64_t r = 0; r < n; ++r) {
                 const float scale = weightOf[pairAt[static_cast<std::size_t>(first + r)]];
@@ -430,12 +411,32 @@ at::Tensor MoeBlock::runKernelExperts(const at::Tensor &x, const RouterDecision 
     return out;
 }
 
+// Router logits in fp32 [N, E]. An fp32 router (deepseek) runs on the
+// engine's fp32 tile rather than at::linear: BLAS picks other kernels (and
+// so other sums) for one row than for many, and a token's routing must not
+// depend on its batch (docs/engine.md "Batch invariance"). The tile sums
+// each logit over the hidden size in order, whatever the number of rows.
+at::Tensor MoeBlock::routerLogits(const at::Tensor &x) const
+{
+    if (!m_spec.routerInFloat32)
+        return m_router(x).to(at::kFloat);
+    const auto xf = x.to(at::kFloat).contiguous();
+    if (at::GradMode::is_enabled() || !kernels::bf16GemmSupported() || !m_routerTransposed.defined())
+        return m_router(xf);
+    const auto N = xf.size(0), H = xf.size(1), E = m_router.weight.size(0);
+    auto logits = at::empty({ N, E }, xf.options());
+    kernels::fp32MatMul(xf.data_ptr<float>(), H, m_routerTransposed.data_ptr<float>(), m_routerTransposed.size(1),
+                        N, E, H, logits.data_ptr<float>(), E);
+    if (m_router.bias.defined())
+        logits.add_(m_router.bias);
+    return logits;
+}
+
 at::Tensor MoeBlock::forward(const at::Tensor &x, const MoeStepContext &ctx) const
 {
     const auto N = x.size(0);
     const std::int64_t E = m_spec.numExperts, K = m_spec.topK;
-    at::Tensor logits
-        = (m_spec.routerInFloat32 ? m_router(x.to(at::kFloat)) : m_router(x)).to(at::kFloat);
+    at::Tensor logits = routerLogits(x);
     routing::RouterSite site;
     site.layer = m_layer;
     site.numExperts = static_cast<int>(E);
@@ -490,7 +491,7 @@ at::Tensor MoeBlock::forward(const at::Tensor &x, const MoeStepContext &ctx) con
     if (m_shared) {
         auto shared = (*m_shared)(xs);
         if (m_spec.shared == SharedExpertKind::SigmoidGated)
-            shared = at::sigmoid(m_sharedGate(xs)) * shared;
+            shared = elementwiseSigmoid(m_sharedGate(xs)) * shared;
         out = out + shared;
     }
     return out.to(x.scalar_type());

@@ -347,6 +347,18 @@ GenerationResult MoeModel::generate(const std::vector<std::vector<std::int64_t>>
     return result;
 }
 
+std::vector<kernels::PathChoice> MoeModel::kernelPaths() const
+{
+    std::vector<std::int64_t> prompt;
+    for (std::int64_t t = 0; t < 16; ++t)
+        prompt.push_back(t % std::max(1, spec().vocabSize));
+    GenerationOptions options;
+    options.maxNewTokens = 2;
+    options.stopTokens = std::vector<std::int64_t>{};
+    generate({prompt}, options);
+    return kernels::currentChoices();
+}
+
 void MoeModel::route(const std::vector<std::vector<std::int64_t>> &prompts, routing::RouterHook &hook,
                      const JobContext *job) const
 {

@@ -6,6 +6,7 @@
 // Code that needs tensors includes core/model/decoder.h and uses decoder().
 
 #include "core/model/checkpoint.h"
+#include "core/model/kernel_paths.h"
 #include "core/model/model_spec.h"
 #include "core/routing/intervention_plan.h"
 #include "core/routing/router_hook.h"
@@ -96,6 +97,11 @@ public:
     std::vector<std::vector<double>> tokenLogProbs(const std::vector<std::vector<std::int64_t>> &prompts,
                                                    routing::RouterHook *hook = nullptr,
                                                    const JobContext *job = nullptr) const;
+
+    // The kernel path every bf16 product of this model takes on this machine
+    // and why (kernel_paths.h): a short prefill and a decode step make the
+    // choices not made yet. For `info --verbose` and `bench`.
+    std::vector<kernels::PathChoice> kernelPaths() const;
 
     Decoder &decoder() const;
 
