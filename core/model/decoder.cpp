@@ -157,9 +157,9 @@ void Decoder::build()
         } else {
             GatedMlp mlp;
             const auto p = prefix + n.denseMlp;
-            mlp.gate = Projection::linear(m_store, p + n.gateProj, false);
-            mlp.up = Projection::linear(m_store, p + n.upProj, false);
-            mlp.down = Projection::linear(m_store, p + n.downProj, false);
+            mlp.gate = Projection::linear(m_store, p + n.gateProj, spec.mlpBias);
+            mlp.up = Projection::linear(m_store, p + n.upProj, spec.mlpBias);
+            mlp.down = Projection::linear(m_store, p + n.downProj, spec.mlpBias);
             mlp.activation = spec.activation;
             layer->dense = std::move(mlp);
         }
@@ -305,7 +305,7 @@ at::Tensor Decoder::forward(const ForwardRequest &request) const
         return masks.back().second;
     };
 
-    const RopeTables rope = m_rope->tables(positions, dtype);
+    const RopeTables rope = m_rope->tables(positions, spec.rope.inFloat32 ? at::kFloat : dtype);
     MoeStepContext moeCtx;
     moeCtx.hook = request.hook;
     moeCtx.batch = B;

@@ -213,7 +213,7 @@ struct RouterDecision
 };
 
 // The router-rule seam: logits float32 [N, E] (after the hook) -> decision,
-// experts ordered by descending weight. correctionBias: SigmoidGroupLimited.
+// experts ordered by descending weight. correctionBias [E]: SigmoidGroupLimited, SoftmaxCorrected.
 RouterDecision selectExperts(const MoeSpec &moe, const at::Tensor &logits,
                              const at::Tensor &correctionBias);
 
@@ -251,7 +251,7 @@ private:
     MoeSpec m_spec;
     Projection m_router;
     at::Tensor m_routerTransposed; // fp32 routers: [H, E rounded up to 16], for fp32MatMul
-    at::Tensor m_correctionBias;        // deepseek_v3 e_score_correction_bias (float32)
+    at::Tensor m_correctionBias;        // e_score_correction_bias [E] (float32): deepseek_v3, glm4_moe, ernie4_5_moe
     std::vector<GatedMlp> m_experts;    // per-expert views, whatever the stored layout
     std::vector<KernelExpert> m_kernelExperts; // set when every expert takes the bf16 kernel path
     std::optional<GatedMlp> m_shared;

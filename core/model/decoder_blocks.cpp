@@ -488,8 +488,12 @@ RopeTables RotaryEmbedding::tables(const at::Tensor &positions, at::ScalarType d
     return {cos.to(dtype), sin.to(dtype)};
 }
 
-at::Tensor applyRotary(const at::Tensor &x, const RopeTables &rope, bool interleaved)
+at::Tensor applyRotary(const at::Tensor &input, const RopeTables &rope, bool interleaved)
 {
+    // fp32 tables (RopeSpec::inFloat32) rotate a lower-precision x in fp32
+    // and round once, as deepseek_v2's and ernie's apply functions do.
+    const bool upcast = rope.cos.scalar_type() == at::kFloat && input.scalar_type() != at::kFloat;
+    const auto x = upcast ? input.to(at::kFloat) : input;
     const auto rot = rope.cos.size(-1);
     const auto cos = rope.cos.unsqueeze(1); // [B, 1, T, R]
     const auto sin = rope.sin.unsqueeze(1);
@@ -509,7 +513,7 @@ at::Tensor applyRotary(const at::Tensor &x, const RopeTables &rope, bool interle
     auto out = xr * cos + at::cat({-x2, x1}, -1) * sin;
     if (partial)
         out = at::cat({out, x.narrow(-1, rot, x.size(-1) - rot)}, -1);
-    return out;
+    return upcast ? out.to(input.scalar_type()) : out;
 }
 
 // ------------------------------------------------------------------ Gated MLP

@@ -94,6 +94,17 @@ std::string describeRouter(const MoeSpec &moe)
     case RouterRule::SparseMixer:
         out = "sparsemixer (top-2)";
         break;
+    case RouterRule::SoftmaxGroupLimited:
+        out = "softmax, top-";
+        out.append(std::to_string(moe.topkGroups))
+            .append(" of ")
+            .append(std::to_string(moe.numGroups))
+            .append(" groups (by best probability)")
+            .append(moe.renormalize ? ", renormalised" : "");
+        break;
+    case RouterRule::SoftmaxCorrected:
+        out = "softmax + correction bias, top-k, renormalised";
+        break;
     }
     if (moe.routedScalingFactor != 1.0) {
         char buf[32];

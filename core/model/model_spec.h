@@ -38,6 +38,8 @@ enum class RouterRule {
     TopKSoftmax,         // top-k on raw logits, softmax over the k kept (granitemoe, gpt_oss)
     SigmoidGroupLimited, // deepseek_v3: sigmoid, +correction bias for choice, group-limited top-k
     SparseMixer,         // phimoe: eval-mode sparsemixer, top-2 with jitter-threshold softmaxes
+    SoftmaxGroupLimited, // deepseek_v2 group_limited_greedy: softmax, groups scored by their best probability
+    SoftmaxCorrected,    // ernie4_5_moe: softmax, +correction bias for choice, weights renormalised (floor normMin)
 };
 
 enum class ExpertLayout {
@@ -60,6 +62,7 @@ struct RopeSpec
     double theta = 10000.0;
     int rotaryDim = 0;             // dims rotated per head (<= head_dim; partial rotary)
     bool interleaved = false;      // pairs (2i, 2i+1) instead of halves (deepseek rope_interleave)
+    bool inFloat32 = false;        // cos/sin and the rotation in fp32 whatever the compute dtype (deepseek_v2, ernie)
     int maxPositions = 0;          // config max_position_embeddings
     double factor = 1.0;           // linear / dynamic / yarn / llama3
     int originalMaxPositions = 0;  // yarn / llama3 (0: not given)
@@ -118,6 +121,7 @@ struct MoeSpec
     double routedScalingFactor = 1.0;   // deepseek_v3
     int numGroups = 1, topkGroups = 1;  // deepseek_v3 group-limited routing
     double jitterEps = 0.0;             // phimoe sparsemixer: router_jitter_noise
+    double normMin = 0.0;               // SoftmaxCorrected renormalisation: divide by max(sum, normMin) (ernie moe_norm_min)
     ExpertLayout layout = ExpertLayout::SeparateLinears;
     bool expertBias = false;            // expert projections carry biases (gpt_oss)
     SharedExpertKind shared = SharedExpertKind::None;
@@ -146,7 +150,7 @@ struct WeightNames
     std::string qNorm = "q_norm", kNorm = "k_norm";
     std::string moe = "mlp.";                         // the sparse block, relative to the layer
     std::string router = "gate";                      // + ".weight" (+ ".bias")
-    std::string correctionBias = "gate.e_score_correction_bias"; // SigmoidGroupLimited
+    std::string correctionBias = "gate.e_score_correction_bias"; // SigmoidGroupLimited, SoftmaxCorrected
     std::string expert = "experts.{E}.";
     std::string gateProj = "gate_proj", upProj = "up_proj", downProj = "down_proj";
     // Stacked layouts: full tensor names under <moe><expert> (no {E}); the
@@ -175,6 +179,7 @@ struct ModelSpec
     bool tieWordEmbeddings = false;
     double swigluLimit = 7.0;         // Activation::ClampedSwiGlu
     bool lmHeadBias = false;          // phimoe lm_head_bias
+    bool mlpBias = false;             // dense MLPs and shared experts carry biases (ernie use_bias, deepseek_v2 mlp_bias)
     double embeddingMultiplier = 1.0; // granitemoe
     double residualMultiplier = 1.0;  // granitemoe: branch outputs scaled before the residual add
     double logitsDivisor = 1.0;       // granitemoe: logits_scaling

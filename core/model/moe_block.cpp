@@ -27,6 +27,30 @@ RouterDecision byDescendingWeight(const at::Tensor &idx, const at::Tensor &weigh
     return { idx.gather(1, order), weights.gather(1, order) };
 }
 
+// A masked expert (logit -1e9, PLAN.json) has probability / score exactly 0,
+// but a correction bias added for the choice, or the 0.0 that group-limited
+// rules give experts outside the kept groups, could still win it a slot (with
+// weight 0). The plan contract says masked experts are never chosen, so their
+// choice becomes -inf and the slot goes to the next expert, as under plain
+// softmax routers. Only a score that underflows to exactly 0 is affected.
+at::Tensor excludingZeroScores(const at::Tensor &choice, const at::Tensor &scores)
+{
+    return choice.masked_fill(scores.eq(0), -std::numeric_limits<double>::infinity());
+}
+
+// Keeps the topkGroups best groups of consecutive experts (groupScores [N, G])
+// and sets the choice of every expert outside them to 0.0 (not -inf), as
+// DeepseekV2MoEGate / DeepseekV3TopkRouter do.
+at::Tensor keepBestGroups(const MoeSpec &moe, const at::Tensor &choice, const at::Tensor &groupScores)
+{
+    const auto N = choice.size(0);
+    const std::int64_t E = moe.numExperts, G = moe.numGroups;
+    const auto keptGroups = std::get<1>(groupScores.topk(moe.topkGroups, -1));
+    const auto groupMask = at::zeros({ N, G }, at::kBool).scatter_(1, keptGroups, true);
+    const auto expertMask = groupMask.unsqueeze(-1).expand({ N, G, E / G }).reshape({ N, E });
+    return choice.masked_fill(expertMask.logical_not(), 0.0);
+}
+
 // DeepseekV3TopkRouter (v4.51.3): sigmoid scores; the choice adds the
 // correction bias; experts are split into n_group groups scored by the sum of
 // their two best choice scores; outside the topk_group best groups the choice
@@ -43,22 +67,47 @@ RouterDecision sigmoidGroupLimited(
     auto choice = correctionBias.defined() ? scores + correctionBias.unsqueeze(0) : scores;
     const auto groupScores
         = std::get<0>(choice.view({ N, G, E / G }).topk(2, -1)).sum(-1); // [N, G]
-    const auto keptGroups = std::get<1>(groupScores.topk(moe.topkGroups, -1));
-    const auto groupMask = at::zeros({ N, G }, at::kBool).scatter_(1, keptGroups, true);
-    const auto expertMask = groupMask.unsqueeze(-1).expand({ N, G, E / G }).reshape({ N, E });
-    choice = choice.masked_fill(expertMask.logical_not(), 0.0);
-    // A masked expert (logit -1e9, PLAN.json) has score 0 but keeps its
-    // correction bias, which could still win it a slot with weight 0. The plan
-    // contract says masked experts are never chosen, so the slot goes to the
-    // next expert, as under softmax routers. Only a score that underflows to
-    // exactly 0 (logit below about -88) is affected.
-    choice = choice.masked_fill(scores.eq(0), -std::numeric_limits<double>::infinity());
+    choice = excludingZeroScores(keepBestGroups(moe, choice, groupScores), scores);
     const auto idx = std::get<1>(choice.topk(moe.topK, -1));
     auto weights = scores.gather(1, idx);
     if (moe.renormalize)
         weights = weights / (weights.sum(-1, /*keepdim=*/true) + 1e-20);
     weights = weights * moe.routedScalingFactor;
     return byDescendingWeight(idx, weights);
+}
+
+// DeepseekV2MoEGate, topk_method group_limited_greedy (v4.54.0): softmax
+// probabilities; a group's score is its largest probability; outside the
+// topk_group best groups the probabilities become 0.0; top-k of those, which
+// are also the weights (0.0 for a pick outside the kept groups, as there),
+// renormalised only if a family asks (v4.54.0 never does), times
+// routed_scaling_factor.
+RouterDecision softmaxGroupLimited(const MoeSpec &moe, const at::Tensor &logits)
+{
+    const auto N = logits.size(0);
+    const std::int64_t E = moe.numExperts, G = moe.numGroups;
+    const auto probs = at::softmax(logits, 1, at::kFloat);
+    const auto groupScores = std::get<0>(probs.view({ N, G, E / G }).max(-1)); // [N, G]
+    const auto kept = keepBestGroups(moe, probs, groupScores);
+    const auto idx = std::get<1>(excludingZeroScores(kept, probs).topk(moe.topK, -1));
+    auto weights = kept.gather(1, idx);
+    if (moe.renormalize)
+        weights = weights / weights.sum(-1, /*keepdim=*/true);
+    return byDescendingWeight(idx, weights * moe.routedScalingFactor);
+}
+
+// Ernie4_5_MoeSparseMoeBlock (v4.54.0): softmax probabilities; the choice
+// adds the correction bias (moe_statics); weights are the uncorrected
+// probabilities of the picks divided by max(their sum, moe_norm_min).
+RouterDecision softmaxCorrected(const MoeSpec &moe, const at::Tensor &logits, const at::Tensor &correctionBias)
+{
+    const auto probs = at::softmax(logits, 1, at::kFloat);
+    const auto choice = correctionBias.defined() ? probs + correctionBias.unsqueeze(0) : probs;
+    const auto idx = std::get<1>(excludingZeroScores(choice, probs).topk(moe.topK, -1));
+    auto weights = probs.gather(1, idx);
+    if (moe.renormalize)
+        weights = weights / weights.sum(-1, /*keepdim=*/true).clamp_min(moe.normMin);
+    return byDescendingWeight(idx, weights * moe.routedScalingFactor);
 }
 
 // One sparsemixer step in eval mode (modeling_phimoe.sparsemixer, v4.47.1):
@@ -111,6 +160,10 @@ RouterDecision selectExperts(
         return sigmoidGroupLimited(moe, logits, correctionBias);
     case RouterRule::SparseMixer:
         return sparseMixer(moe, logits);
+    case RouterRule::SoftmaxGroupLimited:
+        return softmaxGroupLimited(moe, logits);
+    case RouterRule::SoftmaxCorrected:
+        return softmaxCorrected(moe, logits, correctionBias);
     }
     throw Error("unknown router rule");
 }
@@ -269,19 +322,25 @@ MoeBlock::MoeBlock(const ModelSpec &spec, const WeightStore &store, int layer)
         m_routerTransposed = at::zeros({ m_router.weight.size(1), padded }, at::kFloat);
         m_routerTransposed.narrow(1, 0, E).copy_(m_router.weight.t());
     }
-    if (m_spec.rule == RouterRule::SigmoidGroupLimited) {
-        // A persistent buffer: absent in some exports, where it is zeros.
+    if (m_spec.rule == RouterRule::SigmoidGroupLimited || m_spec.rule == RouterRule::SoftmaxCorrected) {
+        // deepseek's persistent buffer is absent in some exports (zeros then);
+        // ernie stores it as a [1, E] parameter.
         m_correctionBias = store.getIfPresent(prefix + n.correctionBias);
-        if (m_correctionBias.defined())
-            m_correctionBias = m_correctionBias.to(at::kFloat);
+        if (m_correctionBias.defined()) {
+            if (m_correctionBias.numel() != m_spec.numExperts)
+                throw Error(store.checkpoint().directory(),
+                    "'" + prefix + n.correctionBias + "' does not hold one value per expert ("
+                        + std::to_string(m_spec.numExperts) + ")");
+            m_correctionBias = m_correctionBias.to(at::kFloat).reshape({ m_spec.numExperts });
+        }
     }
     m_experts = loadExperts(spec, store, layer);
     m_kernelExperts = kernelViews(m_experts);
     if (m_spec.shared != SharedExpertKind::None) {
         GatedMlp shared;
-        shared.gate = Projection::linear(store, prefix + n.sharedExpert + n.gateProj, false);
-        shared.up = Projection::linear(store, prefix + n.sharedExpert + n.upProj, false);
-        shared.down = Projection::linear(store, prefix + n.sharedExpert + n.downProj, false);
+        shared.gate = Projection::linear(store, prefix + n.sharedExpert + n.gateProj, spec.mlpBias);
+        shared.up = Projection::linear(store, prefix + n.sharedExpert + n.upProj, spec.mlpBias);
+        shared.down = Projection::linear(store, prefix + n.sharedExpert + n.downProj, spec.mlpBias);
         shared.activation = spec.activation;
         shared.limit = spec.swigluLimit;
         m_shared = std::move(shared);

@@ -312,5 +312,33 @@ TEST(ExperimentCli, BadInputGetsOneLineAndNoFile)
     EXPECT_EQ(readTextFile(out), before);
 }
 
+// `record` on the families of transformers 4.54.0 (their fixtures with the
+// byte tokenizer): every token routed to top-k experts of the MoE layers
+// only, layer 0 being dense in each.
+TEST(ExperimentCli, RecordsTheDeepseekV2ErnieAndGlm4Families)
+{
+    for (const std::string family : {"deepseek_v2", "deepseek_v2_group", "ernie4_5_moe", "glm4_moe"}) {
+        TempFolder tmp;
+        const auto model = tmp.str("model");
+        copyFixtureWithTokenizer(family, model);
+        const auto out = tmp.str("t.h5");
+        const auto r = runInProcess("record", {"--model", model, "--corpus", "udhr:en?articles=1", "--out", out});
+        ASSERT_EQ(r.exitCode, 0) << family << ": " << r.err;
+        const auto trace = readTrace(out);
+        EXPECT_EQ(trace.model.modelType, family.substr(0, family.find("_group")));
+        EXPECT_EQ(trace.model.moeLayers, std::vector<int>({1, 2})) << family;
+        ASSERT_EQ(trace.languages.size(), 1u);
+        const auto &en = trace.languages[0];
+        EXPECT_EQ(en.tokens[0], 0u) << family;
+        for (int layer : {1, 2}) {
+            EXPECT_GT(en.tokens[static_cast<std::size_t>(layer)], 0u) << family;
+            std::uint64_t picks = 0;
+            for (int e = 0; e < 8; ++e)
+                picks += en.count(layer, e, 8);
+            EXPECT_EQ(picks, 2 * en.tokens[static_cast<std::size_t>(layer)]) << family << " layer " << layer;
+        }
+    }
+}
+
 } // namespace
 } // namespace moescope::test

@@ -74,7 +74,8 @@ TEST_P(FamilyParameters, TotalAndActiveCountsMatchTheCheckpoint)
 
 INSTANTIATE_TEST_SUITE_P(TinyMoe, FamilyParameters,
                          ::testing::Values("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "granitemoe", "gpt_oss",
-                                           "phimoe", "deepseek_v3", "deepseek_v3_yarn"));
+                                           "phimoe", "deepseek_v3", "deepseek_v3_yarn", "deepseek_v2",
+                                           "deepseek_v2_group", "ernie4_5_moe", "glm4_moe"));
 
 // ------------------------------------------------------------ router rules
 
@@ -504,7 +505,8 @@ TEST_P(Bf16Compute, StaysCloseToTheFp32Reference)
 
 INSTANTIATE_TEST_SUITE_P(TinyMoe, Bf16Compute,
                          ::testing::Values("granitemoe-bf16", "gpt_oss-bf16", "phimoe-bf16", "deepseek_v3-bf16",
-                                           "deepseek_v3_yarn-bf16"),
+                                           "deepseek_v3_yarn-bf16", "deepseek_v2-bf16", "deepseek_v2_group-bf16",
+                                           "ernie4_5_moe-bf16", "glm4_moe-bf16"),
                          [](const auto &info) {
                              std::string name = info.param;
                              for (auto &ch : name)

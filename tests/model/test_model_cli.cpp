@@ -247,3 +247,52 @@ TEST(ModelCli, GeneratePromptStreamsTheDecodedContinuation)
     const auto fromIds = run("generate --model " + model + " --ids " + list + " --max-new-tokens 6 --no-stop --print-ids", tmp);
     EXPECT_EQ(fromIds.out, ids.out);
 }
+
+// info, forward (with a mask plan) and generate on the families of
+// transformers 4.54.0, against their reference files.
+class ModelCliFamilies : public ::testing::TestWithParam<std::string>
+{
+};
+
+TEST_P(ModelCliFamilies, InfoForwardAndGenerateMatchTheReference)
+{
+    test::TempDir tmp;
+    const auto dir = fixtureDir(GetParam());
+    const auto refPath = dir + "/reference.safetensors";
+    const auto reference = nlohmann::json::parse(test::readText(dir + "/reference.json"));
+    const auto info = run("info " + quoted(dir) + " --json", tmp);
+    ASSERT_EQ(info.exitCode, 0) << info.err;
+    const auto json = nlohmann::json::parse(info.out);
+    EXPECT_EQ(json["model_type"], reference["model_type"]);
+    EXPECT_EQ(json["total_parameters"], reference["num_parameters"]);
+    EXPECT_EQ(json["moe_layers"], reference["moe_layers"]);
+
+    test::writeText(tmp.path() / "plan.json", R"({"mask": [{"layers": [1, 1], "experts": [0, 1]}]})");
+    const auto out = tmp.str("out.safetensors");
+    const auto forward = run("forward --model " + quoted(dir) + " --ids " + quoted(refPath) + " --out " + quoted(out)
+                                 + " --plan " + quoted(tmp.str("plan.json")),
+                             tmp);
+    ASSERT_EQ(forward.exitCode, 0) << forward.err;
+    const auto file = SafetensorsFile::open(out);
+    const auto ref = SafetensorsFile::open(refPath);
+    EXPECT_LE(maxAbsDiff(readTensor(*file, "logits"), readTensor(*ref, "logits_mask")), 1e-4);
+    // The masked layer's router_logits are written before the plan changes them.
+    EXPECT_LE(maxAbsDiff(readTensor(*file, "router_logits.1"), readTensor(*ref, "router_logits.1")), 1e-5);
+    EXPECT_FALSE(readTensor(*file, "topk_idx.1").lt(2).any().item<bool>());
+
+    const auto generate = run("generate --model " + quoted(dir) + " --ids " + quoted(refPath)
+                                  + " --max-new-tokens 8 --no-stop --print-ids",
+                              tmp);
+    ASSERT_EQ(generate.exitCode, 0) << generate.err;
+    const auto expected = readTensor(*ref, "generated_ids");
+    std::string want;
+    for (std::int64_t b = 0; b < expected.size(0); ++b) {
+        for (std::int64_t t = 0; t < expected.size(1); ++t)
+            want += (t ? " " : "") + std::to_string(expected[b][t].item<std::int64_t>());
+        want += "\n";
+    }
+    EXPECT_EQ(generate.out, want);
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyMoe, ModelCliFamilies,
+                         ::testing::Values("deepseek_v2", "deepseek_v2_group", "ernie4_5_moe", "glm4_moe"));

@@ -71,6 +71,13 @@ ModelSpec describeCommonDecoder(const ConfigReader &config, const CommonDefaults
 // and (L + 1) % decoder_sparse_step == 0; dense layers get intermediate_size.
 void applySparseStepLayout(ModelSpec &spec, const ConfigReader &config);
 
+// DeepSeek-style pieces (deepseek_common.cpp): multi-head latent attention
+// from q_lora_rank / kv_lora_rank / qk_*_head_dim / v_head_dim /
+// attention_bias (rotary dim = qk_rope_head_dim), and n_group / topk_group
+// for group-limited rules (moe.numExperts and moe.rule set first).
+void describeLatentAttention(ModelSpec &spec, const ConfigReader &config);
+void readExpertGroups(MoeSpec &moe, const ConfigReader &config, int defaultGroups, int defaultTopkGroups);
+
 // Every family: a function from config.json to a ModelSpec.
 using FamilyDescriber = ModelSpec (*)(const ConfigReader &);
 struct FamilyEntry
@@ -88,5 +95,8 @@ ModelSpec describeGranitemoe(const ConfigReader &config);
 ModelSpec describePhimoe(const ConfigReader &config);
 ModelSpec describeDeepseekV3(const ConfigReader &config);
 ModelSpec describeGptOss(const ConfigReader &config);
+ModelSpec describeDeepseekV2(const ConfigReader &config);
+ModelSpec describeErnie45Moe(const ConfigReader &config);
+ModelSpec describeGlm4Moe(const ConfigReader &config);
 
 } // namespace moescope::model

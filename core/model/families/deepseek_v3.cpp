@@ -22,32 +22,8 @@ namespace moescope::model {
 ModelSpec describeDeepseekV3(const ConfigReader &config)
 {
     ModelSpec spec = describeCommonDecoder(config, {.normEps = 1e-6, .ropeTheta = 10000.0, .readsHeadDim = false});
+    describeLatentAttention(spec, config);
     auto &att = spec.attention;
-    auto &mla = att.latent;
-    att.kind = AttentionKind::Latent;
-    // The configuration class default is 1536; an explicit null means a direct q_proj.
-    if (!config.json().contains("q_lora_rank"))
-        mla.qLoraRank = 1536;
-    else
-        mla.qLoraRank = config.optionalInt("q_lora_rank");
-    mla.kvLoraRank = config.getInt("kv_lora_rank", 512);
-    mla.qkNopeHeadDim = config.getInt("qk_nope_head_dim", 128);
-    mla.qkRopeHeadDim = config.getInt("qk_rope_head_dim", 64);
-    mla.vHeadDim = config.getInt("v_head_dim", 128);
-    if ((mla.qLoraRank && *mla.qLoraRank <= 0) || mla.kvLoraRank <= 0 || mla.qkNopeHeadDim < 0
-        || mla.qkRopeHeadDim <= 0 || mla.qkRopeHeadDim % 2 != 0 || mla.vHeadDim <= 0)
-        config.fail("invalid latent attention dimensions (q_lora_rank, kv_lora_rank, "
-                    "qk_*_head_dim, v_head_dim)");
-    // Every head has its own keys and values after kv_b_proj; repeat_kv with
-    // fewer kv heads would not match the queries.
-    if (att.numKvHeads != att.numHeads)
-        config.fail(
-            "deepseek_v3 latent attention needs num_key_value_heads == num_attention_heads");
-    att.headDim = mla.qkNopeHeadDim + mla.qkRopeHeadDim;
-    const bool bias = config.getBool("attention_bias", false);
-    att.qkvBias = bias;
-    att.oBias = bias;
-    att.scoreScale = 1.0 / std::sqrt(static_cast<double>(att.headDim));
     if (config.has("rope_scaling")) {
         const auto &rs = config.json().at("rope_scaling");
         const double mscaleAllDim
@@ -62,9 +38,6 @@ ModelSpec describeDeepseekV3(const ConfigReader &config)
             att.scoreScale *= m * m;
         }
     }
-    // The configuration class sets head_dim = qk_rope_head_dim, which is what
-    // the rope initialisers read.
-    spec.rope.rotaryDim = mla.qkRopeHeadDim;
     spec.rope.interleaved = config.getBool("rope_interleave", true);
 
     auto &moe = spec.moe;
@@ -75,14 +48,7 @@ ModelSpec describeDeepseekV3(const ConfigReader &config)
     moe.routerInFloat32 = true;
     moe.renormalize = config.getBool("norm_topk_prob", true);
     moe.routedScalingFactor = config.getDouble("routed_scaling_factor", 2.5);
-    moe.numGroups = config.getInt("n_group", 8);
-    moe.topkGroups = config.getInt("topk_group", 4);
-    if (moe.numGroups <= 0 || moe.numExperts % moe.numGroups != 0)
-        config.fail("n_group must divide n_routed_experts");
-    if (moe.numExperts / moe.numGroups < 2)
-        config.fail("each expert group needs at least 2 experts (group score = sum of the best 2)");
-    if (moe.topkGroups <= 0 || moe.topkGroups > moe.numGroups)
-        config.fail("topk_group must be between 1 and n_group");
+    readExpertGroups(moe, config, 8, 4);
     const int shared = config.getInt("n_shared_experts", 1);
     if (shared < 0)
         config.fail("n_shared_experts must not be negative");

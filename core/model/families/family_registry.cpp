@@ -16,6 +16,9 @@ const std::vector<FamilyEntry> &familyRegistry()
         { "phimoe", &describePhimoe },
         { "deepseek_v3", &describeDeepseekV3 },
         { "gpt_oss", &describeGptOss },
+        { "deepseek_v2", &describeDeepseekV2 },
+        { "ernie4_5_moe", &describeErnie45Moe },
+        { "glm4_moe", &describeGlm4Moe },
     };
     return registry;
 }
