@@ -206,7 +206,8 @@ TEST_P(PerFamily, BatchedGenerationWithPaddingEqualsSingleRows)
 
 INSTANTIATE_TEST_SUITE_P(TinyMoe, PerFamily,
                          ::testing::Values("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "granitemoe", "gpt_oss",
-                                           "phimoe", "deepseek_v3", "deepseek_v3_yarn"));
+                                           "phimoe", "deepseek_v3", "deepseek_v3_yarn",
+                                           "qwen3_next"));
 
 TEST(Engine, SamplingIsSeededAndTopPNarrowsToGreedy)
 {

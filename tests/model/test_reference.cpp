@@ -155,7 +155,8 @@ INSTANTIATE_TEST_SUITE_P(TinyMoe, ReferenceTest,
                                            "qwen3_moe", "qwen3_moe-bf16", "olmoe", "olmoe-bf16",
                                            "granitemoe", "granitemoe-bf16", "gpt_oss", "gpt_oss-bf16",
                                            "phimoe", "phimoe-bf16", "deepseek_v3", "deepseek_v3-bf16",
-                                           "deepseek_v3_yarn", "deepseek_v3_yarn-bf16"),
+                                           "deepseek_v3_yarn", "deepseek_v3_yarn-bf16",
+                                           "qwen3_next", "qwen3_next-bf16"),
                          [](const auto &info) {
                              std::string name = info.param;
                              for (auto &ch : name)

@@ -69,7 +69,9 @@ ModelSpec describeCommonDecoder(const ConfigReader &config, const CommonDefaults
 
 // "{L} is MoE" rule shared by qwen2_moe / qwen3_moe: not in mlp_only_layers
 // and (L + 1) % decoder_sparse_step == 0; dense layers get intermediate_size.
-void applySparseStepLayout(ModelSpec &spec, const ConfigReader &config);
+// intermediateDefault: the configuration class's intermediate_size when the key is absent.
+void applySparseStepLayout(ModelSpec &spec, const ConfigReader &config,
+                           std::optional<int> intermediateDefault = std::nullopt);
 
 // Every family: a function from config.json to a ModelSpec.
 using FamilyDescriber = ModelSpec (*)(const ConfigReader &);
@@ -88,5 +90,6 @@ ModelSpec describeGranitemoe(const ConfigReader &config);
 ModelSpec describePhimoe(const ConfigReader &config);
 ModelSpec describeDeepseekV3(const ConfigReader &config);
 ModelSpec describeGptOss(const ConfigReader &config);
+ModelSpec describeQwen3Next(const ConfigReader &config);
 
 } // namespace moescope::model

@@ -16,6 +16,7 @@ const std::vector<FamilyEntry> &familyRegistry()
         { "phimoe", &describePhimoe },
         { "deepseek_v3", &describeDeepseekV3 },
         { "gpt_oss", &describeGptOss },
+        { "qwen3_next", &describeQwen3Next },
     };
     return registry;
 }
