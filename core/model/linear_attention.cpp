@@ -64,8 +64,8 @@ DeltaRuleResult chunkGatedDeltaRule(const at::Tensor &q, const at::Tensor &k, co
     // solve of the same system drifts by a few ulps more.
     auto lower = (-(at::matmul(kBeta, kc.transpose(-1, -2)) * decay)).tril(-1);
     for (std::int64_t i = 1; i < C; ++i) {
-        const auto row = lower.select(-2, i).narrow(-1, 0, i).clone();             // [..., i]
-        const auto sub = lower.narrow(-2, 0, i).narrow(-1, 0, i).clone();          // [..., i, i]
+        const auto row = lower.select(-2, i).narrow(-1, 0, i).clone(); // [..., i]
+        const auto sub = lower.narrow(-2, 0, i).narrow(-1, 0, i).clone(); // [..., i, i]
         lower.select(-2, i).narrow(-1, 0, i).copy_(row + (row.unsqueeze(-1) * sub).sum(-2));
     }
     const auto solved = lower + at::eye(C, lower.options());
