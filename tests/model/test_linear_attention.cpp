@@ -221,3 +221,94 @@ TEST(Qwen3Next, InfoNamesTheHybridLayers)
     EXPECT_NE(info.attention.find("sigmoid output gate"), std::string::npos);
     EXPECT_EQ(info.configDtype, "float32");
 }
+
+// A qwen3_next of another shape than the fixture: one value head per key
+// head, Dk != Dv, conv kernel 3, layer pattern linear/linear/full/linear,
+// decoder_sparse_step 2 (dense layers 0 and 2), an mtp.* tensor. Prompts
+// longer than two chunks: a cache fed in uneven pieces (chunked with a
+// carried state, and one-token recurrent steps) equals one pass, and a
+// left-padded row equals the same tokens alone.
+TEST(Qwen3Next, OtherShapeAcrossChunksCacheAndPadding)
+{
+    const std::int64_t H = 32, V = 64, Hk = 2, Hv = 2, Dk = 8, Dv = 12, K = 3, heads = 2, kv = 1, hd = 8, E = 4,
+                       I = 16, dense = 24, shared = 20;
+    nlohmann::json config = {{"model_type", "qwen3_next"}, {"vocab_size", V}, {"hidden_size", H},
+        {"num_hidden_layers", 4}, {"num_attention_heads", heads}, {"num_key_value_heads", kv}, {"head_dim", hd},
+        {"intermediate_size", dense}, {"moe_intermediate_size", I}, {"shared_expert_intermediate_size", shared},
+        {"num_experts", E}, {"num_experts_per_tok", 2}, {"decoder_sparse_step", 2}, {"partial_rotary_factor", 0.5},
+        {"linear_num_key_heads", Hk}, {"linear_num_value_heads", Hv}, {"linear_key_head_dim", Dk},
+        {"linear_value_head_dim", Dv}, {"linear_conv_kernel_dim", K}, {"rms_norm_eps", 1e-6},
+        {"layer_types", {"linear_attention", "linear_attention", "full_attention", "linear_attention"}},
+        {"tie_word_embeddings", false}, {"dtype", "float32"}};
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(42);
+    std::vector<std::pair<std::string, at::Tensor>> tensors;
+    const auto add = [&](const std::string &name, std::vector<std::int64_t> shape, double std) {
+        tensors.emplace_back(name, at::normal(0.0, std, shape, gen, at::TensorOptions().dtype(at::kFloat)));
+    };
+    add("model.embed_tokens.weight", {V, H}, 0.5);
+    add("lm_head.weight", {V, H}, 0.1);
+    add("model.norm.weight", {H}, 0.1);
+    add("mtp.fc.weight", {H, 2 * H}, 0.1); // not part of the model
+    for (int l = 0; l < 4; ++l) {
+        const auto p = "model.layers." + std::to_string(l) + ".";
+        add(p + "input_layernorm.weight", {H}, 0.1);
+        add(p + "post_attention_layernorm.weight", {H}, 0.1);
+        if (l == 2) {
+            add(p + "self_attn.q_proj.weight", {heads * hd * 2, H}, 0.1);
+            add(p + "self_attn.k_proj.weight", {kv * hd, H}, 0.1);
+            add(p + "self_attn.v_proj.weight", {kv * hd, H}, 0.1);
+            add(p + "self_attn.o_proj.weight", {H, heads * hd}, 0.1);
+            add(p + "self_attn.q_norm.weight", {hd}, 0.1);
+            add(p + "self_attn.k_norm.weight", {hd}, 0.1);
+        } else {
+            add(p + "linear_attn.in_proj_qkvz.weight", {2 * Hk * Dk + 2 * Hv * Dv, H}, 0.1);
+            add(p + "linear_attn.in_proj_ba.weight", {2 * Hv, H}, 0.1);
+            add(p + "linear_attn.conv1d.weight", {2 * Hk * Dk + Hv * Dv, 1, K}, 0.3);
+            add(p + "linear_attn.A_log", {Hv}, 0.5);
+            add(p + "linear_attn.dt_bias", {Hv}, 0.5);
+            add(p + "linear_attn.norm.weight", {Dv}, 0.1);
+            add(p + "linear_attn.out_proj.weight", {H, Hv * Dv}, 0.1);
+        }
+        if (l % 2 == 1) {
+            add(p + "mlp.gate.weight", {E, H}, 0.5);
+            for (int e = 0; e < E; ++e) {
+                const auto x = p + "mlp.experts." + std::to_string(e) + ".";
+                add(x + "gate_proj.weight", {I, H}, 0.1);
+                add(x + "up_proj.weight", {I, H}, 0.1);
+                add(x + "down_proj.weight", {H, I}, 0.1);
+            }
+            add(p + "mlp.shared_expert.gate_proj.weight", {shared, H}, 0.1);
+            add(p + "mlp.shared_expert.up_proj.weight", {shared, H}, 0.1);
+            add(p + "mlp.shared_expert.down_proj.weight", {H, shared}, 0.1);
+            add(p + "mlp.shared_expert_gate.weight", {1, H}, 0.1);
+        } else {
+            add(p + "mlp.gate_proj.weight", {dense, H}, 0.1);
+            add(p + "mlp.up_proj.weight", {dense, H}, 0.1);
+            add(p + "mlp.down_proj.weight", {H, dense}, 0.1);
+        }
+    }
+    TempDir tmp;
+    writeModel(tmp.path(), config, tensors);
+    std::uint64_t parameters = 0;
+    for (const auto &[name, t] : tensors)
+        if (name.rfind("mtp.", 0) != 0)
+            parameters += static_cast<std::uint64_t>(t.numel());
+    EXPECT_EQ(inspectModel(tmp.str()).totalParameters, parameters);
+
+    const auto model = MoeModel::load(tmp.str());
+    EXPECT_EQ(model.spec().moeLayers(), (std::vector<int>{1, 3}));
+    const auto ids = at::randint(0, V, {2, 150}, gen, at::kLong);
+    const auto full = logitsOf(model, ids);
+    EXPECT_LE(maxAbsDiff(logitsInSteps(model, ids, {70, 1, 1, 1, 60, 17}), full), 1e-4);
+
+    const std::int64_t pad = 41, len = 150 - pad;
+    auto batch = ids.clone();
+    batch[1].narrow(0, 0, pad).fill_(3);
+    batch[1].narrow(0, pad, len).copy_(ids[1].narrow(0, 0, len));
+    auto mask = at::ones({2, 150}, at::kLong);
+    mask[1].narrow(0, 0, pad).fill_(0);
+    const auto padded = logitsOf(model, batch, mask);
+    EXPECT_LE(maxAbsDiff(padded[1].narrow(0, pad, len), logitsOf(model, ids.narrow(0, 1, 1).narrow(1, 0, len))[0]),
+              1e-4);
+    EXPECT_LE(maxAbsDiff(padded[0], full[0]), 1e-5);
+}
