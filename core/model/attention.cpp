@@ -41,19 +41,19 @@ std::pair<at::Tensor, at::Tensor> LayerKvCache::append(const at::Tensor &k, cons
 
 // ---------------------------------------------------------------- Attention
 
-namespace {
-
 // The projections' input: fp32 when the weights take the bf16 kernel path
 // (which computes in fp32), so q, k, v and the cache stay fp32 and nothing is
 // converted per projection. Either way the score and value matmuls run in
 // fp32: libtorch's CPU bf16 matmul is a scalar loop without AVX-512, and
 // fp32 is the more precise of the two.
-at::Tensor inputFor(const at::Tensor &x, const Projection &first)
+at::Tensor projectionInput(const at::Tensor &x, const Projection &first)
 {
     return x.scalar_type() != at::kFloat && !first.inputMajor && usesBf16Kernel(first.weight)
         ? x.to(at::kFloat)
         : x;
 }
+
+namespace {
 
 // softmax(scores) over the keys, scores [B, H, Tq, Tk] already masked.
 // sinks (gpt_oss eager_attention_forward): one learned logit per head joins
@@ -306,9 +306,14 @@ public:
         m_k = Projection::linear(store, prefix + spec.names.k, m_spec.qkvBias);
         m_v = Projection::linear(store, prefix + spec.names.v, m_spec.qkvBias);
         m_o = Projection::linear(store, prefix + spec.names.o, m_spec.oBias);
+        const std::int64_t qRows = m_spec.numHeads * m_spec.headDim * (m_spec.outputGate ? 2 : 1);
+        if (m_q.weight.dim() != 2 || m_q.weight.size(0) != qRows)
+            throw Error(store.checkpoint().directory(),
+                "'" + prefix + spec.names.q + ".weight' must have " + std::to_string(qRows) + " rows"
+                    + (m_spec.outputGate ? " (query and gate per head)" : ""));
         if (m_spec.qkNorm != QkNormKind::None) {
-            m_qNorm = Norm::load(store, prefix + spec.names.qNorm, NormKind::RmsNorm, spec.normEps);
-            m_kNorm = Norm::load(store, prefix + spec.names.kNorm, NormKind::RmsNorm, spec.normEps);
+            m_qNorm = Norm::load(store, prefix + spec.names.qNorm, m_spec.qkNormKind, spec.normEps);
+            m_kNorm = Norm::load(store, prefix + spec.names.kNorm, m_spec.qkNormKind, spec.normEps);
         }
         if (m_spec.sinks) {
             m_sinks = store.get(prefix + spec.names.sinks);
@@ -324,9 +329,15 @@ public:
     {
         const auto B = x.size(0), T = x.size(1);
         const std::int64_t H = m_spec.numHeads, KV = m_spec.numKvHeads, D = m_spec.headDim;
-        const auto xin = inputFor(x, m_q);
+        const auto xin = projectionInput(x, m_q);
         auto qkv = projectAll(xin, { &m_q, &m_k, &m_v });
         auto q = std::move(qkv[0]), k = std::move(qkv[1]), v = std::move(qkv[2]);
+        at::Tensor gate;
+        if (m_spec.outputGate) { // Qwen3NextAttention: per head [query (D) | gate (D)]
+            const auto both = q.view({ B, T, H, 2 * D });
+            gate = both.narrow(-1, D, D).reshape({ B, T, H * D });
+            q = both.narrow(-1, 0, D).reshape({ B, T, H * D });
+        }
         if (m_spec.qkNorm == QkNormKind::Full) { // olmoe: over the whole projection
             q = m_qNorm(q);
             k = m_kNorm(k);
@@ -354,8 +365,10 @@ public:
         if (cache)
             std::tie(k, v) = cache->append(k, v);
         auto out = attend(q, k, v, H / KV, m_spec.scoreScale, ctx.mask, m_sinks);
-        out = out.transpose(1, 2).reshape({ B, T, H * D });
-        return m_o(out.to(xin.scalar_type())).to(x.scalar_type());
+        out = out.transpose(1, 2).reshape({ B, T, H * D }).to(xin.scalar_type());
+        if (gate.defined())
+            out = out * at::sigmoid(gate);
+        return m_o(out).to(x.scalar_type());
     }
 
 private:
@@ -415,7 +428,7 @@ public:
         const std::int64_t H = m_spec.numHeads, D = m_spec.headDim;
         const std::int64_t nope = mla.qkNopeHeadDim, rope = mla.qkRopeHeadDim, dv = mla.vHeadDim;
 
-        const auto xin = inputFor(x, mla.qLoraRank ? m_qA : m_q);
+        const auto xin = projectionInput(x, mla.qLoraRank ? m_qA : m_q);
         const auto qStates = mla.qLoraRank ? m_qB(m_qANorm(m_qA(xin))) : m_q(xin);
         const auto q = qStates.view({ B, T, H, D }).transpose(1, 2);
         const auto qPass = q.narrow(-1, 0, nope);
@@ -450,11 +463,13 @@ private:
 
 std::unique_ptr<Attention> makeAttention(const ModelSpec &spec, const WeightStore &store, int layer)
 {
-    switch (spec.attention.kind) {
+    switch (spec.layers.at(static_cast<std::size_t>(layer)).attention.value_or(spec.attention.kind)) {
     case AttentionKind::Grouped:
         return std::make_unique<GqaAttention>(spec, store, layer);
     case AttentionKind::Latent:
         return std::make_unique<LatentAttention>(spec, store, layer);
+    case AttentionKind::GatedDeltaNet:
+        return makeGatedDeltaNet(spec, store, layer);
     }
     throw Error(spec.configPath, "unknown attention kind");
 }

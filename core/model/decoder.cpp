@@ -323,7 +323,7 @@ at::Tensor Decoder::forward(const ForwardRequest &request) const
         if (request.job)
             request.job->checkCancelled();
         const auto &layer = *m_layers[l];
-        AttentionContext ctx{&rope, maskFor(layer.slidingWindow)};
+        AttentionContext ctx{&rope, maskFor(layer.slidingWindow), valid};
         auto attn = layer.attention->forward(layer.inputNorm(h), ctx, cache ? &cache->layers[l] : nullptr);
         if (spec.residualMultiplier != 1.0)
             attn = attn * spec.residualMultiplier;

@@ -134,11 +134,15 @@ private:
 at::Tensor applyRotary(const at::Tensor &x, const RopeTables &rope, bool interleaved);
 
 // One layer's cached keys and values, [B, kv_heads, capacity, D] (keys and
-// values may differ in D: latent attention); grows by doubling.
+// values may differ in D: latent attention); grows by doubling. A linear-
+// attention layer (gated DeltaNet) holds its state instead: the last
+// kernel-1 inputs of its causal conv, [B, kernel-1, channels], and the
+// recurrent state per value head, fp32 [B, value_heads, Dk, Dv].
 struct LayerKvCache
 {
     at::Tensor key, value;
     std::int64_t length = 0;
+    at::Tensor convState, recurrentState;
     // Appends [B, kv_heads, T, D] and returns views of everything cached so far.
     std::pair<at::Tensor, at::Tensor> append(const at::Tensor &k, const at::Tensor &v);
 };
@@ -162,6 +166,9 @@ struct AttentionContext
     // when it would be all zeros (one query that sees every key: an
     // unpadded decode step inside any sliding window).
     at::Tensor mask;
+    // bool [B, T], false for left padding and masked-out steps; undefined
+    // when every token is real. Linear attention keeps those out of its state.
+    at::Tensor validTokens;
 };
 
 // The attention seam: grouped-query attention (with the per-family options of
@@ -176,7 +183,32 @@ public:
                                LayerKvCache *cache) const = 0;
 };
 
+// The kind comes from the layer's LayerSpec::attention, else AttentionSpec::kind.
 std::unique_ptr<Attention> makeAttention(const ModelSpec &spec, const WeightStore &store, int layer);
+// Gated DeltaNet (linear_attention.cpp), AttentionKind::GatedDeltaNet.
+std::unique_ptr<Attention> makeGatedDeltaNet(const ModelSpec &spec, const WeightStore &store, int layer);
+// The projections' input for attention blocks: fp32 when `first` takes the
+// bf16 kernel path (which computes in fp32), else x as it is.
+at::Tensor projectionInput(const at::Tensor &x, const Projection &first);
+
+// The gated delta rule (fla's chunk_gated_delta_rule / fused_recurrent, as
+// transformers' torch fallbacks). Per head, state S [Dk, Dv] and per token:
+// S <- exp(g) S;  S <- S + k (beta (v - S^T k))^T;  o = S^T q.
+// q, k [B, H, T, Dk] (q already l2-normalised and scaled, k normalised),
+// v [B, H, T, Dv], g and beta [B, H, T], all fp32; initialState [B, H, Dk,
+// Dv] or undefined (zeros). Returns o [B, H, T, Dv] and the final state.
+struct DeltaRuleResult
+{
+    at::Tensor out, state;
+};
+// Token by token (decode steps).
+DeltaRuleResult recurrentGatedDeltaRule(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
+    const at::Tensor &g, const at::Tensor &beta, const at::Tensor &initialState);
+// The same in chunks of chunkSize tokens (prefill): within a chunk the
+// recurrence is solved as a unit-lower-triangular system, across chunks the
+// state carries over; equal to the recurrent form up to fp32 rounding.
+DeltaRuleResult chunkGatedDeltaRule(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
+    const at::Tensor &g, const at::Tensor &beta, const at::Tensor &initialState, std::int64_t chunkSize = 64);
 
 // down(act(gate(x)) * up(x)): dense MLP layers, shared experts and routed
 // experts. Gate and up are either two projections or one fused projection

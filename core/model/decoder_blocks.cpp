@@ -239,6 +239,10 @@ Projection Projection::linear(const WeightStore &store, const std::string &prefi
 Norm::Norm(NormKind kind, at::Tensor weight, at::Tensor bias, double eps)
     : m_kind(kind), m_weight(std::move(weight)), m_bias(std::move(bias)), m_eps(eps)
 {
+    // Qwen3NextRMSNorm: normed(x.float()) * (1.0 + w.float()), cast back
+    // afterwards; the (1 + w) weight is formed once, in fp32.
+    if (m_kind == NormKind::ZeroCentredRmsNorm)
+        m_weight = m_weight.to(at::kFloat) + 1.0;
 }
 
 Norm Norm::load(const WeightStore &store, const std::string &prefix, NormKind kind, double eps)
@@ -302,8 +306,11 @@ at::Tensor Norm::operator()(const at::Tensor &x) const
 {
     if (m_kind == NormKind::LayerNorm)
         return at::layer_norm(x, {x.size(-1)}, m_weight, m_bias, m_eps);
-    const bool hostPath = x.device().is_cpu() && m_weight.device().is_cpu() && isFloatOrBf16(x)
-                          && isFloatOrBf16(m_weight) && m_weight.dim() == 1 && m_weight.is_contiguous()
+    // The zero-centred norm keeps torch's fp32 mean: the host loop's double
+    // sum rounds differently, and qwen3_next's router logits (|z| ~ 16)
+    // turn that alone into most of the reference tolerance (1e-5).
+    const bool hostPath = m_kind != NormKind::ZeroCentredRmsNorm && x.device().is_cpu() && m_weight.device().is_cpu()
+                          && isFloatOrBf16(x) && isFloatOrBf16(m_weight) && m_weight.dim() == 1 && m_weight.is_contiguous()
                           && x.dim() > 0 && x.size(-1) == m_weight.size(0)
                           && !(at::GradMode::is_enabled() && (x.requires_grad() || m_weight.requires_grad()));
     if (hostPath) {
@@ -329,7 +336,7 @@ at::Tensor Norm::operator()(const at::Tensor &x) const
     const auto xf = x.to(at::kFloat);
     const auto variance = xf.pow(2).mean(-1, /*keepdim=*/true);
     const auto normed = xf * at::rsqrt(variance + m_eps);
-    if (m_kind == NormKind::RmsNormWeightInFloat32)
+    if (m_kind == NormKind::RmsNormWeightInFloat32 || m_kind == NormKind::ZeroCentredRmsNorm)
         return (m_weight * normed).to(x.scalar_type());
     return m_weight * normed.to(x.scalar_type());
 }

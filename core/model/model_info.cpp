@@ -59,6 +59,19 @@ std::string describeAttention(const ModelSpec &spec)
     } else {
         out = "grouped-query";
     }
+    if (att.outputGate)
+        out += ", sigmoid output gate";
+    std::string linear;
+    for (int l = 0; l < spec.numLayers; ++l)
+        if (spec.layers[static_cast<std::size_t>(l)].attention == AttentionKind::GatedDeltaNet)
+            linear.append(linear.empty() ? "" : ",").append(std::to_string(l));
+    if (!linear.empty()) {
+        const auto &d = att.linear;
+        out += "; gated DeltaNet linear attention in layers [" + linear + "] (" + std::to_string(d.numKeyHeads)
+               + " key / " + std::to_string(d.numValueHeads) + " value heads, head dims "
+               + std::to_string(d.keyHeadDim) + "/" + std::to_string(d.valueHeadDim) + ", conv kernel "
+               + std::to_string(d.convKernel) + ")";
+    }
     if (att.sinks)
         out += ", sinks";
     std::string windowed;
@@ -158,6 +171,8 @@ ModelInfo inspectModel(const std::string &dir)
             if (spec.tieWordEmbeddings && rec.name == spec.names.lmHead)
                 continue;
             if (buffers.count(rec.name))
+                continue;
+            if (!spec.names.ignoredPrefix.empty() && rec.name.rfind(spec.names.ignoredPrefix, 0) == 0)
                 continue;
             info.totalParameters += static_cast<std::uint64_t>(rec.numel());
         }

@@ -17,6 +17,7 @@ enum class NormKind {
     RmsNorm,   // w * x / sqrt(mean(x^2) + eps), computed in fp32 (LlamaRMSNorm)
     LayerNorm, // (x - mean) / sqrt(var + eps) * w + b (phimoe)
     RmsNormWeightInFloat32, // as RmsNorm, but the weight multiplies the fp32 value before the cast back (gpt_oss)
+    ZeroCentredRmsNorm,     // as RmsNormWeightInFloat32 with (1 + w) as the weight (qwen3_next Qwen3NextRMSNorm)
 };
 
 enum class QkNormKind {
@@ -81,6 +82,18 @@ struct RopeSpec
 enum class AttentionKind {
     Grouped, // grouped-query attention (every family but deepseek_v3)
     Latent,  // multi-head latent attention (deepseek_v3): low-rank q and kv, split nope/rope head dims
+    GatedDeltaNet, // linear attention with a recurrent state (qwen3_next linear_attention layers)
+};
+
+// Gated DeltaNet dimensions (Qwen3NextGatedDeltaNet): value head h reads key
+// head h / (numValueHeads / numKeyHeads).
+struct LinearAttentionSpec
+{
+    int numKeyHeads = 0;
+    int numValueHeads = 0;
+    int keyHeadDim = 0;
+    int valueHeadDim = 0;
+    int convKernel = 0; // depthwise causal conv1d over [q | k | v]
 };
 
 // Multi-head latent attention dimensions (DeepseekV3Attention).
@@ -107,6 +120,9 @@ struct AttentionSpec
     std::optional<double> clipQkv;      // olmoe clip_qkv: clamp q, k, v to [-c, c]
     bool sinks = false;                 // gpt_oss: learned per-head sink logit in the softmax
     LatentAttentionSpec latent;         // kind == Latent
+    NormKind qkNormKind = NormKind::RmsNorm; // the q_norm / k_norm kind (qwen3_next: zero-centred)
+    bool outputGate = false;            // qwen3_next: q_proj gives query | gate per head; output * sigmoid(gate) before o_proj
+    LinearAttentionSpec linear;         // layers whose kind is GatedDeltaNet
 };
 
 struct MoeSpec
@@ -133,6 +149,7 @@ struct LayerSpec
     bool moe = true;
     int denseIntermediate = 0;          // width of the dense MLP when !moe
     std::optional<int> slidingWindow;   // key k visible from query q iff q - window < k <= q
+    std::optional<AttentionKind> attention; // this layer's kind when it differs from AttentionSpec::kind (hybrid models)
 };
 
 // Tensor names. "{L}" is replaced by the layer index, "{E}" by the expert index.
@@ -163,6 +180,12 @@ struct WeightNames
     std::string sharedExpert = "shared_expert.";
     std::string sharedExpertGate = "shared_expert_gate";
     std::string denseMlp = "mlp.";                    // dense layers: <denseMlp><gateProj|upProj|downProj>
+    // Gated DeltaNet layers, under <layer><linearAttention>.
+    std::string linearAttention = "linear_attn.";
+    std::string inProjQkvz = "in_proj_qkvz", inProjBa = "in_proj_ba", conv1d = "conv1d";
+    std::string aLog = "A_log", dtBias = "dt_bias", linearNorm = "norm", outProj = "out_proj";
+    // Stored tensors the model never loads (qwen3_next "mtp.": the multi-token-prediction head), "" = none.
+    std::string ignoredPrefix;
 };
 
 struct ModelSpec
@@ -183,7 +206,7 @@ struct ModelSpec
     double embeddingMultiplier = 1.0; // granitemoe
     double residualMultiplier = 1.0;  // granitemoe: branch outputs scaled before the residual add
     double logitsDivisor = 1.0;       // granitemoe: logits_scaling
-    std::string torchDtype;           // config torch_dtype ("float32", "bfloat16", ...), may be empty
+    std::string torchDtype;           // config torch_dtype or "dtype" ("float32", "bfloat16", ...), may be empty
     std::vector<std::int64_t> eosTokenIds; // from config.json
     std::optional<std::int64_t> bosTokenId, padTokenId;
 

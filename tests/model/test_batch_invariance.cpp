@@ -143,6 +143,8 @@ TEST_P(BatchInvariance, RoutingIsTheSameBitsInAnyBatch)
 
 INSTANTIATE_TEST_SUITE_P(TinyMoeBf16, BatchInvariance,
                          ::testing::Values("mixtral-bf16", "qwen2_moe-bf16", "qwen3_moe-bf16", "olmoe-bf16",
-                                           "granitemoe-bf16", "gpt_oss-bf16", "phimoe-bf16", "deepseek_v3-bf16"));
+                                           "granitemoe-bf16", "gpt_oss-bf16", "phimoe-bf16", "deepseek_v3-bf16",
+                                           "deepseek_v2-bf16", "deepseek_v2_group-bf16", "ernie4_5_moe-bf16",
+                                           "glm4_moe-bf16", "qwen3_next-bf16"));
 
 } // namespace

@@ -207,7 +207,7 @@ TEST_P(PerFamily, BatchedGenerationWithPaddingEqualsSingleRows)
 INSTANTIATE_TEST_SUITE_P(TinyMoe, PerFamily,
                          ::testing::Values("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "granitemoe", "gpt_oss",
                                            "phimoe", "deepseek_v3", "deepseek_v3_yarn", "deepseek_v2",
-                                           "deepseek_v2_group", "ernie4_5_moe", "glm4_moe"));
+                                           "deepseek_v2_group", "ernie4_5_moe", "glm4_moe", "qwen3_next"));
 
 TEST(Engine, SamplingIsSeededAndTopPNarrowsToGreedy)
 {

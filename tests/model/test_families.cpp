@@ -75,7 +75,7 @@ TEST_P(FamilyParameters, TotalAndActiveCountsMatchTheCheckpoint)
 INSTANTIATE_TEST_SUITE_P(TinyMoe, FamilyParameters,
                          ::testing::Values("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "granitemoe", "gpt_oss",
                                            "phimoe", "deepseek_v3", "deepseek_v3_yarn", "deepseek_v2",
-                                           "deepseek_v2_group", "ernie4_5_moe", "glm4_moe"));
+                                           "deepseek_v2_group", "ernie4_5_moe", "glm4_moe", "qwen3_next"));
 
 // ------------------------------------------------------------ router rules
 
@@ -252,7 +252,7 @@ TEST(DeepseekV3, DirectQueryProjectionOneGroupNoRenormalisation)
     const auto positions = at::arange(T, at::kLong).unsqueeze(0).expand({B, T});
     const auto tables = RotaryEmbedding(spec.rope).tables(positions, at::kFloat);
     auto mask = at::zeros({T, T}).masked_fill(at::ones({T, T}, at::kBool).triu(1), -INFINITY).view({1, 1, T, T});
-    const AttentionContext ctx{&tables, mask};
+    const AttentionContext ctx{&tables, mask, {}};
     const auto got = attention->forward(x, ctx, nullptr);
 
     const std::string p = "model.layers.1.self_attn.";
@@ -506,7 +506,7 @@ TEST_P(Bf16Compute, StaysCloseToTheFp32Reference)
 INSTANTIATE_TEST_SUITE_P(TinyMoe, Bf16Compute,
                          ::testing::Values("granitemoe-bf16", "gpt_oss-bf16", "phimoe-bf16", "deepseek_v3-bf16",
                                            "deepseek_v3_yarn-bf16", "deepseek_v2-bf16", "deepseek_v2_group-bf16",
-                                           "ernie4_5_moe-bf16", "glm4_moe-bf16"),
+                                           "ernie4_5_moe-bf16", "glm4_moe-bf16", "qwen3_next-bf16"),
                          [](const auto &info) {
                              std::string name = info.param;
                              for (auto &ch : name)

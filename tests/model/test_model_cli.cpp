@@ -296,3 +296,62 @@ TEST_P(ModelCliFamilies, InfoForwardAndGenerateMatchTheReference)
 
 INSTANTIATE_TEST_SUITE_P(TinyMoe, ModelCliFamilies,
                          ::testing::Values("deepseek_v2", "deepseek_v2_group", "ernie4_5_moe", "glm4_moe"));
+
+// qwen3_next (hybrid gated DeltaNet / gated attention layers) end to end:
+// info, forward and generate against the reference, and record over a
+// corpus (the fixture with the bundled demo model's byte tokenizer, 257 ids
+// inside its 512-token vocabulary).
+TEST(ModelCli, Qwen3NextInfoForwardGenerateAndRecord)
+{
+    test::TempDir tmp;
+    const auto dir = fixtureDir("qwen3_next");
+    const auto refPath = dir + "/reference.safetensors";
+    const auto ref = SafetensorsFile::open(refPath);
+
+    const auto info = run("info " + quoted(dir) + " --json", tmp);
+    ASSERT_EQ(info.exitCode, 0) << info.err;
+    const auto json = nlohmann::json::parse(info.out);
+    const auto reference = nlohmann::json::parse(test::readText(dir + "/reference.json"));
+    EXPECT_EQ(json["model_type"], "qwen3_next");
+    EXPECT_EQ(json["total_parameters"], reference["num_parameters"]);
+    EXPECT_EQ(json["config_dtype"], "float32");
+    EXPECT_NE(json["attention"].get<std::string>().find("gated DeltaNet"), std::string::npos);
+
+    const auto out = tmp.str("out.safetensors");
+    const auto forward = run("forward --model " + quoted(dir + "-bf16") + " --dtype fp32 --ids "
+                                 + quoted(dir + "-bf16/reference.safetensors") + " --out " + quoted(out),
+                             tmp);
+    ASSERT_EQ(forward.exitCode, 0) << forward.err;
+    const auto bf16Ref = SafetensorsFile::open(dir + "-bf16/reference.safetensors");
+    const auto file = SafetensorsFile::open(out);
+    EXPECT_LE(maxAbsDiff(readTensor(*file, "logits"), readTensor(*bf16Ref, "logits")), 1e-4);
+    EXPECT_LE(maxAbsDiff(readTensor(*file, "router_logits.2"), readTensor(*bf16Ref, "router_logits.2")), 1e-5);
+
+    const auto generated = run("generate --model " + quoted(dir) + " --ids " + quoted(refPath)
+                                   + " --max-new-tokens 8 --no-stop --print-ids",
+                               tmp);
+    ASSERT_EQ(generated.exitCode, 0) << generated.err;
+    const auto expected = readTensor(*ref, "generated_ids");
+    std::string want;
+    for (std::int64_t b = 0; b < expected.size(0); ++b) {
+        for (std::int64_t t = 0; t < expected.size(1); ++t)
+            want.append(t ? " " : "").append(std::to_string(expected[b][t].item<std::int64_t>()));
+        want += "\n";
+    }
+    EXPECT_EQ(generated.out, want);
+
+    const auto modelDir = tmp.path() / "model";
+    std::filesystem::create_directories(modelDir);
+    for (const char *name : {"config.json", "generation_config.json", "model.safetensors"})
+        std::filesystem::copy_file(dir + "/" + name, modelDir / name);
+    std::filesystem::copy_file(std::string(MOESCOPE_SOURCE_DIR) + "/resources/demo-model/tokenizer.json",
+                               modelDir / "tokenizer.json");
+    const auto trace = tmp.str("trace.h5");
+    const auto record = run("record --model " + quoted(modelDir.string()) + " --corpus 'udhr:en,de?articles=1-3'"
+                                + " --max-length 64 --out " + quoted(trace),
+                            tmp);
+    ASSERT_EQ(record.exitCode, 0) << record.err;
+    const auto summary = run("trace-info " + quoted(trace), tmp);
+    ASSERT_EQ(summary.exitCode, 0) << summary.err;
+    EXPECT_NE(summary.out.find("qwen3_next"), std::string::npos) << summary.out;
+}

@@ -158,7 +158,7 @@ INSTANTIATE_TEST_SUITE_P(TinyMoe, ReferenceTest,
                                            "deepseek_v3_yarn", "deepseek_v3_yarn-bf16",
                                            "deepseek_v2", "deepseek_v2-bf16", "deepseek_v2_group",
                                            "deepseek_v2_group-bf16", "ernie4_5_moe", "ernie4_5_moe-bf16",
-                                           "glm4_moe", "glm4_moe-bf16"),
+                                           "glm4_moe", "glm4_moe-bf16", "qwen3_next", "qwen3_next-bf16"),
                          [](const auto &info) {
                              std::string name = info.param;
                              for (auto &ch : name)

@@ -273,7 +273,7 @@ ModelSpec describeCommonDecoder(const ConfigReader &config, const CommonDefaults
     spec.normEps = config.getDouble("rms_norm_eps", defaults.normEps);
     spec.activation = parseActivation(config, config.getString("hidden_act", "silu"));
     spec.tieWordEmbeddings = config.getBool("tie_word_embeddings", false);
-    spec.torchDtype = config.getString("torch_dtype", "");
+    spec.torchDtype = config.getString("torch_dtype", config.getString("dtype", "")); // v4.56+ writes "dtype"
     spec.eosTokenIds = config.getIdList("eos_token_id");
     if (config.has("bos_token_id"))
         spec.bosTokenId = config.getIdList("bos_token_id").at(0);
@@ -302,11 +302,12 @@ ModelSpec describeCommonDecoder(const ConfigReader &config, const CommonDefaults
     return spec;
 }
 
-void applySparseStepLayout(ModelSpec &spec, const ConfigReader &config)
+void applySparseStepLayout(ModelSpec &spec, const ConfigReader &config, std::optional<int> intermediateDefault)
 {
     const int step = config.getInt("decoder_sparse_step", 1);
     const auto mlpOnly = config.getIntList("mlp_only_layers");
-    const int denseWidth = config.requireInt("intermediate_size");
+    const int denseWidth = intermediateDefault ? config.getInt("intermediate_size", *intermediateDefault)
+                                               : config.requireInt("intermediate_size");
     for (int l = 0; l < spec.numLayers; ++l) {
         auto &layer = spec.layers[static_cast<std::size_t>(l)];
         const bool listedDense = std::find(mlpOnly.begin(), mlpOnly.end(), l) != mlpOnly.end();

@@ -69,7 +69,9 @@ ModelSpec describeCommonDecoder(const ConfigReader &config, const CommonDefaults
 
 // "{L} is MoE" rule shared by qwen2_moe / qwen3_moe: not in mlp_only_layers
 // and (L + 1) % decoder_sparse_step == 0; dense layers get intermediate_size.
-void applySparseStepLayout(ModelSpec &spec, const ConfigReader &config);
+// intermediateDefault: the configuration class's intermediate_size when the key is absent.
+void applySparseStepLayout(ModelSpec &spec, const ConfigReader &config,
+                           std::optional<int> intermediateDefault = std::nullopt);
 
 // DeepSeek-style pieces (deepseek_common.cpp): multi-head latent attention
 // from q_lora_rank / kv_lora_rank / qk_*_head_dim / v_head_dim /
@@ -98,5 +100,6 @@ ModelSpec describeGptOss(const ConfigReader &config);
 ModelSpec describeDeepseekV2(const ConfigReader &config);
 ModelSpec describeErnie45Moe(const ConfigReader &config);
 ModelSpec describeGlm4Moe(const ConfigReader &config);
+ModelSpec describeQwen3Next(const ConfigReader &config);
 
 } // namespace moescope::model

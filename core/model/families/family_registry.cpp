@@ -19,6 +19,7 @@ const std::vector<FamilyEntry> &familyRegistry()
         { "deepseek_v2", &describeDeepseekV2 },
         { "ernie4_5_moe", &describeErnie45Moe },
         { "glm4_moe", &describeGlm4Moe },
+        { "qwen3_next", &describeQwen3Next },
     };
     return registry;
 }
