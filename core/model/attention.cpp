@@ -50,9 +50,7 @@ namespace {
 // fp32 is the more precise of the two.
 at::Tensor inputFor(const at::Tensor &x, const Projection &first)
 {
-    return x.scalar_type() != at::kFloat && !first.inputMajor && usesBf16Kernel(first.weight)
-        ? x.to(at::kFloat)
-        : x;
+    return x.scalar_type() != at::kFloat && first.usesKernel() ? x.to(at::kFloat) : x;
 }
 
 // softmax(scores) over the keys, scores [B, H, Tq, Tk] already masked.
@@ -397,9 +395,9 @@ public:
         const std::int64_t H = m_spec.numHeads;
         const auto expectRows
             = [&](const Projection &p, const std::string &name, std::int64_t rows) {
-                  if (p.weight.size(0) != rows)
+                  if (p.outFeatures() != rows)
                       throw Error(store.checkpoint().directory(),
-                          "'" + prefix + name + ".weight' has " + std::to_string(p.weight.size(0))
+                          "'" + prefix + name + ".weight' has " + std::to_string(p.outFeatures())
                               + " rows, the config implies " + std::to_string(rows));
               };
         expectRows(mla.qLoraRank ? m_qB : m_q, mla.qLoraRank ? n.qB : n.q, H * m_spec.headDim);
