@@ -432,6 +432,34 @@ TEST(QuantizedBf16, WeightsStayQuantisedAndMatchDecodingAtLoad)
     }
 }
 
+// ------------------------------------------------------------ shards
+
+// The quantised fixtures split over three shards round-robin, so a weight's
+// codes and its scales (or blocks and scales) sit in different files.
+TEST(QuantizedShards, ScalesInAnotherShardStillMatchTheReference)
+{
+    for (const std::string fixture : {"deepseek_v3-fp8", "gpt_oss-mxfp4"}) {
+        TempDir tmp;
+        const auto tensors = rawTensors(fixture);
+        test::writeText(tmp.path() / "config.json", test::fixtureConfig(fixture).dump(2));
+        nlohmann::json index = {{"metadata", nlohmann::json::object()}, {"weight_map", nlohmann::json::object()}};
+        std::vector<SafetensorsWriter> writers(3);
+        for (std::size_t i = 0; i < tensors.size(); ++i) {
+            const auto &t = tensors[i];
+            writers[i % 3].add(t.name, t.dtype, t.shape, t.bytes.data(), t.bytes.size());
+            index["weight_map"][t.name] = "model-" + std::to_string(i % 3 + 1) + "-of-3.safetensors";
+        }
+        for (int s = 0; s < 3; ++s)
+            writers[static_cast<std::size_t>(s)].write(tmp.str("model-" + std::to_string(s + 1) + "-of-3.safetensors"));
+        test::writeText(tmp.path() / "model.safetensors.index.json", index.dump(2));
+
+        const auto model = MoeModel::load(tmp.str(), {ComputeDtype::Float32, 0});
+        const auto ref = SafetensorsFile::open(fixtureDir(fixture) + "/reference.safetensors");
+        EXPECT_LE(maxAbsDiff(test::logitsOf(model, readTensor(*ref, "input_ids")), readTensor(*ref, "logits")), 1e-4)
+            << fixture;
+    }
+}
+
 // ------------------------------------------------------------ v5 packed experts
 
 namespace {
