@@ -48,9 +48,7 @@ std::pair<at::Tensor, at::Tensor> LayerKvCache::append(const at::Tensor &k, cons
 // fp32 is the more precise of the two.
 at::Tensor projectionInput(const at::Tensor &x, const Projection &first)
 {
-    return x.scalar_type() != at::kFloat && !first.inputMajor && usesBf16Kernel(first.weight)
-        ? x.to(at::kFloat)
-        : x;
+    return x.scalar_type() != at::kFloat && first.usesKernel() ? x.to(at::kFloat) : x;
 }
 
 namespace {
@@ -410,9 +408,9 @@ public:
         const std::int64_t H = m_spec.numHeads;
         const auto expectRows
             = [&](const Projection &p, const std::string &name, std::int64_t rows) {
-                  if (p.weight.size(0) != rows)
+                  if (p.outFeatures() != rows)
                       throw Error(store.checkpoint().directory(),
-                          "'" + prefix + name + ".weight' has " + std::to_string(p.weight.size(0))
+                          "'" + prefix + name + ".weight' has " + std::to_string(p.outFeatures())
                               + " rows, the config implies " + std::to_string(rows));
               };
         expectRows(mla.qLoraRank ? m_qB : m_q, mla.qLoraRank ? n.qB : n.q, H * m_spec.headDim);

@@ -2,10 +2,12 @@
 
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
+#include "core/model/quantized_weights.h"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -51,6 +53,54 @@ std::vector<std::string> shardPaths(const fs::path &dir)
                               "(only safetensors checkpoints are supported)");
 }
 
+// transformers v5 holds the experts of mixtral, qwen2_moe, qwen3_moe, olmoe
+// and deepseek_v3 packed, and save_pretrained(save_original_format=False)
+// writes them so: `mlp.experts.gate_up_proj` [E, 2I, H] (rows 0..I-1 gate,
+// I..2I-1 up: linear(x, W).chunk(2)) and `mlp.experts.down_proj` [E, H, I],
+// with mixtral's `block_sparse_moe.` renamed `mlp.` (conversion_mapping.py).
+// When the first MoE layer has those names instead of per-expert tensors, the
+// spec switches to the stacked halves layout (granitemoe's) under them.
+void adoptPackedExperts(ModelSpec &spec, const std::function<bool(const std::string &)> &stored)
+{
+    const auto layers = spec.moeLayers();
+    if (spec.moe.layout != ExpertLayout::SeparateLinears || layers.empty())
+        return;
+    auto &n = spec.names;
+    const int l = layers.front();
+    if (stored(ModelSpec::expand(n.layer + n.moe + n.expert + n.gateProj + ".weight", l, 0)))
+        return;
+    for (const std::string &moe : {n.moe, std::string("mlp.")}) {
+        const auto packed = ModelSpec::expand(n.layer + moe + "experts.", l);
+        if (stored(packed + "gate_up_proj") && stored(packed + "down_proj")) {
+            n.moe = moe;
+            n.expert = "experts.";
+            n.gateUpProj = "gate_up_proj";
+            // Only the routed experts read it as a stacked name; the shared
+            // experts' and dense layers' down projection is down_proj in
+            // every family with either (deepseek_v3, qwen2_moe).
+            n.downProj = "down_proj";
+            spec.moe.layout = ExpertLayout::StackedGateUp;
+            return;
+        }
+    }
+}
+
+// Every quantised tensor checked against its scales when the folder is
+// opened (headers only), so `info` and loading fail alike, with one line
+// naming the file and tensor.
+void validateQuantized(const Checkpoint &ckpt)
+{
+    const std::string blocks = "_blocks";
+    for (const auto &file : ckpt.files())
+        for (const auto &rec : file->tensors()) {
+            if (rec.dtype == DType::F8_E4M3 || rec.dtype == DType::F8_E5M2)
+                quant::findQuantized(ckpt, rec.name);
+            else if (rec.name.size() > blocks.size()
+                     && rec.name.compare(rec.name.size() - blocks.size(), blocks.size(), blocks) == 0)
+                quant::findQuantized(ckpt, rec.name.substr(0, rec.name.size() - blocks.size()));
+        }
+}
+
 } // namespace
 
 std::shared_ptr<const Checkpoint> Checkpoint::open(const std::string &dir)
@@ -70,6 +120,8 @@ std::shared_ptr<const Checkpoint> Checkpoint::open(const std::string &dir)
         }
         ckpt->m_files.push_back(std::move(file));
     }
+    validateQuantized(*ckpt);
+    adoptPackedExperts(ckpt->m_spec, [&](const std::string &name) { return ckpt->m_entries.count(name) != 0; });
     std::uint64_t most = 0;
     for (const auto &[dtype, bytes] : bytesByType)
         if (bytes > most) {
@@ -127,6 +179,24 @@ const Checkpoint::Entry &Checkpoint::get(const std::string &name) const
         throw Error(m_files.size() == 1 ? m_files.front()->path() : m_dir,
                     "missing weight '" + name + "' (needed by " + m_spec.modelType + ")");
     return *entry;
+}
+
+DType Checkpoint::defaultComputeDType() const
+{
+    // Every published fp8 / mxfp4 checkpoint says bfloat16; transformers'
+    // quantizers default to it too.
+    if (m_spec.quantization.method != QuantMethod::None)
+        return m_spec.torchDtype == "float32" ? DType::F32 : DType::BF16;
+    switch (m_storageDType) {
+    case DType::BF16:
+        return DType::BF16;
+    case DType::F32:
+    case DType::F16: // half-precision matmuls are slow or missing on CPU
+    case DType::F64:
+        return DType::F32;
+    default:
+        throw Error(m_dir, "weights are stored as " + dtypeName(m_storageDType) + ", which is not a floating-point type");
+    }
 }
 
 std::uint64_t Checkpoint::totalFileBytes() const

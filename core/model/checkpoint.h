@@ -47,6 +47,10 @@ public:
     const Entry &get(const std::string &name) const;
     // The dtype most weight bytes are stored in (F32, BF16, F16, ...).
     DType storageDType() const { return m_storageDType; }
+    // The compute dtype when none is asked for: BF16 or F32 (fp16 and fp64
+    // as F32; quantised checkpoints their torch_dtype, bf16 unless float32).
+    // Throws Error when the weights are not floating point.
+    DType defaultComputeDType() const;
     std::uint64_t totalFileBytes() const;
 
 private:

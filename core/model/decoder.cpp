@@ -27,6 +27,8 @@ at::ScalarType scalarTypeOf(DType dtype)
     case DType::I8: return at::kChar;
     case DType::U8: return at::kByte;
     case DType::Bool: return at::kBool;
+    case DType::F8_E4M3: // raw codes; decoded by quantized_weights.h
+    case DType::F8_E5M2: return at::kByte;
     }
     return at::kFloat;
 }
@@ -40,17 +42,7 @@ bool isFloating(DType dtype)
 
 at::ScalarType defaultComputeType(const Checkpoint &checkpoint)
 {
-    switch (checkpoint.storageDType()) {
-    case DType::BF16:
-        return at::kBFloat16;
-    case DType::F32:
-    case DType::F16: // half-precision matmuls are slow or missing on CPU
-    case DType::F64:
-        return at::kFloat;
-    default:
-        throw Error(checkpoint.directory(), "weights are stored as " + dtypeName(checkpoint.storageDType())
-                                                + ", which is not a floating-point type");
-    }
+    return checkpoint.defaultComputeDType() == DType::BF16 ? at::kBFloat16 : at::kFloat;
 }
 
 // ---------------------------------------------------------------- WeightStore
@@ -74,12 +66,19 @@ bool WeightStore::contains(const std::string &name) const
 {
     if (m_holdsParameters)
         return m_parameters.count(name) != 0;
-    return m_checkpoint->find(name) != nullptr;
+    return m_checkpoint->find(name) != nullptr || m_checkpoint->find(name + "_blocks") != nullptr;
 }
 
 at::Tensor WeightStore::getIfPresent(const std::string &name) const
 {
     return contains(name) ? get(name) : at::Tensor();
+}
+
+std::optional<quant::QuantizedTensor> WeightStore::quantized(const std::string &name) const
+{
+    if (m_holdsParameters)
+        return std::nullopt;
+    return quant::findQuantized(*m_checkpoint, name);
 }
 
 at::Tensor WeightStore::get(const std::string &name) const
@@ -89,6 +88,17 @@ at::Tensor WeightStore::get(const std::string &name) const
         if (it == m_parameters.end())
             throw Error(m_checkpoint->directory(), "no trainable parameter '" + name + "'");
         return it->second;
+    }
+    if (const auto stored = quantized(name)) {
+        // A whole decoded copy: for callers outside the layers (the layers
+        // keep quantised weights as stored, see Projection).
+        const auto type = m_compute == at::kBFloat16 ? at::kBFloat16 : at::kFloat;
+        if (stored->shape.size() == 2)
+            return decodeQuantized(*stored, type).to(m_compute);
+        std::vector<at::Tensor> matrices;
+        for (std::int64_t i = 0; i < stored->shape[0]; ++i)
+            matrices.push_back(decodeQuantized(stored->matrix(i), type));
+        return at::stack(matrices).to(m_compute);
     }
     const auto &entry = m_checkpoint->get(name);
     const auto &rec = *entry.record;

@@ -7,6 +7,7 @@
 
 #include "core/model/checkpoint.h"
 #include "core/model/kernel_paths.h"
+#include "core/model/quantized_weights.h"
 #include "core/routing/router_hook.h"
 
 #include <ATen/ATen.h>
@@ -25,7 +26,10 @@ namespace moescope::model {
 
 // The checkpoint's tensors as ATen tensors in the compute dtype. Tensors whose
 // stored dtype equals the compute dtype are the mapped file bytes (zero-copy,
-// never written to); others are converted once on load.
+// never written to); others are converted once on load. Quantised tensors
+// (quantized_weights.h) come out decoded by get(); the layers instead ask
+// quantized() and keep them as stored (Projection), unless the compute dtype
+// is fp32, where decoding once at load is what `--dtype fp32` asks for.
 //
 // Training seam (core/training): a store over `parameters` instead, fp32
 // tensors (typically requires_grad leaves) handed out as they are, so the
@@ -40,6 +44,12 @@ public:
     at::Tensor get(const std::string &name) const;      // throws Error naming the file
     at::Tensor getIfPresent(const std::string &name) const; // undefined when absent
     bool contains(const std::string &name) const;
+    // The stored quantised form of `name` (throws Error for malformed scales or
+    // blocks); nullopt for plain tensors and parameter stores.
+    std::optional<quant::QuantizedTensor> quantized(const std::string &name) const;
+    // Whether layers keep quantised weights as stored and decode them per
+    // product (every compute dtype but fp32).
+    bool decodesPerProduct() const { return !m_holdsParameters && m_compute != at::kFloat; }
     at::ScalarType computeType() const { return m_compute; }
     const Checkpoint &checkpoint() const { return *m_checkpoint; }
     std::shared_ptr<const Checkpoint> shared() const { return m_checkpoint; }
@@ -66,17 +76,37 @@ bool usesBf16Kernel(const at::Tensor &weight);
 // one inside an OpenMP region, whose threads are already busy.
 int kernelThreads(std::int64_t items);
 
+// The compute-dtype tensor [rows, cols] of a quantised matrix (fp32 or bf16).
+at::Tensor decodeQuantized(const quant::QuantizedTensor &stored, at::ScalarType dtype);
+
 // y = x W^T + b for nn.Linear weights [out, in], or y = x W + b when the
 // checkpoint stores [in, out] (fused expert tensors); `weight` may be a
 // strided view into a stacked tensor.
+//
+// A quantised weight kept as stored (`quantized` set, `weight` undefined) is
+// decoded into a transient compute-dtype [out, in] tensor for each product,
+// so memory holds the file's bytes plus one matrix (docs/engine.md,
+// "Checkpoint formats").
 struct Projection
 {
     at::Tensor weight;
     at::Tensor bias;
     bool inputMajor = false;
+    std::shared_ptr<const quant::QuantizedTensor> quantized = nullptr;
+    at::ScalarType quantizedDType = at::kBFloat16; // what `quantized` decodes to
     at::Tensor operator()(const at::Tensor &x) const;
-    // prefix + ".weight" (+ ".bias" when withBias).
+    // The weight as the product uses it: `weight`, or `quantized` decoded now.
+    at::Tensor dense() const;
+    // The same projection with a dense weight (decoded once), e.g. for a router kept in fp32.
+    Projection materialized() const;
+    std::int64_t outFeatures() const;
+    // Whether the product takes linearLayer's bf16 kernel path (usesBf16Kernel).
+    bool usesKernel() const;
+    // prefix + ".weight" (+ ".bias" when withBias); a quantised weight stays
+    // as stored unless the store computes in fp32.
     static Projection linear(const WeightStore &store, const std::string &prefix, bool withBias);
+    // A projection over a quantised matrix, as `linear` would hold it.
+    static Projection ofQuantized(const WeightStore &store, const quant::QuantizedTensor &stored, at::Tensor bias);
 };
 
 // Every projection of the same x (q, k and v; gate and up), each result as

@@ -10,6 +10,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <cmath>
@@ -162,6 +163,17 @@ at::Tensor linearLayer(const at::Tensor &x, const at::Tensor &weight, const at::
 
 std::vector<at::Tensor> projectAll(const at::Tensor &x, const std::vector<const Projection *> &projections)
 {
+    // Quantised weights: decoded for this call only, then as dense ones.
+    if (std::any_of(projections.begin(), projections.end(), [](const Projection *p) { return p->quantized != nullptr; })) {
+        std::vector<Projection> decoded;
+        decoded.reserve(projections.size());
+        for (const auto *p : projections)
+            decoded.push_back(p->quantized ? p->materialized() : *p);
+        std::vector<const Projection *> pointers;
+        for (const auto &p : decoded)
+            pointers.push_back(&p);
+        return projectAll(x, pointers);
+    }
     std::vector<KernelProduct> products;
     for (const auto *p : projections)
         if (!p->inputMajor && kernelTakes(x, p->weight))
@@ -212,9 +224,61 @@ bool inputMajorKernelTakes(const at::Tensor &x, const at::Tensor &weight)
 }
 
 } // namespace
+at::Tensor decodeQuantized(const quant::QuantizedTensor &stored, at::ScalarType dtype)
+{
+    if (dtype != at::kFloat && dtype != at::kBFloat16)
+        throw Error(stored.file, "'" + stored.name + "' can only be decoded to fp32 or bf16");
+    auto out = at::empty({stored.rows(), stored.cols()}, at::TensorOptions().dtype(dtype));
+    // Rows in parallel: a decode-step product is otherwise bound by one
+    // thread's decoding (~1 ns per value) rather than by memory.
+    const auto rows = stored.rows(), cols = stored.cols();
+    const auto grain = std::max<std::int64_t>(1, (1 << 16) / std::max<std::int64_t>(cols, 1));
+    at::parallel_for(0, rows, grain, [&](std::int64_t first, std::int64_t last) {
+        if (dtype == at::kFloat)
+            stored.decodeRows(first, last, out.data_ptr<float>() + first * cols);
+        else
+            stored.decodeRows(first, last, reinterpret_cast<std::uint16_t *>(out.data_ptr()) + first * cols);
+    });
+    return out;
+}
+
+at::Tensor Projection::dense() const
+{
+    return quantized ? decodeQuantized(*quantized, quantizedDType) : weight;
+}
+
+Projection Projection::materialized() const
+{
+    Projection p = *this;
+    if (quantized) {
+        p.weight = dense();
+        p.quantized.reset();
+    }
+    return p;
+}
+
+std::int64_t Projection::outFeatures() const
+{
+    if (quantized)
+        return quantized->rows();
+    return inputMajor ? weight.size(-1) : weight.size(0);
+}
+
+bool Projection::usesKernel() const
+{
+    if (inputMajor)
+        return false;
+    if (!quantized)
+        return usesBf16Kernel(weight);
+    // What the decoded weight would take: a contiguous [out, in] tensor.
+    static const bool bf16Kernel = usesBf16Kernel(at::empty({1, 1}, at::TensorOptions().dtype(at::kBFloat16)));
+    return quantizedDType == at::kBFloat16 && bf16Kernel;
+}
 
 at::Tensor Projection::operator()(const at::Tensor &x) const
 {
+    if (quantized)
+        return materialized()(x);
     if (!inputMajor)
         return linearLayer(x, weight, bias);
     if (inputMajorKernelTakes(x, weight))
@@ -227,10 +291,26 @@ at::Tensor Projection::operator()(const at::Tensor &x) const
 
 Projection Projection::linear(const WeightStore &store, const std::string &prefix, bool withBias)
 {
+    const auto bias = withBias ? store.get(prefix + ".bias") : at::Tensor();
+    if (const auto stored = store.quantized(prefix + ".weight")) {
+        if (stored->shape.size() != 2)
+            throw Error(stored->file, "'" + stored->name + "' is not a 2-D linear weight");
+        return ofQuantized(store, *stored, bias);
+    }
     Projection p;
     p.weight = store.get(prefix + ".weight");
-    if (withBias)
-        p.bias = store.get(prefix + ".bias");
+    p.bias = bias;
+    return p;
+}
+
+Projection Projection::ofQuantized(const WeightStore &store, const quant::QuantizedTensor &stored, at::Tensor bias)
+{
+    Projection p;
+    p.bias = std::move(bias);
+    p.quantized = std::make_shared<const quant::QuantizedTensor>(stored);
+    p.quantizedDType = store.computeType() == at::kBFloat16 ? at::kBFloat16 : at::kFloat;
+    if (!store.decodesPerProduct())
+        return p.materialized();
     return p;
 }
 
@@ -527,8 +607,7 @@ at::Tensor applyRotary(const at::Tensor &input, const RopeTables &rope, bool int
 
 bool GatedMlp::runsInFloat32() const
 {
-    const auto &first = fused == Fused::None ? gate : gateUp;
-    return !first.inputMajor && usesBf16Kernel(first.weight);
+    return (fused == Fused::None ? gate : gateUp).usesKernel();
 }
 
 // act(g) * u * scale over one row, in place in g: the gated activations of

@@ -1,11 +1,15 @@
 #include "core/model/model_info.h"
 
 #include "core/model/checkpoint.h"
+#include "core/model/quantized_weights.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -129,6 +133,102 @@ std::string describeRouter(const MoeSpec &moe)
     return out;
 }
 
+std::string lowerDtype(DType dtype)
+{
+    switch (dtype) {
+    case DType::BF16: return "bf16";
+    case DType::F32: return "fp32";
+    case DType::F16: return "fp16";
+    case DType::F64: return "fp64";
+    default: return dtypeName(dtype);
+    }
+}
+
+bool isFloating(DType dtype)
+{
+    return dtype == DType::F64 || dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
+}
+
+// The quantised tensors of a checkpoint, each once (by its codes / blocks).
+std::vector<quant::QuantizedTensor> quantizedTensors(const Checkpoint &ckpt)
+{
+    std::vector<quant::QuantizedTensor> out;
+    for (const auto &file : ckpt.files())
+        for (const auto &rec : file->tensors()) {
+            std::optional<quant::QuantizedTensor> t;
+            if (rec.dtype == DType::F8_E4M3)
+                t = quant::findQuantized(ckpt, rec.name);
+            else if (rec.name.size() > 7 && rec.name.compare(rec.name.size() - 7, 7, "_blocks") == 0)
+                t = quant::findQuantized(ckpt, rec.name.substr(0, rec.name.size() - 7));
+            if (t)
+                out.push_back(std::move(*t));
+        }
+    return out;
+}
+
+std::string describeFormat(const Checkpoint &ckpt, const std::vector<quant::QuantizedTensor> &quantized)
+{
+    const auto &spec = ckpt.spec();
+    // The dtype of the plain (not quantised) weight bytes.
+    std::map<DType, std::uint64_t> plain;
+    for (const auto &file : ckpt.files())
+        for (const auto &rec : file->tensors())
+            if (isFloating(rec.dtype) && !quant::isQuantizationPart(ckpt, rec))
+                plain[rec.dtype] += rec.byteSize();
+    DType rest = ckpt.storageDType();
+    std::uint64_t most = 0;
+    for (const auto &[dtype, bytes] : plain)
+        if (bytes > most) {
+            most = bytes;
+            rest = dtype;
+        }
+    std::string out;
+    const auto &q = spec.quantization;
+    if (q.method == QuantMethod::Mxfp4) {
+        bool onlyExperts = !quantized.empty();
+        for (const auto &t : quantized)
+            onlyExperts = onlyExperts && t.name.find(".experts.") != std::string::npos;
+        out = std::string(onlyExperts ? "MXFP4 experts" : "MXFP4") + ", " + lowerDtype(rest) + " elsewhere";
+    } else if (q.method == QuantMethod::Fp8Block) {
+        bool bf16Scales = false;
+        for (const auto &t : quantized)
+            bf16Scales = bf16Scales || t.bf16Scales;
+        out = "FP8 e4m3, " + std::to_string(q.blockRows) + "\u00d7" + std::to_string(q.blockCols) + " blocks ("
+              + (bf16Scales ? "bf16" : "fp32") + " scales), " + lowerDtype(rest) + " elsewhere";
+    } else {
+        out = lowerDtype(ckpt.storageDType());
+    }
+    if (spec.moe.layout == ExpertLayout::StackedGateUp && spec.names.gateUpProj == "gate_up_proj")
+        out += ", packed experts (transformers v5)";
+    return out;
+}
+
+// Weight memory for a compute dtype (BF16 / F32), as WeightStore holds it.
+std::uint64_t weightMemory(const Checkpoint &ckpt, const std::vector<quant::QuantizedTensor> &quantized, DType compute)
+{
+    const auto &spec = ckpt.spec();
+    std::uint64_t total = 0;
+    for (const auto &file : ckpt.files())
+        for (const auto &rec : file->tensors()) {
+            if ((spec.tieWordEmbeddings && rec.name == spec.names.lmHead) || quant::isQuantizationPart(ckpt, rec))
+                continue;
+            total += isFloating(rec.dtype) && rec.dtype != compute
+                         ? static_cast<std::uint64_t>(rec.numel()) * dtypeSize(compute)
+                         : rec.byteSize();
+        }
+    std::uint64_t largest = 0;
+    for (const auto &t : quantized) {
+        const auto matrix = static_cast<std::uint64_t>(t.rows() * t.cols()) * dtypeSize(compute);
+        if (compute == DType::F32) {
+            total += static_cast<std::uint64_t>(t.numel()) * 4; // decoded once at load
+        } else {
+            total += t.storedBytes();
+            largest = std::max(largest, matrix);
+        }
+    }
+    return total + largest;
+}
+
 } // namespace
 
 ModelInfo inspectModel(const std::string &dir)
@@ -164,19 +264,28 @@ ModelInfo inspectModel(const std::string &dir)
     if (spec.moe.rule == RouterRule::SigmoidGroupLimited)
         for (int l : info.moeLayers)
             buffers.insert(ModelSpec::expand(spec.names.layer + spec.names.moe + spec.names.correctionBias, l));
+    const auto quantized = quantizedTensors(*ckpt);
     for (const auto &file : ckpt->files()) {
         info.files.emplace_back(std::filesystem::path(file->path()).filename().string(), file->fileSize());
         for (const auto &rec : file->tensors()) {
             // A tied checkpoint that still stores lm_head holds the matrix once in the model.
             if (spec.tieWordEmbeddings && rec.name == spec.names.lmHead)
                 continue;
-            if (buffers.count(rec.name))
+            if (buffers.count(rec.name) || quant::isQuantizationPart(*ckpt, rec))
                 continue;
             if (!spec.names.ignoredPrefix.empty() && rec.name.rfind(spec.names.ignoredPrefix, 0) == 0)
                 continue;
             info.totalParameters += static_cast<std::uint64_t>(rec.numel());
         }
     }
+    // Quantised weights count as the parameters they decode to (scales are not parameters).
+    for (const auto &t : quantized)
+        info.totalParameters += static_cast<std::uint64_t>(t.numel());
+    info.format = describeFormat(*ckpt, quantized);
+    const auto compute = ckpt->defaultComputeDType();
+    info.computeDtype = lowerDtype(compute);
+    info.memoryBytes = weightMemory(*ckpt, quantized, compute);
+    info.memoryBytesFp32 = weightMemory(*ckpt, quantized, DType::F32);
     const std::uint64_t H = static_cast<std::uint64_t>(spec.hiddenSize);
     const std::uint64_t I = static_cast<std::uint64_t>(spec.moe.expertIntermediate);
     // Every layout holds gate, up [I, H] and down [H, I] per expert (stacked
@@ -218,6 +327,9 @@ std::string formatModelInfo(const ModelInfo &info)
     out << "\n"
         << "dtype:        " << info.storageDtype
         << (info.configDtype.empty() ? "" : " (config torch_dtype " + info.configDtype + ")") << "\n"
+        << "format:       " << info.format << "\n"
+        << "memory:       ~" << humanBytes(info.memoryBytes) << " of weights with " << info.computeDtype
+        << " compute (the default), ~" << humanBytes(info.memoryBytesFp32) << " with --dtype fp32\n"
         << "tied embeddings: " << (info.tiedEmbeddings ? "yes" : "no") << "\n"
         << "files:        " << info.files.size() << ", " << humanBytes(totalBytes) << "\n";
     for (const auto &[name, bytes] : info.files)
@@ -247,6 +359,10 @@ std::string modelInfoJson(const ModelInfo &info)
         {"tie_word_embeddings", info.tiedEmbeddings},
         {"dtype", info.storageDtype},
         {"config_dtype", info.configDtype},
+        {"format", info.format},
+        {"compute_dtype", info.computeDtype},
+        {"memory_bytes", info.memoryBytes},
+        {"memory_bytes_fp32", info.memoryBytesFp32},
         {"total_parameters", info.totalParameters},
         {"active_parameters", info.activeParameters},
     };

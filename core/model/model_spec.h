@@ -144,6 +144,23 @@ struct MoeSpec
     int sharedIntermediate = 0;
 };
 
+// How the checkpoint stores its weights (config.json quantization_config).
+// Which tensors are quantised is read from the files themselves
+// (quantized_weights.h): an F8_E4M3 weight with its `_scale_inv`, or
+// `<name>_blocks` + `<name>_scales` in place of `<name>`.
+enum class QuantMethod {
+    None,
+    Fp8Block, // "fp8": float8 e4m3fn weights, one float scale per weight_block_size block
+    Mxfp4,    // "mxfp4": e2m1 values, two per byte, one e8m0 scale per 32 (gpt-oss experts)
+};
+
+struct QuantizationSpec
+{
+    QuantMethod method = QuantMethod::None;
+    int blockRows = 128, blockCols = 128;          // Fp8Block: weight_block_size [rows, cols]
+    std::vector<std::string> modulesToNotConvert;  // informational: the files say what is quantised
+};
+
 struct LayerSpec
 {
     bool moe = true;
@@ -209,6 +226,7 @@ struct ModelSpec
     std::string torchDtype;           // config torch_dtype or "dtype" ("float32", "bfloat16", ...), may be empty
     std::vector<std::int64_t> eosTokenIds; // from config.json
     std::optional<std::int64_t> bosTokenId, padTokenId;
+    QuantizationSpec quantization;
 
     AttentionSpec attention;
     RopeSpec rope;
@@ -222,7 +240,7 @@ struct ModelSpec
 };
 
 // Reads DIR/config.json and describes the model, or throws Error naming what
-// is not supported (unknown model_type, quantization_config, rope type, ...).
+// is not supported (unknown model_type, quant_method, rope type, ...).
 ModelSpec describeModelDirectory(const std::string &dir);
 // Same, from the text of a config.json (path is used for error messages).
 ModelSpec describeModelConfig(const std::string &configJson, const std::string &path);

@@ -188,6 +188,47 @@ at::Tensor stackedTensor(const ModelSpec &spec, const WeightStore &store, const 
     return t;
 }
 
+// gpt-oss as published (openai/gpt-oss-20b/-120b): gate_up_proj and
+// down_proj only as MXFP4 `_blocks` / `_scales`, stored output-major
+// ([E, 2I, H] and [E, H, I], quantised along the input), i.e. transposed
+// against the bf16 [E, H, 2I] / [E, I, H] parameters (FORMATS.md (a)). Each
+// expert becomes an nn.Linear-layout projection decoded when a step uses it.
+std::vector<GatedMlp> loadMxfp4Experts(const ModelSpec &spec, const WeightStore &store, const std::string &stacked,
+    std::vector<GatedMlp> experts)
+{
+    const auto &n = spec.names;
+    const std::int64_t E = spec.moe.numExperts, H = spec.hiddenSize, I = spec.moe.expertIntermediate;
+    auto stored = [&](const std::string &name, std::vector<std::int64_t> shape) {
+        auto t = store.quantized(stacked + name);
+        if (!t)
+            throw Error(store.checkpoint().directory(), "missing weight '" + stacked + name + "' (or its _blocks / _scales)");
+        if (t->shape != shape) {
+            std::string want, have;
+            for (auto d : shape)
+                want += (want.empty() ? "" : ", ") + std::to_string(d);
+            for (auto d : t->shape)
+                have += (have.empty() ? "" : ", ") + std::to_string(d);
+            throw Error(t->file, "'" + stacked + name + "_blocks' decodes to [" + have + "], but " + spec.modelType
+                    + "'s config implies [" + want + "] (experts, out, in)");
+        }
+        return *t;
+    };
+    const auto gateUp = stored(n.gateUpProj, { E, 2 * I, H });
+    const auto down = stored(n.downProj, { E, H, I });
+    at::Tensor gateUpBias, downBias;
+    if (spec.moe.expertBias) {
+        gateUpBias = stackedTensor(spec, store, stacked + n.gateUpProj + "_bias", { E, 2 * I });
+        downBias = stackedTensor(spec, store, stacked + n.downProj + "_bias", { E, H });
+    }
+    for (std::int64_t e = 0; e < E; ++e) {
+        auto &mlp = experts[static_cast<std::size_t>(e)];
+        mlp.fused = GatedMlp::Fused::Interleaved;
+        mlp.gateUp = Projection::ofQuantized(store, gateUp.matrix(e), gateUpBias.defined() ? gateUpBias[e] : at::Tensor());
+        mlp.down = Projection::ofQuantized(store, down.matrix(e), downBias.defined() ? downBias[e] : at::Tensor());
+    }
+    return experts;
+}
+
 } // namespace
 
 std::vector<GatedMlp> loadExperts(const ModelSpec &spec, const WeightStore &store, int layer)
@@ -220,6 +261,8 @@ std::vector<GatedMlp> loadExperts(const ModelSpec &spec, const WeightStore &stor
         // layouts; gpt_oss gate_up_proj [E, H, 2I] / down_proj [E, I, H] are
         // input-major (x @ W).
         const bool inputMajor = spec.moe.layout == ExpertLayout::InterleavedGateUp;
+        if (inputMajor && store.quantized(stacked + n.gateUpProj))
+            return loadMxfp4Experts(spec, store, stacked, std::move(experts));
         const auto gateUp = stackedTensor(spec, store, stacked + n.gateUpProj,
             inputMajor ? std::vector<std::int64_t> { E, H, 2 * I }
                        : std::vector<std::int64_t> { E, 2 * I, H });
@@ -266,6 +309,8 @@ std::vector<MoeBlock::KernelExpert> MoeBlock::kernelViews(const std::vector<Gate
 {
     std::vector<KernelExpert> views;
     for (const auto &mlp : experts) {
+        if (mlp.down.quantized || mlp.gate.quantized || mlp.up.quantized || mlp.gateUp.quantized)
+            return {}; // decoded per product by GatedMlp, only for the experts a step uses
         KernelExpert view;
         const auto I = mlp.down.weight.dim() == 2 ? mlp.down.weight.size(1) : 0;
         if (mlp.down.inputMajor || !usesBf16Kernel(mlp.down.weight))
@@ -307,7 +352,8 @@ MoeBlock::MoeBlock(const ModelSpec &spec, const WeightStore &store, int layer)
 {
     const auto &n = spec.names;
     const auto prefix = ModelSpec::expand(n.layer + n.moe, layer);
-    m_router = Projection::linear(store, prefix + n.router, m_spec.routerBias);
+    // Routers are small and run every step: a quantised one is decoded once.
+    m_router = Projection::linear(store, prefix + n.router, m_spec.routerBias).materialized();
     if (m_router.weight.dim() != 2 || m_router.weight.size(0) != m_spec.numExperts)
         throw Error(store.checkpoint().directory(),
             "'" + prefix + n.router + ".weight' does not have one row per expert ("

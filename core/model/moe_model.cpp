@@ -62,6 +62,8 @@ at::ScalarType scalarTypeFor(DType dtype)
     case DType::I8: return at::kChar;
     case DType::U8: return at::kByte;
     case DType::Bool: return at::kBool;
+    case DType::F8_E4M3: // raw codes; decoded by quantized_weights.h
+    case DType::F8_E5M2: return at::kByte;
     }
     return at::kFloat;
 }

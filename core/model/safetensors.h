@@ -15,7 +15,9 @@
 
 namespace moescope::model {
 
-enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, Bool };
+// F8_E4M3 / F8_E5M2: float8 bytes (torch 1.13 has no float8 type; the FP8
+// block-quantised weights are decoded by quantized_weights.h).
+enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, Bool, F8_E4M3, F8_E5M2 };
 
 std::size_t dtypeSize(DType dtype);
 std::string dtypeName(DType dtype); // the safetensors spelling: "F32", "BF16", ...

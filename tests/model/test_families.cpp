@@ -514,3 +514,14 @@ INSTANTIATE_TEST_SUITE_P(TinyMoe, Bf16Compute,
                                      ch = '_';
                              return name;
                          });
+
+// Quantised checkpoints at their default (bf16) compute: decoded per product.
+INSTANTIATE_TEST_SUITE_P(Formats, Bf16Compute,
+                         ::testing::Values("gpt_oss-mxfp4", "deepseek_v3-fp8", "qwen3_moe-fp8"),
+                         [](const auto &info) {
+                             std::string name = info.param;
+                             for (auto &ch : name)
+                                 if (ch == '-')
+                                     ch = '_';
+                             return name;
+                         });

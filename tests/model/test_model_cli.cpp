@@ -355,3 +355,96 @@ TEST(ModelCli, Qwen3NextInfoForwardGenerateAndRecord)
     ASSERT_EQ(summary.exitCode, 0) << summary.err;
     EXPECT_NE(summary.out.find("qwen3_next"), std::string::npos) << summary.out;
 }
+
+namespace {
+
+// A byte-level BPE tokenizer without merges: one token per UTF-8 byte, ids
+// 0..255, so any fixture's vocabulary (512) covers it. GPT-2's
+// bytes_to_unicode gives every byte a visible character.
+void writeByteTokenizer(const std::filesystem::path &dir)
+{
+    nlohmann::json vocab = nlohmann::json::object();
+    int extra = 0;
+    for (int b = 0; b < 256; ++b) {
+        const bool visible = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+        const int codePoint = visible ? b : 256 + extra++;
+        std::string ch;
+        if (codePoint < 0x80) {
+            ch.push_back(static_cast<char>(codePoint));
+        } else {
+            ch.push_back(static_cast<char>(0xC0 | (codePoint >> 6)));
+            ch.push_back(static_cast<char>(0x80 | (codePoint & 0x3F)));
+        }
+        vocab[ch] = b;
+    }
+    const nlohmann::json byteLevel = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false},
+                                      {"use_regex", true}};
+    const nlohmann::json tokenizer = {
+        {"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr}, {"added_tokens", nlohmann::json::array()},
+        {"normalizer", nullptr}, {"pre_tokenizer", byteLevel}, {"post_processor", nullptr}, {"decoder", byteLevel},
+        {"model",
+         {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"continuing_subword_prefix", nullptr},
+          {"end_of_word_suffix", nullptr}, {"fuse_unk", false}, {"byte_fallback", false}, {"vocab", vocab},
+          {"merges", nlohmann::json::array()}}}};
+    test::writeText(dir / "tokenizer.json", tokenizer.dump());
+}
+
+} // namespace
+
+// The quantised fixtures through the CLI at their default (bf16) compute:
+// info names the format and memory; forward, generate and record run, and
+// forward with --dtype fp32 reproduces the reference.
+TEST(ModelCli, QuantisedCheckpointsInfoForwardGenerateRecord)
+{
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"gpt_oss-mxfp4", "MXFP4 experts, bf16 elsewhere"},
+        {"deepseek_v3-fp8", "FP8 e4m3, 32\u00d732 blocks"},
+        {"qwen3_moe-fp8", "FP8 e4m3, 128\u00d7128 blocks"}};
+    for (const auto &[fixture, format] : cases) {
+        SCOPED_TRACE(fixture);
+        test::TempDir tmp;
+        const auto dir = tmp.str("model");
+        std::filesystem::create_directories(dir);
+        for (const auto *name : {"config.json", "generation_config.json", "model.safetensors"})
+            std::filesystem::copy_file(fixtureDir(fixture) + "/" + name, dir + "/" + name);
+        writeByteTokenizer(dir);
+        const auto refPath = fixtureDir(fixture) + "/reference.safetensors";
+
+        const auto info = run("info " + quoted(dir), tmp);
+        ASSERT_EQ(info.exitCode, 0) << info.err;
+        EXPECT_NE(info.out.find("format:       " + format), std::string::npos) << info.out;
+        EXPECT_NE(info.out.find("memory:       ~"), std::string::npos) << info.out;
+
+        const auto out = tmp.str("out.safetensors");
+        const auto fwd = run("forward --model " + quoted(dir) + " --ids " + quoted(refPath) + " --out " + quoted(out), tmp);
+        ASSERT_EQ(fwd.exitCode, 0) << fwd.err;
+        const auto ref = SafetensorsFile::open(refPath);
+        const auto logits = readTensor(*SafetensorsFile::open(out), "logits");
+        EXPECT_TRUE(logits.isfinite().all().item<bool>());
+        const auto refLogits = readTensor(*ref, "logits");
+        EXPECT_LE((logits - refLogits).abs().mean().item<double>(), 0.1 * refLogits.std().item<double>());
+
+        const auto exact = tmp.str("fp32.safetensors");
+        const auto fp32 = run("forward --model " + quoted(dir) + " --ids " + quoted(refPath) + " --out "
+                                  + quoted(exact) + " --dtype fp32",
+                              tmp);
+        ASSERT_EQ(fp32.exitCode, 0) << fp32.err;
+        EXPECT_LE(maxAbsDiff(readTensor(*SafetensorsFile::open(exact), "logits"), readTensor(*ref, "logits")), 1e-4);
+
+        const auto gen = run("generate --model " + quoted(dir) + " --ids " + quoted(refPath)
+                                 + " --max-new-tokens 4 --no-stop --print-ids",
+                             tmp);
+        ASSERT_EQ(gen.exitCode, 0) << gen.err;
+        std::istringstream words(gen.out);
+        int count = 0;
+        for (std::int64_t id; words >> id; ++count)
+            EXPECT_TRUE(id >= 0 && id < 512) << id;
+        EXPECT_EQ(count, 4 * readTensor(*ref, "input_ids").size(0));
+
+        const auto trace = tmp.str("trace.h5");
+        const auto rec = run("record --model " + quoted(dir) + " --corpus 'udhr:en?articles=1-2' --max-length 64 --out " + quoted(trace),
+                             tmp);
+        ASSERT_EQ(rec.exitCode, 0) << rec.err;
+        EXPECT_GT(std::filesystem::file_size(trace), 0u);
+    }
+}

@@ -167,4 +167,16 @@ INSTANTIATE_TEST_SUITE_P(TinyMoe, ReferenceTest,
                              return name;
                          });
 
+// Quantised checkpoints (FORMATS.md): fp32 compute on the weights decoded at
+// load, against references made the same way.
+INSTANTIATE_TEST_SUITE_P(Formats, ReferenceTest,
+                         ::testing::Values("gpt_oss-mxfp4", "deepseek_v3-fp8", "qwen3_moe-fp8"),
+                         [](const auto &info) {
+                             std::string name = info.param;
+                             for (auto &ch : name)
+                                 if (ch == '-')
+                                     ch = '_';
+                             return name;
+                         });
+
 } // namespace

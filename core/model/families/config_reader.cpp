@@ -255,15 +255,55 @@ RopeSpec parseRope(const ConfigReader &config, double defaultTheta, int headDim,
     return rope;
 }
 
+// quantization_config as transformers' quantizers read it: "fp8"
+// (FineGrainedFP8Config: fmt e4m3, weight_block_size, default [128, 128])
+// and "mxfp4" (Mxfp4Config). Anything else is refused here rather than
+// misread later.
+QuantizationSpec parseQuantization(const ConfigReader &config)
+{
+    QuantizationSpec q;
+    if (!config.has("quantization_config"))
+        return q;
+    const auto &qc = config.json().at("quantization_config");
+    if (!qc.is_object())
+        config.fail("'quantization_config' is not an object");
+    const std::string method = qc.contains("quant_method") && qc["quant_method"].is_string()
+                                   ? qc["quant_method"].get<std::string>()
+                                   : std::string();
+    if (qc.contains("modules_to_not_convert") && qc["modules_to_not_convert"].is_array())
+        for (const auto &m : qc["modules_to_not_convert"])
+            if (m.is_string())
+                q.modulesToNotConvert.push_back(m.get<std::string>());
+    if (method == "mxfp4") {
+        q.method = QuantMethod::Mxfp4;
+        return q;
+    }
+    if (method != "fp8")
+        config.fail("unsupported quantization_config.quant_method '" + method
+                    + "' (supported: fp8 with block scales, mxfp4)");
+    q.method = QuantMethod::Fp8Block;
+    if (qc.contains("fmt") && !(qc["fmt"].is_string() && qc["fmt"].get<std::string>() == "e4m3"))
+        config.fail("quantization_config.fmt must be \"e4m3\" (float8 e4m3fn weights)");
+    if (qc.contains("weight_block_size") && !qc["weight_block_size"].is_null()) {
+        const auto &b = qc["weight_block_size"];
+        if (!b.is_array() || b.size() != 2 || !b[0].is_number_integer() || !b[1].is_number_integer()
+            || b[0].get<int>() <= 0 || b[1].get<int>() <= 0)
+            config.fail("quantization_config.weight_block_size must be two positive integers [rows, cols]");
+        q.blockRows = b[0].get<int>();
+        q.blockCols = b[1].get<int>();
+    } else if (qc.contains("weight_block_size")) {
+        config.fail("quantization_config.weight_block_size is null (per-tensor fp8 scales are not supported)");
+    }
+    return q;
+}
+
 } // namespace
 
 ModelSpec describeCommonDecoder(const ConfigReader &config, const CommonDefaults &defaults,
                                 const ShapeDefaults &shape)
 {
-    if (config.has("quantization_config"))
-        config.fail("quantized checkpoints (quantization_config) are not supported");
-
     ModelSpec spec;
+    spec.quantization = parseQuantization(config);
     spec.modelType = config.getString("model_type", "");
     spec.configPath = config.path();
     spec.vocabSize = config.requireInt("vocab_size");

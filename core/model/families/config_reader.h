@@ -63,7 +63,8 @@ struct ShapeDefaults
 
 // The parts every decoder-only family here shares: dimensions, activation,
 // norm epsilon, rope (rope_scaling parsed and validated), tied embeddings,
-// eos/bos/pad ids. Rejects quantised checkpoints. The family fills in the rest.
+// eos/bos/pad ids, quantization_config (fp8 block, mxfp4; others refused).
+// The family fills in the rest.
 ModelSpec describeCommonDecoder(const ConfigReader &config, const CommonDefaults &defaults,
                                 const ShapeDefaults &shape = {});
 

@@ -7,7 +7,9 @@
 // gate_up_proj [E, H, 2I] (gate = even columns, up = odd) and down_proj
 // [E, I, H], both with biases, activation clamped SwiGLU (swiglu_limit,
 // alpha 1.702, up + 1); RMSNorm multiplies its weight in fp32; rope_scaling
-// defaults to yarn factor 32 with truncate false.
+// defaults to yarn factor 32 with truncate false. Published gpt-oss
+// checkpoints store the experts as MXFP4 blocks/scales instead
+// (quantization_config mxfp4; moe_block.cpp loadMxfp4Experts).
 #include "core/model/families/config_reader.h"
 
 namespace moescope::model {
