@@ -36,7 +36,7 @@ constexpr int kTimeoutMs = 30000;
 GenerationRequest textRequest(const QString &prompt, int maxNewTokens, bool stopAtEos = false)
 {
     GenerationRequest r;
-    r.prompt = prompt;
+    r.prompt = prompt.toStdString();
     r.maxNewTokens = maxNewTokens;
     r.stopAtEos = stopAtEos;
     return r;
@@ -66,8 +66,8 @@ GridRequest perplexityGrid(const QString &outputDir)
     r.ablation.blocks = { { 0, 2 } };
     r.ablation.k = 4;
     r.ablation.threshold = 0.4;
-    r.evalSpec = QStringLiteral("udhr:en?articles=25-26");
-    r.outputDir = outputDir;
+    r.evaluation.evalSpec = "udhr:en?articles=25-26";
+    r.outputDir = outputDir.toStdString();
     return r;
 }
 
@@ -431,11 +431,11 @@ void TestLiveWorker::gridTakesPerplexityWindowAndStride()
     QCOMPARE(tracker.model()->contextLength, 256);
 
     GridRequest narrow = perplexityGrid(m_tmp.filePath(QStringLiteral("narrow")));
-    narrow.maxLength = 48;
-    narrow.stride = 20;
+    narrow.evaluation.maxLength = 48;
+    narrow.evaluation.stride = 20;
     const auto windowed = gridAndWait(tracker, narrow);
     QVERIFY(windowed);
-    const QJsonObject run = runRecord(narrow.outputDir);
+    const QJsonObject run = runRecord(QString::fromStdString(narrow.outputDir));
     QCOMPARE(run.value(QStringLiteral("task")).toString(), QStringLiteral("perplexity"));
     QCOMPARE(run.value(QStringLiteral("perplexity_window")).toInt(), 48);
     QCOMPARE(run.value(QStringLiteral("perplexity_stride")).toInt(), 20);
@@ -476,15 +476,15 @@ void TestLiveWorker::strideLongerThanWindowFailsTheGrid()
     LiveJobTracker tracker;
     loadTestModel(tracker);
     GridRequest request = perplexityGrid(m_tmp.filePath(QStringLiteral("refused")));
-    request.maxLength = 32;
-    request.stride = 40;
+    request.evaluation.maxLength = 32;
+    request.evaluation.stride = 40;
     QSignalSpy failed(&tracker, &LiveJobTracker::taskFailed);
     QVERIFY(!gridAndWait(tracker, request));
     QCOMPARE(failed.size(), 1);
     const QString message = failed.first().at(2).toString();
     QVERIFY2(message.contains(QLatin1String("--stride 40 is longer than the window of 32 tokens")),
         qPrintable(message));
-    QVERIFY(!QFile::exists(QDir(request.outputDir).filePath(QStringLiteral("results.json"))));
+    QVERIFY(!QFile::exists(QDir(QString::fromStdString(request.outputDir)).filePath(QStringLiteral("results.json"))));
 }
 
 QTEST_GUILESS_MAIN(TestLiveWorker)

@@ -101,7 +101,7 @@ quint64 LiveJobTracker::generate(const QString &channel, const GenerationRequest
 quint64 LiveJobTracker::record(const QString &channel, const RecordingRequest &request)
 {
     const QString title = request.title.isEmpty()
-        ? tr("Record %1").arg(QFileInfo(request.outputPath).fileName())
+        ? tr("Record %1").arg(QFileInfo(QString::fromStdString(request.outputPath)).fileName())
         : request.title;
     return dispatch(channel, title, Kind::Task, &ModelWorker::record, request);
 }

@@ -140,7 +140,7 @@ GridRequest AblationPanel::gridRequest() const
     GridRequest r;
     r.kind = GridRequest::Kind::Ablation;
     r.trace = m_snapshot ? m_snapshot->trace : nullptr;
-    r.tracePath = m_tracePath;
+    r.tracePath = m_tracePath.toStdString();
     for (const QString &l : m_gridLanguages->text().split(QLatin1Char(','), Qt::SkipEmptyParts))
         r.ablation.languages.push_back(l.trimmed().toStdString());
     if (r.ablation.languages.empty())
@@ -160,11 +160,8 @@ GridRequest AblationPanel::gridRequest() const
         throw Error("give at least one layer block, e.g. 0-4");
     r.ablation.k = m_k->value();
     r.ablation.threshold = m_threshold->value();
-    r.evalSpec = m_evalSpec->text().trimmed();
-    r.task = m_task->currentData().toString();
-    r.maxNewTokens = m_maxTokens->value();
-    setEvaluationWindow(r);
-    r.outputDir = m_outputDir->text().trimmed();
+    setEvaluation(r);
+    r.outputDir = m_outputDir->text().trimmed().toStdString();
     r.title = tr("Ablation grid (%1 languages × %2 blocks)")
                   .arg(r.ablation.languages.size())
                   .arg(r.ablation.blocks.size());

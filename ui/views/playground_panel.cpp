@@ -183,13 +183,13 @@ quint64 PlaygroundPanel::generate()
         return 0;
     }
     GenerationRequest request;
-    request.prompt = m_prompt->toPlainText();
+    request.prompt = m_prompt->toPlainText().toStdString();
     request.maxNewTokens = m_maxTokens->value();
     request.stopAtEos = m_stopAtEos->isChecked();
     if (m_applyPlan->isChecked())
         request.plan = m_plan->plan();
     request.title = tr("Playground: %1 tokens").arg(request.maxNewTokens);
-    m_promptText = request.prompt;
+    m_promptText = m_prompt->toPlainText();
     m_generatedText.clear();
     const auto facts = m_jobs->model();
     m_routing->setDescription(
