@@ -1,5 +1,6 @@
 #include "ui/live/model_worker.h"
 
+#include "ui/jobs/job_tracker.h"
 #include "ui/live/token_routing_probe.h"
 
 #include "core/common/error.h"
@@ -33,9 +34,8 @@ struct ModelWorker::Loaded
 
 namespace {
 
-// Progress and streamed results are throttled so that a fast job cannot flood
-// the GUI thread's event queue.
-constexpr qint64 kProgressIntervalMs = 100;
+// Streamed results are throttled so that a fast job cannot flood the GUI
+// thread's event queue.
 constexpr qint64 kStreamIntervalMs = 50;
 
 QString tokenPieceText(const std::optional<Tokenizer> &tokenizer, std::int64_t id)
@@ -90,190 +90,110 @@ void routeWholeSequence(const model::MoeModel &model, const experiments::Prepare
 
 } // namespace
 
-// One job's bookkeeping on the worker thread: its timer (for the ETA) and
-// the throttled progress reports.
-class ModelWorker::Run
-{
-public:
-    Run(ModelWorker *worker, quint64 tag)
-        : m_worker(worker)
-        , m_tag(tag)
-    {
-        m_clock.start();
-        Q_EMIT m_worker->jobStarted(tag);
-    }
-
-    void progress(std::uint64_t done, std::uint64_t total, const QString &unit,
-        const QString &message, bool force = false)
-    {
-        if (!force && m_lastReport.isValid() && m_lastReport.elapsed() < kProgressIntervalMs)
-            return;
-        m_lastReport.start();
-        JobProgress p;
-        p.done = done;
-        p.total = total;
-        p.unit = unit;
-        p.message = message;
-        const double elapsed = m_clock.elapsed() / 1000.0;
-        if (done > 0 && total >= done && elapsed > 0)
-            p.etaSeconds = elapsed / static_cast<double>(done) * static_cast<double>(total - done);
-        Q_EMIT m_worker->jobProgress(m_tag, p);
-    }
-
-    qint64 elapsedMs() const { return m_clock.elapsed(); }
-
-    // job (sharing its cancellation flag) reporting a core function's
-    // progress through this run's throttle.
-    JobContext context(const JobContext &job)
-    {
-        JobContext context = job;
-        context.setProgressCallback([this](const ProgressUpdate &u) {
-            progress(u.done, u.total, QString::fromStdString(u.unit),
-                QString::fromStdString(u.message));
-        });
-        return context;
-    }
-
-private:
-    ModelWorker *m_worker;
-    quint64 m_tag;
-    QElapsedTimer m_clock;
-    QElapsedTimer m_lastReport;
-};
-
-ModelWorker::ModelWorker(QObject *parent)
-    : QObject(parent)
-{ }
+ModelWorker::ModelWorker() = default;
 
 ModelWorker::~ModelWorker() = default;
 
-// Every job's frame: one cancelled while queued only ends; otherwise it
-// starts, runs body (which emits its results), and ends done, cancelled, or
-// failed with a one-line message (HDF5's can carry a newline from ctime();
-// the message bar shows one line, as the CLI does).
-template <typename Body>
-void ModelWorker::runJob(quint64 tag, const JobContext &job, Body &&body)
+ModelFactsPtr ModelWorker::loadModel(JobRun &run, const QString &directory)
 {
-    if (job.isCancelled()) {
-        Q_EMIT jobEnded(tag, true);
-        return;
+    run.progress(0, 0, {}, tr("Loading %1").arg(QFileInfo(directory).fileName()), true);
+    const std::string dir = directory.toStdString();
+    auto facts = std::make_shared<ModelFacts>();
+    facts->directory = directory;
+    // inspectModel reads headers only, so a folder that is not a model
+    // fails here with a clear reason before any weights are mapped.
+    facts->info = model::inspectModel(dir);
+    auto loaded = std::make_unique<Loaded>(
+        Loaded { model::MoeModel::load(dir), std::nullopt, nullptr });
+    run.context().checkCancelled();
+    if (std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json")) {
+        try {
+            loaded->tokenizer = Tokenizer::load(dir);
+            facts->hasTokenizer = true;
+        } catch (const Error &e) {
+            facts->tokenizerProblem = QString::fromStdString(e.what());
+        }
+    } else {
+        facts->tokenizerProblem = tr("no tokenizer.json in the folder: prompts can't be typed");
     }
-    Run run(this, tag);
-    try {
-        body(run);
-        Q_EMIT jobEnded(tag, false);
-    } catch (const Cancelled &) {
-        Q_EMIT jobEnded(tag, true);
-    } catch (const std::exception &e) {
-        QString message = QString::fromStdString(e.what());
-        message.replace(QLatin1Char('\n'), QLatin1Char(' '));
-        Q_EMIT jobFailed(tag, message.trimmed());
-        Q_EMIT jobEnded(tag, false);
-    }
+    facts->computeDtype = QString::fromStdString(loaded->model.computeDtypeName());
+    facts->planTarget = loaded->model.planTarget();
+    facts->contextLength = std::max(0, loaded->model.spec().maxPositions);
+    facts->loadSeconds = run.elapsedMs() / 1000.0;
+    loaded->facts = facts;
+    m_loaded = std::move(loaded);
+    return facts;
 }
 
-void ModelWorker::loadModel(quint64 tag, const JobContext &job, const QString &directory)
+GenerationOutcomePtr ModelWorker::generate(JobRun &run, const GenerationRequest &request,
+    const std::function<void(GenerationOutcomePtr)> &stream)
 {
-    runJob(tag, job, [&](Run &run) {
-        run.progress(0, 0, {}, tr("Loading %1").arg(QFileInfo(directory).fileName()), true);
-        const std::string dir = directory.toStdString();
-        auto facts = std::make_shared<ModelFacts>();
-        facts->directory = directory;
-        // inspectModel reads headers only, so a folder that is not a model
-        // fails here with a clear reason before any weights are mapped.
-        facts->info = model::inspectModel(dir);
-        auto loaded = std::make_unique<Loaded>(
-            Loaded { model::MoeModel::load(dir), std::nullopt, nullptr });
+    const JobContext &job = run.context();
+    if (!m_loaded)
+        throw Error(tr("no model is loaded (File → Open Model…)").toStdString());
+    const auto &model = m_loaded->model;
+    const auto &tokenizer = m_loaded->tokenizer;
+    const auto &spec = model.spec();
+    const auto prepared
+        = experiments::prepareGeneration(model, tokenizer ? &*tokenizer : nullptr, request);
+    const auto &promptIds = prepared.prompts.front();
+
+    auto outcome = std::make_shared<GenerationOutcome>();
+    outcome->numLayers = spec.numLayers;
+    outcome->numExperts = spec.moe.numExperts;
+    outcome->topK = spec.moe.topK;
+    outcome->moeLayers = spec.moeLayers();
+    outcome->promptTokens = static_cast<int>(promptIds.size());
+    outcome->planApplied = prepared.plan.has_value();
+    for (const auto id : promptIds)
+        outcome->tokens.push_back({ id, tokenPieceText(tokenizer, id), false, {}, {} });
+
+    std::optional<routing::RoutingRecorder> recorder;
+    if (request.captureRouting)
+        recorder.emplace(spec.numLayers, spec.moe.numExperts);
+    const int topK = spec.moe.topK;
+    const std::uint64_t total = static_cast<std::uint64_t>(prepared.options.maxNewTokens)
+        + (request.captureRouting ? promptIds.size() + 1 : 0);
+    std::vector<std::int32_t> generated;
+    QElapsedTimer sinceStream;
+    sinceStream.start();
+    auto publish = [&] {
+        if (tokenizer)
+            outcome->generatedText = QString::fromStdString(tokenizer->decode(generated, true));
+        stream(std::make_shared<const GenerationOutcome>(*outcome));
+        sinceStream.restart();
+    };
+
+    auto onToken = [&](std::size_t, std::int64_t token) {
         job.checkCancelled();
-        if (std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json")) {
-            try {
-                loaded->tokenizer = Tokenizer::load(dir);
-                facts->hasTokenizer = true;
-            } catch (const Error &e) {
-                facts->tokenizerProblem = QString::fromStdString(e.what());
+        if (recorder) {
+            // The recorder now holds the input of the step that chose this
+            // token: the whole prompt for the first one, else the previous
+            // generated token.
+            const auto totals = recorder->totals();
+            recorder->reset();
+            if (!generated.empty()) {
+                auto &previous = outcome->tokens.back();
+                singleTokenRouting(totals, nullptr, topK, previous.experts, previous.weights);
             }
-        } else {
-            facts->tokenizerProblem = tr("no tokenizer.json in the folder: prompts can't be typed");
         }
-        facts->computeDtype = QString::fromStdString(loaded->model.computeDtypeName());
-        facts->planTarget = loaded->model.planTarget();
-        facts->contextLength = std::max(0, loaded->model.spec().maxPositions);
-        facts->loadSeconds = run.elapsedMs() / 1000.0;
-        loaded->facts = facts;
-        m_loaded = std::move(loaded);
-        Q_EMIT modelLoaded(tag, facts);
-    });
-}
-
-void ModelWorker::generate(quint64 tag, const JobContext &job, const GenerationRequest &request)
-{
-    runJob(tag, job, [&](Run &run) {
-        if (!m_loaded)
-            throw Error(tr("no model is loaded (File → Open Model…)").toStdString());
-        const auto &model = m_loaded->model;
-        const auto &tokenizer = m_loaded->tokenizer;
-        const auto &spec = model.spec();
-        const auto prepared
-            = experiments::prepareGeneration(model, tokenizer ? &*tokenizer : nullptr, request);
-        const auto &promptIds = prepared.prompts.front();
-
-        auto outcome = std::make_shared<GenerationOutcome>();
-        outcome->numLayers = spec.numLayers;
-        outcome->numExperts = spec.moe.numExperts;
-        outcome->topK = spec.moe.topK;
-        outcome->moeLayers = spec.moeLayers();
-        outcome->promptTokens = static_cast<int>(promptIds.size());
-        outcome->planApplied = prepared.plan.has_value();
-        for (const auto id : promptIds)
-            outcome->tokens.push_back({ id, tokenPieceText(tokenizer, id), false, {}, {} });
-
-        std::optional<routing::RoutingRecorder> recorder;
-        if (request.captureRouting)
-            recorder.emplace(spec.numLayers, spec.moe.numExperts);
-        const int topK = spec.moe.topK;
-        const std::uint64_t total = static_cast<std::uint64_t>(prepared.options.maxNewTokens)
-            + (request.captureRouting ? promptIds.size() + 1 : 0);
-        std::vector<std::int32_t> generated;
-        QElapsedTimer sinceStream;
-        sinceStream.start();
-        auto publish = [&](bool complete) {
-            outcome->complete = complete;
-            if (tokenizer)
-                outcome->generatedText = QString::fromStdString(tokenizer->decode(generated, true));
-            Q_EMIT generationUpdated(tag, std::make_shared<const GenerationOutcome>(*outcome));
-            sinceStream.restart();
-        };
-
-        auto onToken = [&](std::size_t, std::int64_t token) {
-            job.checkCancelled();
-            if (recorder) {
-                // The recorder now holds the input of the step that chose this
-                // token: the whole prompt for the first one, else the previous
-                // generated token.
-                const auto totals = recorder->totals();
-                recorder->reset();
-                if (!generated.empty()) {
-                    auto &previous = outcome->tokens.back();
-                    singleTokenRouting(totals, nullptr, topK, previous.experts, previous.weights);
-                }
-            }
-            generated.push_back(static_cast<std::int32_t>(token));
-            outcome->tokens.push_back({ token, tokenPieceText(tokenizer, token), true, {}, {} });
-            run.progress(generated.size(), total, tr("tokens"), tr("Generating"));
-            if (sinceStream.elapsed() >= kStreamIntervalMs)
-                publish(false);
-        };
-        const auto result = experiments::runGeneration(
-            model, prepared, job, onToken, recorder ? &*recorder : nullptr);
-        outcome->stopped = !result.stopped.empty() && result.stopped.front();
-        publish(false);
-        if (request.captureRouting) {
-            run.progress(generated.size(), total, tr("tokens"), tr("Routing the prompt"), true);
-            routeWholeSequence(model, prepared, *outcome, job);
-        }
-        run.progress(total, total, tr("tokens"), tr("Done"), true);
-        publish(true);
-    });
+        generated.push_back(static_cast<std::int32_t>(token));
+        outcome->tokens.push_back({ token, tokenPieceText(tokenizer, token), true, {}, {} });
+        run.progress(generated.size(), total, tr("tokens"), tr("Generating"));
+        if (sinceStream.elapsed() >= kStreamIntervalMs)
+            publish();
+    };
+    const auto result = experiments::runGeneration(
+        model, prepared, job, onToken, recorder ? &*recorder : nullptr);
+    outcome->stopped = !result.stopped.empty() && result.stopped.front();
+    publish();
+    if (request.captureRouting) {
+        run.progress(generated.size(), total, tr("tokens"), tr("Routing the prompt"), true);
+        routeWholeSequence(model, prepared, *outcome, job);
+    }
+    run.progress(total, total, tr("tokens"), tr("Done"), true);
+    outcome->complete = true;
+    return outcome;
 }
 
 const ModelWorker::Loaded &ModelWorker::requireTokenizer() const
@@ -392,62 +312,59 @@ QString equivalentGridCommand(const QString &modelDir, const GridRequest &reques
 
 } // namespace
 
-void ModelWorker::record(quint64 tag, const JobContext &job, const RecordingRequest &request)
+RecordingOutcomePtr ModelWorker::record(JobRun &run, const RecordingRequest &request,
+    const std::function<void(const RecordingCommit &)> &onCommit)
 {
-    runJob(tag, job, [&](Run &run) {
-        const Loaded &loaded = requireTokenizer();
-        RecordingRequest resolved = request;
-        resolved.settings.command = equivalentRecordCommand(loaded.facts->directory, request,
-            experiments::recordingSettings(loaded.model, request));
-        run.progress(0, 0, {}, tr("Reading the corpus"), true);
-        const std::string path = request.outputPath;
-        QElapsedTimer sinceSnapshot;
-        auto onCommit = [&](const std::string &label, std::size_t committed, std::size_t total) {
-            RecordingCommit commit;
-            commit.label = QString::fromStdString(label);
-            commit.committed = committed;
-            commit.total = total;
-            // Re-read here, on the thread that writes, between two commits:
-            // the file is consistent and nobody else touches it.
-            if (!sinceSnapshot.isValid() || sinceSnapshot.elapsed() >= request.snapshotIntervalMs) {
-                commit.trace = std::make_shared<const RoutingTrace>(readTrace(path));
-                sinceSnapshot.start();
-            }
-            Q_EMIT recordingCommitted(tag, commit);
-        };
-        auto outcome = std::make_shared<RecordingOutcome>();
-        outcome->path = fromStd(path);
-        outcome->report = experiments::runRecording(
-            loaded.model, *loaded.tokenizer, resolved, run.context(job), onCommit);
-        outcome->trace = std::make_shared<const RoutingTrace>(readTrace(path));
-        Q_EMIT recordingFinished(tag, outcome);
-    });
+    const Loaded &loaded = requireTokenizer();
+    RecordingRequest resolved = request;
+    resolved.settings.command = equivalentRecordCommand(loaded.facts->directory, request,
+        experiments::recordingSettings(loaded.model, request));
+    run.progress(0, 0, {}, tr("Reading the corpus"), true);
+    const std::string path = request.outputPath;
+    QElapsedTimer sinceSnapshot;
+    auto committedBatch = [&](const std::string &label, std::size_t committed, std::size_t total) {
+        RecordingCommit commit;
+        commit.label = QString::fromStdString(label);
+        commit.committed = committed;
+        commit.total = total;
+        // Re-read here, on the thread that writes, between two commits:
+        // the file is consistent and nobody else touches it.
+        if (!sinceSnapshot.isValid() || sinceSnapshot.elapsed() >= request.snapshotIntervalMs) {
+            commit.trace = std::make_shared<const RoutingTrace>(readTrace(path));
+            sinceSnapshot.start();
+        }
+        onCommit(commit);
+    };
+    auto outcome = std::make_shared<RecordingOutcome>();
+    outcome->path = fromStd(path);
+    outcome->report = experiments::runRecording(
+        loaded.model, *loaded.tokenizer, resolved, run.context(), committedBatch);
+    outcome->trace = std::make_shared<const RoutingTrace>(readTrace(path));
+    return outcome;
 }
 
-void ModelWorker::runGrid(quint64 tag, const JobContext &job, const GridRequest &request)
+GridOutcomePtr ModelWorker::runGrid(JobRun &run, const GridRequest &request)
 {
-    runJob(tag, job, [&](Run &run) {
-        const Loaded &loaded = requireTokenizer();
-        if (!request.trace)
-            throw Error(tr("no study trace to take the experts from").toStdString());
-        run.progress(0, 0, {}, tr("Preparing the evaluation"), true);
-        auto outcome = std::make_shared<GridOutcome>();
-        outcome->kind = request.kind;
-        // The folder `moescope ablate/steer --out` writes, with the same run
-        // object, so the figures and any later `moescope figures` read it alike.
-        outcome->command = equivalentGridCommand(loaded.facts->directory, request);
-        GridRequest resolved = request;
-        resolved.command = outcome->command.toStdString();
-        auto result = experiments::runInterventionGrid(
-            loaded.model, *loaded.tokenizer, *request.trace, resolved, run.context(job));
-        outcome->cells = std::move(result.cells);
-        outcome->table = std::move(result.table);
-        outcome->seconds = run.elapsedMs() / 1000.0;
-        outcome->outputDir = fromStd(request.outputDir);
-        outcome->results = loadInterventionResults(
-            QDir(outcome->outputDir).filePath(QStringLiteral("results.json")));
-        Q_EMIT gridFinished(tag, outcome);
-    });
+    const Loaded &loaded = requireTokenizer();
+    if (!request.trace)
+        throw Error(tr("no study trace to take the experts from").toStdString());
+    run.progress(0, 0, {}, tr("Preparing the evaluation"), true);
+    auto outcome = std::make_shared<GridOutcome>();
+    outcome->kind = request.kind;
+    // The folder `moescope ablate/steer --out` writes, with the same run
+    // object, so the figures and any later `moescope figures` read it alike.
+    outcome->command = equivalentGridCommand(loaded.facts->directory, request);
+    GridRequest resolved = request;
+    resolved.command = outcome->command.toStdString();
+    auto result = experiments::runInterventionGrid(
+        loaded.model, *loaded.tokenizer, *request.trace, resolved, run.context());
+    outcome->cells = std::move(result.cells);
+    outcome->table = std::move(result.table);
+    outcome->seconds = run.elapsedMs() / 1000.0;
+    outcome->outputDir = fromStd(request.outputDir);
+    outcome->results = loadInterventionResults(
+        QDir(outcome->outputDir).filePath(QStringLiteral("results.json")));
+    return outcome;
 }
 
 } // namespace moescope::ui
