@@ -1,8 +1,10 @@
 #include "core/cli/common_options.h"
 
+#include "core/common/error.h"
 #include "core/jobs/job_context.h"
 
 #include <atomic>
+#include <cstdio>
 
 namespace moescope::cli {
 
@@ -52,6 +54,35 @@ std::string commandLine(const std::string &name, const std::vector<std::string> 
         }
     }
     return line;
+}
+
+void declareAnalysisOptions(ArgParser &p)
+{
+    const AnalysisParams defaults;
+    char threshold[32];
+    std::snprintf(threshold, sizeof threshold, "%g", defaults.threshold);
+    p.option("k", "N", "experts kept per language and layer", std::to_string(defaults.k))
+        .option("threshold", "X", "share above which an expert is exclusive to a language", threshold)
+        .option("linkage", "METHOD", "average, single, complete or ward", linkageName(defaults.linkage));
+}
+
+AnalysisParams analysisParams(const ArgParser &p)
+{
+    AnalysisParams params;
+    params.k = p.getInt("k");
+    params.threshold = p.getDouble("threshold");
+    try {
+        params.linkage = parseLinkage(p.get("linkage"));
+    } catch (const Error &e) {
+        throw UsageError("--linkage: " + e.reason());
+    }
+    return params;
+}
+
+void requireAnalysisParams(const AnalysisParams &params, const RoutingTrace &trace)
+{
+    if (const std::string problem = checkAnalysisParams(params, trace); !problem.empty())
+        throw UsageError(problem);
 }
 
 namespace {
