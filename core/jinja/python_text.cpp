@@ -102,8 +102,11 @@ std::string pyFloatRepr(double v)
         }
     } else {
         out = digits.substr(0, 1);
-        if (digits.size() > 1)
-            out += "." + digits.substr(1);
+        if (digits.size() > 1) {
+            // Appended piece by piece: GCC 12 warns (-Wrestrict, falsely) on "." + string&&.
+            out += '.';
+            out += digits.substr(1);
+        }
         char e[16];
         std::snprintf(e, sizeof e, "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
         out += e;

@@ -100,8 +100,10 @@ void dumpJson(const Json &d, const std::optional<int> &indent, int level, std::s
 {
     const std::string itemSep = indent ? "," : ", ";
     const auto newline = [&](int lvl) {
-        if (indent)
-            out += "\n" + std::string(static_cast<std::size_t>(*indent * lvl), ' ');
+        if (indent) {
+            out += '\n'; // not "\n" + string&&: GCC 12 warns (-Wrestrict, falsely)
+            out.append(static_cast<std::size_t>(*indent * lvl), ' ');
+        }
     };
     if (d.is_array()) {
         if (d.empty()) {
