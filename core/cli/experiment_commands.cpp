@@ -235,7 +235,7 @@ int record(const std::vector<std::string> &args)
 int plan(const std::vector<std::string> &args)
 {
     ArgParser p("plan", "--trace TRACE.h5 --out PLAN.json (--mask-exclusive LANG | --steer A,B) [options]",
-                "Builds an intervention plan (ARCHITECTURE.md, PLAN.json) from a trace:\n"
+                "Builds an intervention plan (docs/architecture.md, PLAN.json) from a trace:\n"
                 "  --mask-exclusive LANG  mask the experts exclusive to LANG (share of the top-k-\n"
                 "                         filtered activation frequency > threshold), layer by layer\n"
                 "                         (defaults: k 15, threshold 0.4, every layer)\n"

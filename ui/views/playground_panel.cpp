@@ -193,11 +193,11 @@ quint64 PlaygroundPanel::generate()
     m_generatedText.clear();
     const auto facts = m_jobs->model();
     m_routing->setDescription(
-        QFileInfo(facts->directory).fileName(), PlanDocument::summarize(request.plan));
+        QFileInfo(facts->directory).fileName(), PlanDocument::summarise(request.plan));
     m_figure->setCaption(
         tr("Model: %1 (%2, %3) · plan: %4 · greedy, up to %5 new tokens · MoEScope %6")
             .arg(facts->directory, QString::fromStdString(facts->info.modelType),
-                facts->computeDtype, PlanDocument::summarize(request.plan))
+                facts->computeDtype, PlanDocument::summarise(request.plan))
             .arg(request.maxNewTokens)
             .arg(QStringLiteral(MOESCOPE_VERSION)));
     m_tag = m_jobs->generate(channel(), request);

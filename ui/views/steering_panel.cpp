@@ -171,7 +171,7 @@ InterventionPanel::PlanDescription SteeringPanel::describe(
               .arg(a, b)
         : tr("Steering %1 expert-layers: %2")
               .arg(experiments::planExpertCount(plan))
-              .arg(PlanDocument::summarize(plan));
+              .arg(PlanDocument::summarise(plan));
     about.generationTitle = tr("Steering: %1 → %2").arg(a, b);
     return about;
 }
