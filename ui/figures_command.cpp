@@ -1,5 +1,6 @@
 #include "ui/figures_command.h"
 
+#include "core/cli/common_options.h"
 #include "core/common/error.h"
 #include "core/trace/study_json.h"
 #include "ui/figures/figure_export.h"
@@ -102,11 +103,9 @@ int runFigures(const std::vector<std::string> &args)
         .option("metric", "NAME", "metric of the results figures (default: the task's main metric)")
         .option("format", "LIST", "comma-separated: svg, png, pdf", "svg,png,pdf")
         .option("dpi", "N", "PNG resolution in dots per inch", "150")
-        .option("k", "N", "experts kept per language and layer", "15")
-        .option("threshold", "X", "share above which an expert is exclusive", "0.4")
-        .option("linkage", "NAME", "average | single | complete | ward", "average")
         .option("language", "LABEL", "language of the usage heatmap (default: en, else the first)")
         .option("compare", "LABEL", "second language of the difference heatmap (default: zh)");
+    cli::declareAnalysisOptions(parser);
     if (!cli::parseCommon(parser, args))
         return 0;
     if (!parser.has("out"))
@@ -125,18 +124,7 @@ int runFigures(const std::vector<std::string> &args)
     const int dpi = parser.getInt("dpi");
     if (dpi < 24 || dpi > 1200)
         throw cli::UsageError("--dpi must be between 24 and 1200");
-    AnalysisParams params;
-    params.k = parser.getInt("k");
-    params.threshold = parser.getDouble("threshold");
-    if (params.k < 1)
-        throw cli::UsageError("--k must be at least 1");
-    if (!(params.threshold > 0 && params.threshold <= 1))
-        throw cli::UsageError("--threshold must be in (0, 1]");
-    try {
-        params.linkage = parseLinkage(parser.get("linkage"));
-    } catch (const Error &e) {
-        throw cli::UsageError(std::string("--linkage: ") + e.what());
-    }
+    const AnalysisParams params = cli::analysisParams(parser);
 
     PaperFigureSet inputs;
     if (parser.has("results"))
@@ -169,9 +157,7 @@ int runFigures(const std::vector<std::string> &args)
                 : StudySource::fromPath(QString::fromStdString(studyInputs[0]));
             trace = loadStudy(source);
         }
-        if (params.k > trace->model.numExperts)
-            throw cli::UsageError("--k must be at most the number of experts ("
-                + std::to_string(trace->model.numExperts) + ")");
+        cli::requireAnalysisParams(params, *trace);
     }
 
     const QString outDir = QString::fromStdString(parser.get("out"));

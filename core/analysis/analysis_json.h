@@ -1,6 +1,6 @@
 #pragma once
 
-// The analysis JSON written by `moescope analyze` (ARCHITECTURE.md "Analysis
+// The analysis JSON written by `moescope analyze` (docs/architecture.md "Analysis
 // JSON"). Kept apart from routing_analysis.h so code that only needs the
 // numbers does not pull in nlohmann-json.
 

@@ -1,8 +1,9 @@
 // `moescope analyze`: the study's analyses of a trace, written as one JSON
-// file (ARCHITECTURE.md "Analysis JSON"). The GUI runs the same analyzeTrace.
+// file (docs/architecture.md "Analysis JSON"). The GUI runs the same analyzeTrace.
 #include "core/analysis/analysis_json.h"
 #include "core/analysis/routing_analysis.h"
 #include "core/cli/command.h"
+#include "core/cli/common_options.h"
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
 #include "core/common/logging.h"
@@ -63,11 +64,9 @@ int runAnalyze(const std::vector<std::string> &argv)
         "language-exclusive and shared experts and, with --steer, the steering\n"
         "set of the study (arXiv 2601.14050).");
     args.positional("INPUT", "trace file (.h5), or study JSON files / folders of them", 1, -1)
-        .option("out", "FILE", "analysis JSON to write")
-        .option("k", "N", "experts kept per language and layer", "15")
-        .option("threshold", "X", "share above which an expert is exclusive to a language", "0.4")
-        .option("linkage", "METHOD", "average, single, complete or ward", "average")
-        .option("steer", "A,B", "also select the steering experts for languages A and B")
+        .option("out", "FILE", "analysis JSON to write");
+    declareAnalysisOptions(args);
+    args.option("steer", "A,B", "also select the steering experts for languages A and B")
         .option("steer-k", "N", "experts kept per language for --steer", "20")
         .option("steer-threshold", "X", "A's share must lie in (1 - X, X)", "0.7")
         .option("steer-layers", "FIRST-LAST", "layers searched for --steer", "10-39");
@@ -80,21 +79,13 @@ int runAnalyze(const std::vector<std::string> &argv)
         if (args.has(name) && !args.has("steer"))
             throw UsageError(std::string("--") + name + " needs --steer A,B");
 
-    AnalysisParams params;
-    params.k = args.getInt("k");
-    params.threshold = args.getDouble("threshold");
-    try {
-        params.linkage = parseLinkage(args.get("linkage"));
-    } catch (const Error &e) {
-        throw UsageError(e.reason());
-    }
+    AnalysisParams params = analysisParams(args);
     if (args.has("steer"))
         params.steering = steeringParams(args);
 
     const auto &inputs = args.positionals();
     const RoutingTrace trace = loadInput(inputs);
-    if (const std::string problem = checkAnalysisParams(params, trace); !problem.empty())
-        throw UsageError(problem);
+    requireAnalysisParams(params, trace);
 
     const AnalysisResult result = analyzeTrace(trace, params);
     std::string source;

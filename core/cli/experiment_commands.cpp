@@ -2,16 +2,14 @@
 // (docs/experiments.md). Thin wrappers over core/experiments; the GUI calls
 // the same functions.
 #include "core/cli/command.h"
+#include "core/cli/common_options.h"
 
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
 #include "core/common/logging.h"
 #include "core/common/progress.h"
 #include "core/corpus/corpus_shard.h"
-#include "core/corpus/corpus_spec.h"
-#include "core/eval/metric_table.h"
-#include "core/experiments/evaluation.h"
-#include "core/experiments/intervention_grid.h"
+#include "core/experiments/evaluation_jobs.h"
 #include "core/experiments/model_identity.h"
 #include "core/experiments/plan_building.h"
 #include "core/experiments/routing_recording.h"
@@ -19,156 +17,19 @@
 #include "core/model/moe_model.h"
 #include "core/model/tokenizer/tokenizer.h"
 #include "core/routing/intervention_plan.h"
-#include "core/routing/plan_hook.h"
 #include "core/trace/trace_store.h"
 
-#include <nlohmann/json.hpp>
-
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <memory>
-#include <optional>
+#include <functional>
 #include <string>
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace moescope::cli {
 
 namespace {
 
 namespace fs = std::filesystem;
-using experiments::Evaluation;
-using experiments::EvaluationOptions;
 using model::MoeModel;
-using nlohmann::json;
-
-// Ctrl-C cancels the running job: the engine stops at the next layer, the
-// batch under way is abandoned and the command exits with 130, leaving every
-// committed batch on disk. A second Ctrl-C kills at once (SA_RESETHAND).
-const JobContext *g_interruptedJob = nullptr;
-
-extern "C" void cancelOnInterrupt(int)
-{
-    if (g_interruptedJob)
-        g_interruptedJob->requestCancel(); // one lock-free atomic store
-}
-
-class InterruptCancels
-{
-public:
-    explicit InterruptCancels(const JobContext &job)
-    {
-        g_interruptedJob = &job;
-        struct sigaction action {};
-        action.sa_handler = cancelOnInterrupt;
-        action.sa_flags = SA_RESETHAND;
-        sigemptyset(&action.sa_mask);
-        sigaction(SIGINT, &action, &m_previousInt);
-        sigaction(SIGTERM, &action, &m_previousTerm);
-    }
-    ~InterruptCancels()
-    {
-        sigaction(SIGINT, &m_previousInt, nullptr);
-        sigaction(SIGTERM, &m_previousTerm, nullptr);
-        g_interruptedJob = nullptr;
-    }
-    InterruptCancels(const InterruptCancels &) = delete;
-    InterruptCancels &operator=(const InterruptCancels &) = delete;
-
-private:
-    struct sigaction m_previousInt {}, m_previousTerm {};
-};
-
-std::string required(const ArgParser &p, const std::string &name, const std::string &valueName)
-{
-    if (!p.has(name))
-        throw UsageError("--" + name + " " + valueName + " is required");
-    return p.get(name);
-}
-
-model::ComputeDtype dtypeOption(const ArgParser &p)
-{
-    const auto text = p.get("dtype");
-    if (!text.empty() && text != "fp32" && text != "bf16")
-        throw UsageError("option --dtype must be fp32 or bf16");
-    return model::parseComputeDtype(text);
-}
-
-std::size_t positiveOption(const ArgParser &p, const std::string &name)
-{
-    const int value = p.getInt(name);
-    if (value < 1)
-        throw UsageError("option --" + name + " must be at least 1");
-    return static_cast<std::size_t>(value);
-}
-
-std::size_t nonNegativeOption(const ArgParser &p, const std::string &name)
-{
-    const int value = p.getInt(name);
-    if (value < 0)
-        throw UsageError("option --" + name + " must not be negative");
-    return static_cast<std::size_t>(value);
-}
-
-std::string commandLine(const std::string &name, const std::vector<std::string> &args)
-{
-    std::string line = "moescope " + name;
-    for (const auto &a : args) {
-        const bool plain = !a.empty() && a.find_first_of(" \t\n'\"&?*$;|<>()\\") == std::string::npos;
-        if (plain) {
-            line += " " + a;
-        } else {
-            std::string quoted = "'";
-            for (const char c : a)
-                quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-            line += " " + quoted + "'";
-        }
-    }
-    return line;
-}
-
-// Whether a file can be created in dir: tried rather than asked (access()
-// says yes to root on read-only folders and knows nothing of read-only mounts).
-bool canCreateFileIn(const fs::path &dir)
-{
-    auto probe = (dir / (".moescope-write-test-" + std::to_string(::getpid()))).string();
-    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0)
-        return false;
-    ::close(fd);
-    ::unlink(probe.c_str());
-    return true;
-}
-
-// Output files are written at the end of long runs; refuse a path that
-// cannot be written before any work starts.
-void requireWritableFile(const std::string &path)
-{
-    const fs::path target(path);
-    std::error_code ec;
-    if (fs::is_directory(target, ec))
-        throw Error(path, "is a directory, not a file");
-    const auto dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-    if (!fs::is_directory(dir, ec))
-        throw Error(path, "the folder " + dir.string() + " does not exist");
-    if (!canCreateFileIn(dir))
-        throw Error(path, "the folder " + dir.string() + " is not writable");
-}
-
-void requireWritableDirectory(const std::string &path)
-{
-    std::error_code ec;
-    if (fs::exists(path, ec) && !fs::is_directory(path, ec))
-        throw Error(path, "exists and is not a folder");
-    if (!fs::exists(path, ec)) {
-        fs::create_directories(path, ec);
-        if (ec)
-            throw Error(path, "cannot create the folder: " + ec.message());
-    }
-    if (!canCreateFileIn(path))
-        throw Error(path, "the folder is not writable");
-}
 
 Tokenizer loadModelTokenizer(const std::string &dir)
 {
@@ -228,27 +89,6 @@ void declarePromptOptions(ArgParser &p, const std::string &templateDefault,
         .option("dtype", "fp32|bf16", "compute dtype (default: the checkpoint's own)");
 }
 
-experiments::PromptOptions promptOptions(const ArgParser &p, const PromptTemplate &fallback)
-{
-    experiments::PromptOptions o;
-    o.tmpl = p.has("template") ? promptTemplate(p.get("template")) : fallback;
-    o.applyChat = !p.flagSet("no-chat");
-    o.targets = languageList(p, "target");
-    if (p.has("max-length")) {
-        o.maxTokens = positiveOption(p, "max-length");
-        o.truncate = true;
-    }
-    return o;
-}
-
-// Loads --eval and builds the evaluation (prompts tokenised once).
-struct EvaluationSetup
-{
-    std::string spec;
-    Corpus corpus;
-    std::unique_ptr<Evaluation> evaluation;
-};
-
 void declareEvaluationOptions(ArgParser &p)
 {
     p.option("eval", "SPEC", "evaluation corpus spec (required), e.g. 'udhr:en,zh?articles=25-30'")
@@ -265,34 +105,36 @@ void declareEvaluationOptions(ArgParser &p)
                          "than the model's context)");
 }
 
-EvaluationSetup setupEvaluation(const ArgParser &p, const MoeModel &model, const Tokenizer &tokenizer)
+// --eval and the prompt options, as core's EvaluationRequest.
+experiments::EvaluationRequest evaluationRequest(const ArgParser &p)
 {
-    EvaluationSetup s;
-    const auto spec = parseCorpusSpec(required(p, "eval", "SPEC"));
-    s.spec = spec.toString();
-    EvaluationOptions o;
-    o.task = p.has("task") ? experiments::parseEvalTask(p.get("task")) : experiments::defaultEvalTask(spec.format);
-    o.maxNewTokens = p.getInt("max-new-tokens");
-    if (o.maxNewTokens < 1)
-        throw UsageError("option --max-new-tokens must be at least 1");
-    o.batchSize = positiveOption(p, "batch-size");
-    o.maxBatchTokens = nonNegativeOption(p, "max-batch-tokens");
-    o.prompt = promptOptions(p, experiments::defaultEvalTemplate(o.task));
+    experiments::EvaluationRequest r;
+    r.evalSpec = required(p, "eval", "SPEC");
+    if (p.has("task"))
+        r.task = experiments::parseEvalTask(p.get("task"));
+    r.maxNewTokens = static_cast<int>(positiveOption(p, "max-new-tokens"));
+    r.batchSize = positiveOption(p, "batch-size");
+    r.maxBatchTokens = nonNegativeOption(p, "max-batch-tokens");
+    if (p.has("template"))
+        r.templateName = p.get("template");
+    r.applyChat = !p.flagSet("no-chat");
+    r.targets = languageList(p, "target");
+    if (p.has("max-length")) {
+        r.maxLength = positiveOption(p, "max-length");
+        r.truncate = true;
+    }
     if (p.has("stride"))
-        o.stride = nonNegativeOption(p, "stride"); // 0 is refused by Evaluation, with the window's other checks
-    s.corpus = loadCorpus(spec);
-    s.evaluation = std::make_unique<Evaluation>(model, tokenizer, s.corpus, o);
-    return s;
+        r.stride = nonNegativeOption(p, "stride"); // 0 is refused by core, with the window's other checks
+    if (p.has("languages"))
+        r.languages = languageList(p, "languages");
+    return r;
 }
 
-// A trace used with a model must come from a model of the same type and shape.
-RoutingTrace loadTraceFor(const std::string &path, const ModelSummary &loaded)
+// Prints core's warning that a trace's model_id differs from the model's.
+void warnAbout(const std::string &warning)
 {
-    auto trace = readTrace(path);
-    const auto warning = experiments::requireTraceFitsModel(trace.model, loaded, path);
     if (!warning.empty() && verbosity() != Verbosity::Quiet)
         std::fprintf(stderr, "moescope: warning: %s\n", warning.c_str());
-    return trace;
 }
 
 int record(const std::vector<std::string> &args)
@@ -318,39 +160,38 @@ int record(const std::vector<std::string> &args)
     if (!parseCommon(p, args))
         return 0;
     const auto dir = modelOrBundled(p, "record");
-    const auto corpusText = required(p, "corpus", "SPEC");
-    const auto out = required(p, "out", "TRACE.h5");
     if (p.flagSet("resume") && p.flagSet("overwrite"))
         throw UsageError("--resume and --overwrite exclude each other");
-    const auto mode = p.flagSet("resume") ? experiments::OutputMode::Resume
-        : p.flagSet("overwrite")          ? experiments::OutputMode::Overwrite
-                                          : experiments::OutputMode::CreateNew;
-
-    experiments::RecordingSettings settings;
+    experiments::RecordingRequest request;
+    request.corpusSpec = required(p, "corpus", "SPEC");
+    request.outputPath = required(p, "out", "TRACE.h5");
+    request.mode = p.flagSet("resume") ? experiments::OutputMode::Resume
+        : p.flagSet("overwrite")       ? experiments::OutputMode::Overwrite
+                                       : experiments::OutputMode::CreateNew;
+    auto &settings = request.settings;
     settings.scope = experiments::parseTokenScope(p.get("scope"));
     settings.maxNewTokens = p.getInt("max-new-tokens");
-    if (settings.scope != experiments::TokenScope::Prompt && settings.maxNewTokens < 1)
-        throw UsageError("option --max-new-tokens must be at least 1 with --scope " + p.get("scope"));
     settings.tokenRecords = p.flagSet("tokens");
     settings.batchSize = positiveOption(p, "batch-size");
     settings.maxBatchTokens = nonNegativeOption(p, "max-batch-tokens");
-    settings.prompt = promptOptions(p, promptTemplate("raw"));
-    if (settings.prompt.targets.size() > 1)
+    settings.prompt.applyChat = !p.flagSet("no-chat");
+    if (p.has("template"))
+        request.templateName = p.get("template");
+    const auto targets = languageList(p, "target");
+    if (targets.size() > 1)
         throw UsageError("record takes one --target language");
+    if (!targets.empty())
+        request.target = targets.front();
+    if (p.has("max-length")) {
+        request.maxLength = positiveOption(p, "max-length");
+        request.truncate = true;
+    }
     settings.command = commandLine("record", args);
     if (p.has("shard"))
         settings.shard = parseShard(p.get("shard"));
 
     // Cheap checks first: nothing is loaded for a run that cannot write.
-    requireWritableFile(out);
-    std::error_code ec;
-    if (mode == experiments::OutputMode::CreateNew && fs::exists(out, ec))
-        throw Error(out, "already exists; --resume continues that recording, --overwrite replaces it");
-    const auto spec = parseCorpusSpec(corpusText);
-    settings.corpusSpec = spec.toString();
-    auto corpus = loadCorpus(spec);
-    if (settings.shard)
-        corpus = shardCorpus(corpus, *settings.shard);
+    experiments::checkRecordingRequest(request);
     if (p.has("plan")) {
         settings.planSource = p.get("plan");
         settings.plan = routing::loadPlan(settings.planSource);
@@ -364,8 +205,8 @@ int record(const std::vector<std::string> &args)
     const bool verbose = verbosity() == Verbosity::Verbose;
     experiments::RecordingReport report;
     try {
-        report = experiments::recordRouting(
-            model, tokenizer, corpus, settings, out, mode, job,
+        report = experiments::runRecording(
+            model, tokenizer, request, job,
             [&](const std::string &label, std::size_t committed, std::size_t total) {
                 if (verbose)
                     std::fprintf(stderr, "committed %s %zu/%zu\n", label.c_str(), committed, total);
@@ -381,7 +222,7 @@ int record(const std::vector<std::string> &args)
     progress.finish();
     if (verbosity() != Verbosity::Quiet) {
         std::fprintf(stderr, "recorded %zu documents (%zu tokens) into %s", report.documentsRecorded,
-                     report.tokensRouted, out.c_str());
+                     report.tokensRouted, request.outputPath.c_str());
         if (report.documentsSkipped)
             std::fprintf(stderr, "; %zu were already there", report.documentsSkipped);
         if (report.truncated)
@@ -394,7 +235,7 @@ int record(const std::vector<std::string> &args)
 int plan(const std::vector<std::string> &args)
 {
     ArgParser p("plan", "--trace TRACE.h5 --out PLAN.json (--mask-exclusive LANG | --steer A,B) [options]",
-                "Builds an intervention plan (ARCHITECTURE.md, PLAN.json) from a trace:\n"
+                "Builds an intervention plan (docs/architecture.md, PLAN.json) from a trace:\n"
                 "  --mask-exclusive LANG  mask the experts exclusive to LANG (share of the top-k-\n"
                 "                         filtered activation frequency > threshold), layer by layer\n"
                 "                         (defaults: k 15, threshold 0.4, every layer)\n"
@@ -471,56 +312,50 @@ int evaluate(const std::vector<std::string> &args)
     if (!parseCommon(p, args))
         return 0;
     const auto dir = modelOrBundled(p, "evaluate");
-    const auto out = required(p, "out", "FILE");
-    required(p, "eval", "SPEC");
-    requireWritableFile(out);
+    experiments::EvaluateRequest request;
+    request.outPath = required(p, "out", "FILE");
+    request.evaluation = evaluationRequest(p);
     if (p.has("outputs"))
-        requireWritableFile(p.get("outputs"));
-    std::optional<routing::InterventionPlan> planned;
-    if (p.has("plan"))
-        planned = routing::loadPlan(p.get("plan"));
+        request.outputsPath = p.get("outputs");
+    request.command = commandLine("evaluate", args);
+    experiments::checkEvaluateRequest(request);
+    if (p.has("plan")) {
+        request.planSource = p.get("plan");
+        request.plan = routing::loadPlan(request.planSource);
+    }
     const auto tokenizer = loadModelTokenizer(dir);
     const auto model = MoeModel::load(dir, {dtypeOption(p), 0});
-    if (planned)
-        routing::validatePlan(*planned, model.planTarget(), p.get("plan"));
-    auto setup = setupEvaluation(p, model, tokenizer);
-    if (p.has("languages"))
-        setup.evaluation->keepLabels(languageList(p, "languages"));
 
     ConsoleProgress progress("evaluate");
     JobContext job(progress.callback());
     InterruptCancels interrupt(job);
-    std::unique_ptr<routing::PlanHook> hook;
-    if (planned && !planned->empty())
-        hook = std::make_unique<routing::PlanHook>(*planned);
-    const std::string condition = planned ? "plan:" + fs::path(p.get("plan")).stem().string() : "baseline";
-    MetricTable table({"condition", "language"});
-    std::vector<experiments::EvaluationOutput> outputs;
-    std::size_t done = 0;
-    const auto total = setup.evaluation->workTokens();
-    setup.evaluation->run(hook.get(), {condition}, table, job, [&](std::size_t tokens) {
-        done += tokens;
-        job.report(done, total, "tokens", condition);
-    }, p.has("outputs") ? &outputs : nullptr);
+    const auto result = experiments::runEvaluate(model, tokenizer, request, job);
     progress.finish();
-
-    auto run = experiments::evaluationRunJson(commandLine("evaluate", args), model, *setup.evaluation, setup.spec);
-    run["plan"] = planned ? json::parse(routing::planToJson(*planned)) : json(nullptr);
-    run["plan_file"] = p.has("plan") ? json(p.get("plan")) : json(nullptr);
-    if (p.has("outputs")) {
-        std::string lines;
-        for (const auto &o : outputs)
-            lines += json({{"condition", condition}, {"language", o.label}, {"id", o.documentId},
-                           {"output", o.output}, {"score", o.score}})
-                         .dump(-1, ' ', false, json::error_handler_t::replace)
-                + "\n";
-        writeFileAtomically(p.get("outputs"), lines);
-    }
-    const bool csv = fs::path(out).extension() == ".csv";
-    experiments::writeResults(table, run.dump(), csv ? out : std::string(), csv ? std::string() : out);
     if (verbosity() != Verbosity::Quiet)
-        std::fprintf(stderr, "%s: %zu rows (%s)\n", out.c_str(), table.rowCount(),
-                     setup.evaluation->primaryMetric().c_str());
+        std::fprintf(stderr, "%s: %zu rows (%s)\n", request.outPath.c_str(), result.rows,
+                     result.primaryMetric.c_str());
+    return 0;
+}
+
+// ablate and steer once their request is parsed: cheap checks, the model
+// and the trace loaded, the grid run with Ctrl-C cancelling it.
+int runGridCommand(const std::string &name, const std::string &dir, const ArgParser &p,
+                   const experiments::GridRequest &request,
+                   const std::function<void(const experiments::GridResult &)> &summarise)
+{
+    experiments::checkGridRequest(request);
+    const auto tokenizer = loadModelTokenizer(dir);
+    const auto model = MoeModel::load(dir, {dtypeOption(p), 0});
+    const auto trace = readTrace(request.tracePath);
+
+    ConsoleProgress progress(name);
+    JobContext job(progress.callback());
+    InterruptCancels interrupt(job);
+    const auto result = experiments::runInterventionGrid(model, tokenizer, trace, request, job);
+    progress.finish();
+    warnAbout(result.warning);
+    if (verbosity() != Verbosity::Quiet)
+        summarise(result);
     return 0;
 }
 
@@ -544,10 +379,12 @@ int ablate(const std::vector<std::string> &args)
     if (!parseCommon(p, args))
         return 0;
     const auto dir = modelOrBundled(p, "ablate");
-    const auto tracePath = required(p, "trace", "TRACE.h5");
-    const auto outDir = required(p, "out", "DIR");
-    required(p, "eval", "SPEC");
-    experiments::AblationSettings settings;
+    experiments::GridRequest request;
+    request.kind = experiments::GridRequest::Kind::Ablation;
+    request.tracePath = required(p, "trace", "TRACE.h5");
+    request.outputDir = required(p, "out", "DIR");
+    request.evaluation = evaluationRequest(p);
+    auto &settings = request.ablation;
     settings.languages = languageList(p, "languages");
     if (settings.languages.empty())
         throw UsageError("--languages A,B,... is required");
@@ -555,34 +392,11 @@ int ablate(const std::vector<std::string> &args)
         settings.blocks.push_back({first, last});
     settings.k = p.getInt("k");
     settings.threshold = p.getDouble("threshold");
-    requireWritableDirectory(outDir);
-    const auto specCheck = parseCorpusSpec(p.get("eval")); // bad specs fail before the model loads
-    (void)specCheck;
-
-    const auto tokenizer = loadModelTokenizer(dir);
-    const auto model = MoeModel::load(dir, {dtypeOption(p), 0});
-    const auto loaded = experiments::summariseModel(model);
-    const auto trace = loadTraceFor(tracePath, loaded);
-    auto cells = experiments::ablationCells(trace, settings);
-    for (const auto &cell : cells)
-        if (!cell.plan.empty())
-            routing::validatePlan(cell.plan, model.planTarget(), cell.name);
-    auto setup = setupEvaluation(p, model, tokenizer);
-    setup.evaluation->keepLabels(settings.languages);
-
-    ConsoleProgress progress("ablate");
-    JobContext job(progress.callback());
-    InterruptCancels interrupt(job);
-    const auto table = experiments::runGrid(*setup.evaluation, {"block", "masked"}, cells, job);
-    progress.finish();
-
-    auto run = experiments::gridRunJson(commandLine("ablate", args), model, *setup.evaluation, setup.spec,
-                                        tracePath, settings);
-    experiments::writeGridResults(outDir, table, run, cells);
-    if (verbosity() != Verbosity::Quiet)
-        std::fprintf(stderr, "%s: %zu cells x %zu languages (%s)\n", outDir.c_str(), cells.size(),
-                     settings.languages.size(), setup.evaluation->primaryMetric().c_str());
-    return 0;
+    request.command = commandLine("ablate", args);
+    return runGridCommand("ablate", dir, p, request, [&](const experiments::GridResult &r) {
+        std::fprintf(stderr, "%s: %zu cells x %zu languages (%s)\n", request.outputDir.c_str(), r.cells.size(),
+                     settings.languages.size(), r.primaryMetric.c_str());
+    });
 }
 
 int steer(const std::vector<std::string> &args)
@@ -606,13 +420,15 @@ int steer(const std::vector<std::string> &args)
     if (!parseCommon(p, args))
         return 0;
     const auto dir = modelOrBundled(p, "steer");
-    const auto tracePath = required(p, "trace", "TRACE.h5");
-    const auto outDir = required(p, "out", "DIR");
-    required(p, "eval", "SPEC");
+    experiments::GridRequest request;
+    request.kind = experiments::GridRequest::Kind::Steering;
+    request.tracePath = required(p, "trace", "TRACE.h5");
+    request.outputDir = required(p, "out", "DIR");
+    request.evaluation = evaluationRequest(p);
     const auto pair = splitList(required(p, "pair", "A,B"));
     if (pair.size() != 2)
         throw UsageError("option --pair takes two languages A,B");
-    experiments::SteeringSettings settings;
+    auto &settings = request.steering;
     settings.a = pair[0];
     settings.b = pair[1];
     settings.lambdas = numberList(p.get("lambda"), "lambda");
@@ -621,33 +437,11 @@ int steer(const std::vector<std::string> &args)
     const auto layers = singleRange(p.get("layers"), "layers");
     settings.firstLayer = layers.first;
     settings.lastLayer = layers.last;
-    requireWritableDirectory(outDir);
-    (void)parseCorpusSpec(p.get("eval"));
-
-    const auto tokenizer = loadModelTokenizer(dir);
-    const auto model = MoeModel::load(dir, {dtypeOption(p), 0});
-    const auto trace = loadTraceFor(tracePath, experiments::summariseModel(model));
-    auto cells = experiments::steeringCells(trace, settings);
-    for (const auto &cell : cells)
-        if (!cell.plan.empty())
-            routing::validatePlan(cell.plan, model.planTarget(), cell.name);
-    auto setup = setupEvaluation(p, model, tokenizer);
-    if (p.has("languages"))
-        setup.evaluation->keepLabels(languageList(p, "languages"));
-
-    ConsoleProgress progress("steer");
-    JobContext job(progress.callback());
-    InterruptCancels interrupt(job);
-    const auto table = experiments::runGrid(*setup.evaluation, {"condition"}, cells, job);
-    progress.finish();
-
-    auto run = experiments::gridRunJson(commandLine("steer", args), model, *setup.evaluation, setup.spec,
-                                        tracePath, settings);
-    experiments::writeGridResults(outDir, table, run, cells);
-    if (verbosity() != Verbosity::Quiet)
-        std::fprintf(stderr, "%s: baseline + %zu steered conditions (%s)\n", outDir.c_str(),
-                     settings.lambdas.size(), setup.evaluation->primaryMetric().c_str());
-    return 0;
+    request.command = commandLine("steer", args);
+    return runGridCommand("steer", dir, p, request, [&](const experiments::GridResult &r) {
+        std::fprintf(stderr, "%s: baseline + %zu steered conditions (%s)\n", request.outputDir.c_str(),
+                     settings.lambdas.size(), r.primaryMetric.c_str());
+    });
 }
 
 } // namespace

@@ -1,16 +1,17 @@
 // info, forward, generate: thin wrappers over core/model (the GUI calls the
 // same functions).
 #include "core/cli/command.h"
+#include "core/cli/common_options.h"
 
 #include "core/common/error.h"
 #include "core/common/logging.h"
 #include "core/common/progress.h"
+#include "core/experiments/text_generation.h"
 #include "core/model/model_info.h"
 #include "core/model/moe_model.h"
 #include "core/model/safetensors.h"
 #include "core/model/tokenizer/tokenizer.h"
 #include "core/routing/intervention_plan.h"
-#include "core/routing/plan_hook.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -24,21 +25,6 @@ namespace {
 
 using model::ComputeDtype;
 using model::MoeModel;
-
-std::string required(const ArgParser &p, const std::string &name, const std::string &valueName)
-{
-    if (!p.has(name))
-        throw UsageError("--" + name + " " + valueName + " is required");
-    return p.get(name);
-}
-
-ComputeDtype dtypeOption(const ArgParser &p)
-{
-    const auto text = p.get("dtype");
-    if (!text.empty() && text != "fp32" && text != "bf16")
-        throw UsageError("option --dtype must be fp32 or bf16");
-    return model::parseComputeDtype(text);
-}
 
 // Loads and validates --plan against the model; empty when not given.
 std::optional<routing::InterventionPlan> planOption(const ArgParser &p, const MoeModel &model)
@@ -205,45 +191,29 @@ int generate(const std::vector<std::string> &args)
     const auto dir = modelOrBundled(p, "generate");
     if (p.has("prompt") == p.has("ids"))
         throw UsageError("give exactly one of --prompt and --ids");
-    const int maxNew = p.getInt("max-new-tokens");
-    if (maxNew < 0)
-        throw UsageError("option --max-new-tokens must not be negative");
-    model::GenerationOptions options;
-    options.maxNewTokens = maxNew;
-    options.temperature = p.getDouble("temperature");
-    options.topP = p.getDouble("top-p");
-    if (options.temperature < 0 || options.topP <= 0 || options.topP > 1)
-        throw UsageError("--temperature must be >= 0 and --top-p in (0, 1]");
-    options.seed = static_cast<std::uint64_t>(p.getInt("seed"));
-    if (p.flagSet("no-stop"))
-        options.stopTokens = std::vector<std::int64_t>{};
+    experiments::GenerationRequest request;
+    request.maxNewTokens = p.getInt("max-new-tokens");
+    request.temperature = p.getDouble("temperature");
+    request.topP = p.getDouble("top-p");
+    request.seed = static_cast<std::uint64_t>(p.getInt("seed"));
+    request.stopAtEos = !p.flagSet("no-stop");
+    request.addSpecialTokens = !p.flagSet("no-special");
+    if (p.has("prompt"))
+        request.prompt = p.get("prompt");
+    else
+        request.promptIds = promptIds(p.get("ids"));
+    if (p.has("plan")) {
+        request.planSource = p.get("plan");
+        request.plan = routing::loadPlan(request.planSource);
+    }
 
     const auto dtype = dtypeOption(p);
     std::optional<Tokenizer> tokenizer;
-    const bool haveTokenizer = std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json");
-    std::vector<std::vector<std::int64_t>> prompts;
-    if (p.has("prompt")) {
-        if (!haveTokenizer)
-            throw Error(dir, "no tokenizer.json (use --ids to give token ids)");
+    if (std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json"))
         tokenizer = Tokenizer::load(dir);
-        const auto ids = tokenizer->encode(p.get("prompt"), !p.flagSet("no-special"));
-        if (ids.empty())
-            throw UsageError("the prompt encodes to no tokens");
-        prompts.emplace_back(ids.begin(), ids.end());
-    } else {
-        prompts = promptIds(p.get("ids"));
-        if (haveTokenizer)
-            tokenizer = Tokenizer::load(dir);
-    }
-
     const auto model = MoeModel::load(dir, {dtype, 0});
-    if (!options.stopTokens && model.generationDefaults().eosTokenIds.empty() && tokenizer
-        && tokenizer->eosId())
-        options.stopTokens = std::vector<std::int64_t>{*tokenizer->eosId()};
-    const auto plan = planOption(p, model);
-    std::unique_ptr<routing::PlanHook> hook;
-    if (plan)
-        hook = std::make_unique<routing::PlanHook>(*plan);
+    const auto prepared = experiments::prepareGeneration(model, tokenizer ? &*tokenizer : nullptr, request);
+    const auto &prompts = prepared.prompts;
 
     // Stream text only for a single prompt; batches print per row at the end.
     std::optional<TextStreamer> streamer;
@@ -251,12 +221,10 @@ int generate(const std::vector<std::string> &args)
     if (stream)
         streamer.emplace(*tokenizer);
     JobContext job;
-    const auto result = model.generate(prompts, options, hook.get(),
-                                       [&](std::size_t, std::int64_t token) {
-                                           if (streamer)
-                                               streamer->push(token);
-                                       },
-                                       &job);
+    const auto result = experiments::runGeneration(model, prepared, job, [&](std::size_t, std::int64_t token) {
+        if (streamer)
+            streamer->push(token);
+    });
     if (stream) {
         std::fputc('\n', stdout);
         return 0;

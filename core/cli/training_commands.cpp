@@ -1,6 +1,7 @@
 // train-demo, demo-report: the bundled demo model (core/training,
 // resources/demo-model/README.md) is trained and measured by these.
 #include "core/cli/command.h"
+#include "core/cli/common_options.h"
 
 #include "core/common/error.h"
 #include "core/common/logging.h"
@@ -10,54 +11,15 @@
 #include "core/training/demo_trainer.h"
 #include "core/training/specialisation.h"
 
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
-
 #include <unistd.h>
 
 namespace moescope::cli {
 
 namespace {
-
-std::atomic<const JobContext *> g_interruptedTraining{nullptr};
-
-extern "C" void cancelTrainingOnInterrupt(int)
-{
-    if (const auto *job = g_interruptedTraining.load())
-        job->requestCancel(); // one lock-free atomic store
-}
-
-// Ctrl-C (and SIGTERM) cancel the job; the trainer then saves its state and
-// stops. A second Ctrl-C kills as usual (SA_RESETHAND).
-class InterruptSavesState
-{
-public:
-    explicit InterruptSavesState(const JobContext &job)
-    {
-        g_interruptedTraining = &job;
-        struct sigaction action {};
-        action.sa_handler = cancelTrainingOnInterrupt;
-        action.sa_flags = SA_RESETHAND;
-        sigemptyset(&action.sa_mask);
-        sigaction(SIGINT, &action, &m_previousInt);
-        sigaction(SIGTERM, &action, &m_previousTerm);
-    }
-    ~InterruptSavesState()
-    {
-        sigaction(SIGINT, &m_previousInt, nullptr);
-        sigaction(SIGTERM, &m_previousTerm, nullptr);
-        g_interruptedTraining = nullptr;
-    }
-    InterruptSavesState(const InterruptSavesState &) = delete;
-    InterruptSavesState &operator=(const InterruptSavesState &) = delete;
-
-private:
-    struct sigaction m_previousInt {}, m_previousTerm {};
-};
 
 int atLeast(const ArgParser &p, const std::string &name, int minimum)
 {
@@ -73,14 +35,6 @@ double positive(const ArgParser &p, const std::string &name)
     if (!(value >= 0))
         throw UsageError("option --" + name + " must not be negative");
     return value;
-}
-
-std::string joinArgs(const std::vector<std::string> &args)
-{
-    std::string out = "moescope train-demo";
-    for (const auto &a : args)
-        out += " " + a;
-    return out;
 }
 
 int trainDemo(const std::vector<std::string> &args)
@@ -152,11 +106,11 @@ int trainDemo(const std::vector<std::string> &args)
     o.patience = atLeast(p, "patience", 1);
     o.heldOutBytes = atLeast(p, "held-out-bytes", 16);
     o.threads = atLeast(p, "threads", 0);
-    o.command = joinArgs(args);
+    o.command = commandLine("train-demo", args);
 
     ConsoleProgress progress("train-demo");
     JobContext job(progress.callback());
-    InterruptSavesState interrupt(job);
+    InterruptCancels interrupt(job); // the trainer then saves its state and stops
     training::DemoTrainingResult result;
     try {
         result = training::trainDemoModel(o, job);

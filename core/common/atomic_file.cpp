@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace moescope {
@@ -75,6 +76,50 @@ std::string readFile(const std::string &path)
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+namespace {
+
+// Whether a file can be created in dir: tried rather than asked (access()
+// says yes to root on read-only folders and knows nothing of read-only mounts).
+bool canCreateFileIn(const fs::path &dir)
+{
+    auto probe = (dir / (".moescope-write-test-" + std::to_string(::getpid()))).string();
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return false;
+    ::close(fd);
+    ::unlink(probe.c_str());
+    return true;
+}
+
+} // namespace
+
+void requireWritableFile(const std::string &path)
+{
+    const fs::path target(path);
+    std::error_code ec;
+    if (fs::is_directory(target, ec))
+        throw Error(path, "is a directory, not a file");
+    const auto dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    if (!fs::is_directory(dir, ec))
+        throw Error(path, "the folder " + dir.string() + " does not exist");
+    if (!canCreateFileIn(dir))
+        throw Error(path, "the folder " + dir.string() + " is not writable");
+}
+
+void requireWritableDirectory(const std::string &path)
+{
+    std::error_code ec;
+    if (fs::exists(path, ec) && !fs::is_directory(path, ec))
+        throw Error(path, "exists and is not a folder");
+    if (!fs::exists(path, ec)) {
+        fs::create_directories(path, ec);
+        if (ec)
+            throw Error(path, "cannot create the folder: " + ec.message());
+    }
+    if (!canCreateFileIn(path))
+        throw Error(path, "the folder is not writable");
 }
 
 } // namespace moescope

@@ -32,4 +32,10 @@ void writeFileAtomically(const std::string &path, const std::string &contents);
 // Reads a whole file. Throws Error naming the file if it cannot be read.
 std::string readFile(const std::string &path);
 
+// Jobs write their outputs at the end of long runs; these refuse a path that
+// cannot be written before any work starts. Throws Error(path, reason).
+void requireWritableFile(const std::string &path);
+// Creates the folder when missing.
+void requireWritableDirectory(const std::string &path);
+
 } // namespace moescope

@@ -2,7 +2,7 @@
 
 // Splitting a corpus for `moescope record --shard i/N`: N processes (or
 // machines) each record one shard and the traces merge by summation
-// (ARCHITECTURE.md). Shards partition the documents exactly and do not
+// (docs/architecture.md). Shards partition the documents exactly and do not
 // depend on anything but the corpus, so a re-run gets the same shard.
 
 #include "core/corpus/corpus.h"

@@ -2,7 +2,7 @@
 
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
-#include "core/experiments/jinja_template.h"
+#include "core/jinja/jinja_template.h"
 
 #include <nlohmann/json.hpp>
 
@@ -57,7 +57,7 @@ ChatFormat formatFrom(const std::string &tmpl, const Json &specials, const std::
         return f;
     }
     try {
-        f.tmpl = std::make_shared<const JinjaTemplate>(JinjaTemplate::parse(tmpl, source));
+        f.tmpl = std::make_shared<const jinja::Template>(jinja::Template::parse(tmpl, source));
     } catch (const Error &e) {
         f.unsupportedReason = std::string("its chat template can't be used: ") + e.what();
         return f;

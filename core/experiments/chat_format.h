@@ -3,7 +3,7 @@
 // The model's chat template, applied as the study applied it:
 // tokenizer.apply_chat_template([{"role": "user", "content": text}],
 // add_generation_prompt=True, enable_thinking=False). The template is the
-// model's own Jinja text, run by JinjaTemplate (jinja_template.h) with the
+// model's own Jinja text, run by jinja::Template (core/jinja/jinja_template.h) with the
 // tokenizer's special tokens (bos_token, eos_token, ...) as variables, so any
 // family's layout (ChatML, [INST], <|user|>, DeepSeek, harmony, ...) comes
 // out as transformers renders it.
@@ -12,9 +12,11 @@
 #include <string>
 #include <vector>
 
-namespace moescope::experiments {
+namespace moescope::jinja {
+class Template;
+}
 
-class JinjaTemplate;
+namespace moescope::experiments {
 
 struct ChatFormat
 {
@@ -31,7 +33,7 @@ struct ChatFormat
     // when the template raises.
     std::string wrapUserMessage(const std::string &text) const;
 
-    std::shared_ptr<const JinjaTemplate> tmpl;
+    std::shared_ptr<const jinja::Template> tmpl;
     std::string variablesJson; // special tokens from tokenizer_config.json
 };
 

@@ -6,6 +6,7 @@
 #include "core/eval/multiple_choice.h"
 #include "core/eval/perplexity.h"
 #include "core/eval/span_answer.h"
+#include "core/experiments/text_generation.h"
 #include "core/jobs/job_context.h"
 #include "core/model/moe_model.h"
 #include "core/model/tokenizer/tokenizer.h"
@@ -77,6 +78,29 @@ PromptTemplate defaultEvalTemplate(EvalTask task)
         break;
     }
     return promptTemplate("raw");
+}
+
+bool taskGenerates(EvalTask task)
+{
+    return task != EvalTask::Perplexity && task != EvalTask::MultipleChoice;
+}
+
+PerplexityWindowing resolvePerplexityWindow(std::size_t maxLength, std::optional<std::size_t> stride,
+                                            int contextLength)
+{
+    PerplexityWindowing w;
+    w.length = promptTokenLimit(maxLength, contextLength, 0);
+    if (w.length == 1)
+        throw Error("--max-length must be at least 2 for perplexity (a window's first token is context only)");
+    if (stride && *stride == 0)
+        throw Error("--stride must be at least 1");
+    if (stride && w.length == 0)
+        throw Error("--stride needs a window: the model declares no context length; give --max-length");
+    if (stride && *stride > w.length)
+        throw Error("--stride " + std::to_string(*stride) + " is longer than the window of "
+                    + std::to_string(w.length) + " tokens (--max-length, or the model's context)");
+    w.stride = stride ? *stride : w.length / 2; // length >= 2, so at least 1
+    return w;
 }
 
 namespace {
@@ -203,35 +227,21 @@ Evaluation::Evaluation(const model::MoeModel &model, const Tokenizer &tokenizer,
     auto &o = m->options;
     if (o.batchSize == 0)
         throw Error("--batch-size must be at least 1");
-    const bool generates = o.task != EvalTask::Perplexity && o.task != EvalTask::MultipleChoice;
+    const bool generates = taskGenerates(o.task);
     if (generates && o.maxNewTokens < 1)
         throw Error("--max-new-tokens must be at least 1 for task " + evalTaskName(o.task));
     const std::size_t budget = generates ? static_cast<std::size_t>(o.maxNewTokens) : 0;
-    if (const auto maxPositions = static_cast<std::size_t>(std::max(0, model.spec().maxPositions)); maxPositions > 0) {
-        if (budget >= maxPositions)
-            throw Error("--max-new-tokens must stay below the model's " + std::to_string(maxPositions) + " positions");
-        if (o.prompt.maxTokens == 0 || o.prompt.maxTokens > maxPositions - budget)
-            o.prompt.maxTokens = maxPositions - budget;
-    }
+    o.prompt.maxTokens = promptTokenLimit(o.prompt.maxTokens, model.spec().maxPositions, budget);
     PromptOptions encoding = o.prompt;
     if (o.task == EvalTask::Perplexity) {
         // The length limit is the sliding window's, not a cut: documents are
         // encoded whole and scored window by window (rebuildDerived).
+        const auto window = resolvePerplexityWindow(o.prompt.maxTokens, o.stride, model.spec().maxPositions);
+        o.prompt.maxTokens = window.length;
+        o.stride = window.length > 0 ? std::optional<std::size_t>(window.stride) : std::nullopt;
         o.prompt.truncate = false;
         encoding.maxTokens = 0;
         encoding.truncate = false;
-        const std::size_t window = o.prompt.maxTokens;
-        if (window == 1)
-            throw Error("--max-length must be at least 2 for perplexity (a window's first token is context only)");
-        if (o.stride && *o.stride == 0)
-            throw Error("--stride must be at least 1");
-        if (o.stride && window == 0)
-            throw Error("--stride needs a window: the model declares no context length; give --max-length");
-        if (o.stride && *o.stride > window)
-            throw Error("--stride " + std::to_string(*o.stride) + " is longer than the window of "
-                        + std::to_string(window) + " tokens (--max-length, or the model's context)");
-        if (!o.stride && window > 0)
-            o.stride = window / 2; // window >= 2, so at least 1
     } else if (o.stride) {
         throw Error("--stride applies to task perplexity only, not " + evalTaskName(o.task));
     }
@@ -249,9 +259,7 @@ Evaluation::Evaluation(const model::MoeModel &model, const Tokenizer &tokenizer,
             throw Error(corpus.spec, where + " has no answer choices; task multiple-choice needs them");
     }
     m->generation.maxNewTokens = o.maxNewTokens;
-    auto stops = model.generationDefaults().eosTokenIds;
-    if (stops.empty() && tokenizer.eosId())
-        stops.push_back(*tokenizer.eosId());
+    auto stops = defaultStopTokens(model, &tokenizer);
     if (m->encoder->wrapsChat())
         for (const auto &text : m->encoder->chat().endOfTurn)
             if (const auto id = tokenizer.tokenId(text))

@@ -58,6 +58,23 @@ EvalTask defaultEvalTask(const std::string &corpusFormat);
 // it had one): raw, raw, math, qa, and for multiple-choice
 // "{passage}\n{question}\nAnswer:" followed by " " + each answer.
 PromptTemplate defaultEvalTemplate(EvalTask task);
+// Whether the task generates continuations (consistency, math, qa) and so
+// needs maxNewTokens of room within the model's context.
+bool taskGenerates(EvalTask task);
+
+// The sliding window perplexity is scored with: maxLength (0 = the model's
+// context) capped at the context, and the stride it advances by (default:
+// half the window, the guide's 1024 / 512). length 0: no window (the model
+// declares no context and none was given), documents are scored whole.
+// Throws Error for a window of 1 token, a stride of 0, a stride without a
+// window or longer than it. Evaluation and the GUI's grid panel both use it.
+struct PerplexityWindowing
+{
+    std::size_t length = 0;
+    std::size_t stride = 0;
+};
+PerplexityWindowing resolvePerplexityWindow(std::size_t maxLength, std::optional<std::size_t> stride,
+                                            int contextLength);
 
 struct EvaluationOptions
 {

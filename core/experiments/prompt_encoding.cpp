@@ -8,6 +8,17 @@
 
 namespace moescope::experiments {
 
+std::size_t promptTokenLimit(std::size_t requested, int contextLength, std::size_t reserved)
+{
+    const auto context = static_cast<std::size_t>(std::max(0, contextLength));
+    if (context == 0)
+        return requested;
+    if (reserved >= context)
+        throw Error("--max-new-tokens must stay below the model's " + std::to_string(context) + " positions");
+    const auto limit = context - reserved;
+    return requested == 0 || requested > limit ? limit : requested;
+}
+
 namespace {
 
 bool usesTarget(const PromptTemplate &t)

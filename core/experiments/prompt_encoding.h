@@ -32,6 +32,13 @@ struct PromptOptions
     bool truncate = false;     // longer prompts: keep the first maxTokens (else an error)
 };
 
+// The prompt length limit a job uses: `requested` tokens (0 = as many as
+// fit), at most the model's context less the `reserved` tokens generation
+// will add. contextLength 0 (the model declares none) leaves `requested`.
+// Throws Error when reserved leaves no room ("--max-new-tokens must stay
+// below the model's N positions").
+std::size_t promptTokenLimit(std::size_t requested, int contextLength, std::size_t reserved);
+
 // One prompt: a document rendered for one target language.
 struct PromptItem
 {

@@ -1,6 +1,8 @@
 #include "core/experiments/routing_recording.h"
 
+#include "core/common/atomic_file.h"
 #include "core/common/error.h"
+#include "core/corpus/corpus_spec.h"
 #include "core/experiments/model_identity.h"
 #include "core/jobs/job_context.h"
 #include "core/model/moe_model.h"
@@ -114,13 +116,7 @@ RecordingReport recordRouting(const model::MoeModel &model, const Tokenizer &tok
     // Prompts must leave room for the continuation within the model's context.
     PromptOptions promptOptions = settings.prompt;
     const std::size_t generated = settings.scope == TokenScope::Prompt ? 0 : static_cast<std::size_t>(settings.maxNewTokens);
-    if (const auto maxPositions = static_cast<std::size_t>(std::max(0, model.spec().maxPositions)); maxPositions > 0) {
-        if (generated >= maxPositions)
-            throw Error("--max-new-tokens must stay below the model's " + std::to_string(maxPositions) + " positions");
-        const auto limit = maxPositions - generated;
-        if (promptOptions.maxTokens == 0 || promptOptions.maxTokens > limit)
-            promptOptions.maxTokens = limit;
-    }
+    promptOptions.maxTokens = promptTokenLimit(promptOptions.maxTokens, model.spec().maxPositions, generated);
     const PromptEncoder encoder(tokenizer, chatFormatOf(model.directory()), promptOptions);
 
     // Prompts grouped by label, labels in corpus order (languages without
@@ -289,6 +285,49 @@ RecordingReport recordRouting(const model::MoeModel &model, const Tokenizer &tok
     }
     writer.close();
     return report;
+}
+
+void checkRecordingRequest(const RecordingRequest &request)
+{
+    const auto &s = request.settings;
+    if (s.scope != TokenScope::Prompt && s.maxNewTokens < 1)
+        throw Error("recording generated tokens needs --max-new-tokens of at least 1");
+    requireWritableFile(request.outputPath);
+    std::error_code ec;
+    if (request.mode == OutputMode::CreateNew && std::filesystem::exists(request.outputPath, ec))
+        throw Error(request.outputPath, "already exists; --resume continues that recording, --overwrite replaces it");
+    (void)parseCorpusSpec(request.corpusSpec);
+}
+
+RecordingSettings recordingSettings(const model::MoeModel &model, const RecordingRequest &request)
+{
+    RecordingSettings s = request.settings;
+    s.corpusSpec = parseCorpusSpec(request.corpusSpec).toString();
+    s.prompt.tmpl = promptTemplate(request.templateName);
+    s.prompt.targets.clear();
+    if (!request.target.empty())
+        s.prompt.targets.push_back(request.target);
+    s.prompt.maxTokens = request.maxLength;
+    s.prompt.truncate = request.truncate;
+    // Cutting at "as many as fit" records the limit itself, so that the
+    // provenance says where prompts were cut.
+    if (request.truncate && request.maxLength == 0) {
+        const std::size_t generated = s.scope == TokenScope::Prompt ? 0 : static_cast<std::size_t>(s.maxNewTokens);
+        s.prompt.maxTokens = promptTokenLimit(0, model.spec().maxPositions, generated);
+        s.prompt.truncate = s.prompt.maxTokens > 0;
+    }
+    return s;
+}
+
+RecordingReport runRecording(const model::MoeModel &model, const Tokenizer &tokenizer,
+                             const RecordingRequest &request, const JobContext &job, const CommitCallback &onCommit)
+{
+    checkRecordingRequest(request);
+    const auto settings = recordingSettings(model, request);
+    auto corpus = loadCorpus(settings.corpusSpec);
+    if (settings.shard)
+        corpus = shardCorpus(corpus, *settings.shard);
+    return recordRouting(model, tokenizer, corpus, settings, request.outputPath, request.mode, job, onCommit);
 }
 
 } // namespace moescope::experiments

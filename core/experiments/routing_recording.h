@@ -79,4 +79,34 @@ RecordingReport recordRouting(const model::MoeModel &model, const Tokenizer &tok
                               const RecordingSettings &settings, const std::string &path, OutputMode mode,
                               const JobContext &job, const CommitCallback &onCommit = {});
 
+// `moescope record` and the GUI's Record tab: one request, filled from argv
+// or from the tab's widgets; runRecording validates it, applies the defaults
+// and records.
+struct RecordingRequest
+{
+    std::string corpusSpec;         // e.g. "udhr:en,zh?articles=1-24" (core/corpus/corpus_spec.h)
+    // Scope, continuation, batching, shard, plan, command. Its corpusSpec and
+    // prompt's template, targets and length limit are set from the fields below.
+    RecordingSettings settings;
+    std::string templateName = "raw"; // a name or a template file
+    std::string target;             // {target_language} templates ("" = none)
+    // Prompts longer than this many tokens are cut to it when truncate is
+    // set, else refused; 0 = the model's context (less the continuation).
+    std::size_t maxLength = 0;
+    bool truncate = false;
+    std::string outputPath;
+    OutputMode mode = OutputMode::CreateNew;
+};
+
+// Cheap checks, before a model loads: the output can be written (and does
+// not exist in CreateNew mode), the spec parses, scope and maxNewTokens agree.
+void checkRecordingRequest(const RecordingRequest &request);
+// The settings recordRouting gets: the prompt options resolved against the
+// model (what the trace's provenance records, and what a resume must match).
+RecordingSettings recordingSettings(const model::MoeModel &model, const RecordingRequest &request);
+// Loads (and shards) the corpus and records it.
+RecordingReport runRecording(const model::MoeModel &model, const Tokenizer &tokenizer,
+                             const RecordingRequest &request, const JobContext &job,
+                             const CommitCallback &onCommit = {});
+
 } // namespace moescope::experiments

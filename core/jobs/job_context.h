@@ -21,7 +21,7 @@ struct ProgressUpdate
 
 // What every long core function takes: a way to report progress and a
 // cancellation flag. Core code calls checkCancelled() at least once per
-// layer-batch so that cancel answers within a second (ARCHITECTURE.md).
+// layer-batch so that cancel answers within a second (docs/architecture.md).
 // Copies share the cancellation flag, so the GUI can keep one and cancel.
 class JobContext
 {

@@ -152,7 +152,7 @@ void keepForwardBuffersMapped()
 MoeModel MoeModel::load(const std::string &dir, const LoadOptions &options)
 {
     keepForwardBuffersMapped();
-    // libtorch's default here is one intra-op thread (ARCHITECTURE.md).
+    // libtorch's default here is one intra-op thread (docs/architecture.md).
     const int threads = options.threads > 0 ? options.threads
                                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (at::get_num_threads() != threads)

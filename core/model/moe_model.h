@@ -77,7 +77,7 @@ public:
     // `moescope forward`: reads input_ids (int64 [B,T]; optional attention_mask
     // [B,T]) from idsPath, writes logits, hidden.<L>, final_norm and per MoE
     // layer router_logits.<L> (before the plan), topk_idx.<L>, topk_w.<L>
-    // (ARCHITECTURE.md names) to outPath atomically.
+    // (docs/architecture.md names) to outPath atomically.
     void forwardFile(const std::string &idsPath, const std::string &outPath,
                      const routing::InterventionPlan *plan = nullptr,
                      const JobContext *job = nullptr) const;

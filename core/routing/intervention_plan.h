@@ -1,6 +1,6 @@
 #pragma once
 
-// PLAN.json (ARCHITECTURE.md "Intervention plan"):
+// PLAN.json (docs/architecture.md "Intervention plan"):
 //   { "mask":  [ {"layers": [a, b], "experts": [e, ...]} ],
 //     "steer": [ {"layers": [a, b], "experts": [e, ...], "scale": x} ] }
 // Layer ranges are inclusive; a steer entry may carry "scales": [...] (one per

@@ -1,7 +1,7 @@
 #pragma once
 
 // Applies an InterventionPlan inside every MoE block, before expert selection
-// (ARCHITECTURE.md): a steered expert's logit z becomes z + x·|z|; a masked
+// (docs/architecture.md): a steered expert's logit z becomes z + x·|z|; a masked
 // expert's logit becomes -1e9. Steering runs first and masking last, so an
 // expert that is both is still never chosen. Entries apply in file order.
 

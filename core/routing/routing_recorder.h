@@ -2,7 +2,7 @@
 
 // Accumulates, per decoder layer and expert, how many real tokens selected the
 // expert and the sum of their routing weights (the trace counts / gate_sum /
-// tokens of ARCHITECTURE.md). Accumulation stays on the tensors' device with
+// tokens of docs/architecture.md). Accumulation stays on the tensors' device with
 // no host sync per layer; totals() syncs once. Padding rows are skipped.
 
 #include "core/routing/router_hook.h"

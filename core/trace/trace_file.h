@@ -49,7 +49,7 @@ class TraceFile
 public:
     // How a token trace is stored. Growing: contiguous datasets with spare
     // rows, written in place by a recording in progress. Final: exactly sized,
-    // chunked, extendible and gzip-compressed, as ARCHITECTURE.md describes.
+    // chunked, extendible and gzip-compressed, as docs/architecture.md describes.
     enum class TokenStorage { Growing, Final };
 
     // Creates a new file at path with the root attributes and an empty

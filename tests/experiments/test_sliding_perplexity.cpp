@@ -298,6 +298,49 @@ TEST(SlidingPerplexity, BadWindowsAndStridesAreOneLineErrors)
     expectError(consistency, "perplexity");
 }
 
+// The one window rule Evaluation and the GUI's grid panel share: the
+// window is --max-length capped at the context (the default), the stride
+// half of it unless given; the reasons name the CLI's options.
+TEST(SlidingPerplexity, TheWindowRuleResolvesDefaultsAndRefusesBadValues)
+{
+    using experiments::resolvePerplexityWindow;
+    const auto whole = resolvePerplexityWindow(0, std::nullopt, 256);
+    EXPECT_EQ(whole.length, 256u);
+    EXPECT_EQ(whole.stride, 128u);
+    const auto capped = resolvePerplexityWindow(1000, 300, 512);
+    EXPECT_EQ(capped.length, 512u);
+    EXPECT_EQ(capped.stride, 300u);
+    const auto explicitWindow = resolvePerplexityWindow(48, 20, 256);
+    EXPECT_EQ(explicitWindow.length, 48u);
+    EXPECT_EQ(explicitWindow.stride, 20u);
+    const auto noContext = resolvePerplexityWindow(0, std::nullopt, 0);
+    EXPECT_EQ(noContext.length, 0u); // documents scored whole
+    const auto reason = [](std::size_t length, std::optional<std::size_t> stride, int context) {
+        try {
+            resolvePerplexityWindow(length, stride, context);
+        } catch (const Error &e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_NE(reason(1000, 300, 256).find("--stride 300 is longer than the window of 256 tokens"), std::string::npos);
+    EXPECT_NE(reason(1, std::nullopt, 256).find("--max-length must be at least 2"), std::string::npos);
+    EXPECT_NE(reason(16, 0, 256).find("--stride must be at least 1"), std::string::npos);
+    EXPECT_NE(reason(0, 8, 0).find("--stride needs a window"), std::string::npos);
+}
+
+// The prompt limit of every job: as many tokens as fit beside the
+// generation budget unless fewer are asked for.
+TEST(SlidingPerplexity, ThePromptLimitLeavesRoomForGeneration)
+{
+    using experiments::promptTokenLimit;
+    EXPECT_EQ(promptTokenLimit(0, 256, 64), 192u);
+    EXPECT_EQ(promptTokenLimit(100, 256, 64), 100u);
+    EXPECT_EQ(promptTokenLimit(500, 256, 0), 256u);
+    EXPECT_EQ(promptTokenLimit(77, 0, 64), 77u); // no context declared
+    EXPECT_THROW(promptTokenLimit(0, 256, 256), Error);
+}
+
 TEST(SlidingPerplexity, CommandLineStrideAndWindow)
 {
     const auto &f = qwenFixture();

@@ -464,8 +464,8 @@ void TestLivePanels::gridTakesWindowAndStride()
     // The defaults are the CLI's: no --max-length, no --stride.
     QCOMPARE(panel->windowBox()->value(), 0);
     QCOMPARE(panel->strideBox()->value(), 0);
-    QCOMPARE(panel->gridRequest().maxLength, 0);
-    QCOMPARE(panel->gridRequest().stride, 0);
+    QCOMPARE(panel->gridRequest().evaluation.maxLength, std::size_t(0));
+    QVERIFY(!panel->gridRequest().evaluation.stride);
 
     // Tab: corpus, measure, window, stride, results folder.
     QCOMPARE(nextControl(panel->evalSpecEdit()), static_cast<QWidget *>(panel->taskBox()));
@@ -492,15 +492,15 @@ void TestLivePanels::gridTakesWindowAndStride()
     panel->taskBox()->setCurrentIndex(panel->taskBox()->findData(QStringLiteral("consistency")));
     QVERIFY(!panel->strideBox()->isEnabled());
     QCOMPARE(windowLabel(panel->windowBox()), QStringLiteral("Prompt &limit:"));
-    QCOMPARE(panel->gridRequest().stride, 0);
+    QVERIFY(!panel->gridRequest().evaluation.stride);
     panel->taskBox()->setCurrentIndex(panel->taskBox()->findData(QString()));
     QVERIFY(panel->strideBox()->isEnabled());
     QCOMPARE(windowLabel(panel->windowBox()), QStringLiteral("Perplexity &window:"));
 
     panel->windowBox()->setValue(64);
     const GridRequest request = panel->gridRequest();
-    QCOMPARE(request.maxLength, 64);
-    QCOMPARE(request.stride, 16);
+    QCOMPARE(request.evaluation.maxLength, std::size_t(64));
+    QCOMPARE(request.evaluation.stride, std::optional<std::size_t>(16));
 
     // Sessions keep them under their own names, next to the existing ones.
     const QJsonObject saved = captureControls(panel);
@@ -566,10 +566,9 @@ void TestLivePanels::strideLongerThanWindowStartsNothing()
         QCOMPARE(panel->runGrid(), quint64(0));
         QCOMPARE(errors.count(), 1);
         const QString message = errors.first().at(0).toString();
-        QVERIFY2(message.contains(QStringLiteral("the perplexity stride must be between 1 and "
-                                                 "the window of %1 tokens, not %2")
-                                      .arg(c.used)
-                                      .arg(c.stride)),
+        QVERIFY2(message.contains(QStringLiteral("--stride %1 is longer than the window of %2 tokens")
+                                      .arg(c.stride)
+                                      .arg(c.used)),
             qPrintable(message));
         QVERIFY(m_window->messageBar()->isVisible());
         QVERIFY(m_window->messageBar()->isError());
@@ -582,7 +581,7 @@ void TestLivePanels::strideLongerThanWindowStartsNothing()
     errors.clear();
     QCOMPARE(panel->runGrid(), quint64(0));
     QCOMPARE(errors.count(), 1);
-    QVERIFY2(errors.first().at(0).toString().contains(QLatin1String("at least two tokens")),
+    QVERIFY2(errors.first().at(0).toString().contains(QLatin1String("--max-length must be at least 2")),
         qPrintable(errors.first().at(0).toString()));
     m_window->messageBar()->hide();
 

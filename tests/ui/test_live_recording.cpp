@@ -36,8 +36,9 @@ constexpr int kTimeoutMs = 60000;
 RecordingRequest udhrRequest(const QString &spec, const QString &out)
 {
     RecordingRequest r;
-    r.corpusSpec = spec;
-    r.outputPath = out;
+    r.corpusSpec = spec.toStdString();
+    r.outputPath = out.toStdString();
+    r.truncate = true; // as the Record tab: prompts are cut at the model's context
     r.settings.batchSize = 1; // one commit per document
     r.snapshotIntervalMs = 0; // re-read the trace after every commit
     r.mode = experiments::OutputMode::Overwrite;
@@ -334,14 +335,15 @@ void TestLiveRecording::ablationGridMatchesCli()
     GridRequest request;
     request.kind = GridRequest::Kind::Ablation;
     request.trace = m_trace;
-    request.tracePath = m_tmp.filePath(QStringLiteral("en-de.h5"));
+    request.tracePath = m_tmp.filePath(QStringLiteral("en-de.h5")).toStdString();
     request.ablation.languages = { "en", "de" };
     request.ablation.blocks = { { 0, 0 }, { 1, 2 } };
     request.ablation.k = 3;
     request.ablation.threshold = 0.4;
-    request.evalSpec = QStringLiteral("udhr:en,de?articles=25-26");
-    request.outputDir = m_tmp.filePath(QStringLiteral("ablation-gui"));
-    request.maxLength = 200; // the fixture's context is 256
+    request.evaluation.evalSpec = "udhr:en,de?articles=25-26";
+    request.outputDir = m_tmp.filePath(QStringLiteral("ablation-gui")).toStdString();
+    request.evaluation.maxLength = 200; // the fixture's context is 256
+    request.evaluation.truncate = true; // as --max-length
     const auto outcome = gridAndWait(tracker, request);
     QVERIFY(outcome);
     QVERIFY(outcome->results);
@@ -351,8 +353,8 @@ void TestLiveRecording::ablationGridMatchesCli()
     QCOMPARE(outcome->table->rowCount(), std::size_t(10));
     QCOMPARE(
         outcome->results->blocks(), (QStringList { QStringLiteral("0-0"), QStringLiteral("1-2") }));
-    QVERIFY(QFile::exists(request.outputDir + QStringLiteral("/results.csv")));
-    QVERIFY(QFile::exists(request.outputDir + QStringLiteral("/plans/")
+    QVERIFY(QFile::exists(QString::fromStdString(request.outputDir) + QStringLiteral("/results.csv")));
+    QVERIFY(QFile::exists(QString::fromStdString(request.outputDir) + QStringLiteral("/plans/")
         + QString::fromStdString(outcome->cells.back().name) + QStringLiteral(".json")));
 
     // The same grid through the CLI gives the same numbers.
@@ -360,15 +362,15 @@ void TestLiveRecording::ablationGridMatchesCli()
     QProcess cli;
     cli.start(QStringLiteral(MOESCOPE_BINARY),
         { QStringLiteral("ablate"), QStringLiteral("--model"), m_model->path(),
-            QStringLiteral("--trace"), request.tracePath, QStringLiteral("--eval"),
-            request.evalSpec, QStringLiteral("--languages"), QStringLiteral("en,de"),
+            QStringLiteral("--trace"), QString::fromStdString(request.tracePath), QStringLiteral("--eval"),
+            QString::fromStdString(request.evaluation.evalSpec), QStringLiteral("--languages"), QStringLiteral("en,de"),
             QStringLiteral("--blocks"), QStringLiteral("0-0,1-2"), QStringLiteral("--k"),
             QStringLiteral("3"), QStringLiteral("--threshold"), QStringLiteral("0.4"),
             QStringLiteral("--out"), cliOut, QStringLiteral("--max-length"), QStringLiteral("200"),
             QStringLiteral("--quiet") });
     QVERIFY(cli.waitForFinished(kTimeoutMs));
     QVERIFY2(cli.exitCode() == 0, cli.readAllStandardError().constData());
-    const auto gui = csvTable(request.outputDir + QStringLiteral("/results.csv"), 2);
+    const auto gui = csvTable(QString::fromStdString(request.outputDir) + QStringLiteral("/results.csv"), 2);
     const auto reference = csvTable(cliOut + QStringLiteral("/results.csv"), 2);
     QCOMPARE(gui.size(), std::size_t(10));
     QCOMPARE(gui.size(), reference.size());
@@ -391,7 +393,7 @@ void TestLiveRecording::steeringGridMatchesCli()
     GridRequest request;
     request.kind = GridRequest::Kind::Steering;
     request.trace = m_trace;
-    request.tracePath = m_tmp.filePath(QStringLiteral("en-de.h5"));
+    request.tracePath = m_tmp.filePath(QStringLiteral("en-de.h5")).toStdString();
     request.steering.a = "en";
     request.steering.b = "de";
     request.steering.lambdas = { 0.5 };
@@ -399,11 +401,12 @@ void TestLiveRecording::steeringGridMatchesCli()
     request.steering.threshold = 0.6;
     request.steering.firstLayer = 0;
     request.steering.lastLayer = 2;
-    request.evalSpec = QStringLiteral("udhr:en,de?articles=25-25");
-    request.task = QStringLiteral("consistency");
-    request.maxNewTokens = 4;
-    request.outputDir = m_tmp.filePath(QStringLiteral("steering-gui"));
-    request.maxLength = 200;
+    request.evaluation.evalSpec = "udhr:en,de?articles=25-25";
+    request.evaluation.task = experiments::EvalTask::LanguageConsistency;
+    request.evaluation.maxNewTokens = 4;
+    request.outputDir = m_tmp.filePath(QStringLiteral("steering-gui")).toStdString();
+    request.evaluation.maxLength = 200;
+    request.evaluation.truncate = true; // as --max-length
     const auto outcome = gridAndWait(tracker, request);
     QVERIFY(outcome);
     QCOMPARE(outcome->results->kind, InterventionResults::Kind::Steering);
@@ -415,8 +418,8 @@ void TestLiveRecording::steeringGridMatchesCli()
     QProcess cli;
     cli.start(QStringLiteral(MOESCOPE_BINARY),
         { QStringLiteral("steer"), QStringLiteral("--model"), m_model->path(),
-            QStringLiteral("--trace"), request.tracePath, QStringLiteral("--eval"),
-            request.evalSpec, QStringLiteral("--task"), QStringLiteral("consistency"),
+            QStringLiteral("--trace"), QString::fromStdString(request.tracePath), QStringLiteral("--eval"),
+            QString::fromStdString(request.evaluation.evalSpec), QStringLiteral("--task"), QStringLiteral("consistency"),
             QStringLiteral("--max-new-tokens"), QStringLiteral("4"), QStringLiteral("--pair"),
             QStringLiteral("en,de"), QStringLiteral("--lambda"), QStringLiteral("0.5"),
             QStringLiteral("--k"), QStringLiteral("6"), QStringLiteral("--threshold"),
@@ -425,7 +428,7 @@ void TestLiveRecording::steeringGridMatchesCli()
             QStringLiteral("--quiet") });
     QVERIFY(cli.waitForFinished(kTimeoutMs));
     QVERIFY2(cli.exitCode() == 0, cli.readAllStandardError().constData());
-    const auto gui = csvTable(request.outputDir + QStringLiteral("/results.csv"), 1);
+    const auto gui = csvTable(QString::fromStdString(request.outputDir) + QStringLiteral("/results.csv"), 1);
     const auto reference = csvTable(cliOut + QStringLiteral("/results.csv"), 1);
     QCOMPARE(gui.size(), reference.size());
     for (const auto &[key, values] : reference)
@@ -447,7 +450,7 @@ QString TestLiveRecording::traceWithAwkwardName()
 void TestLiveRecording::replayGridCommand(const GridRequest &request, const QString &replayDir)
 {
     const QJsonObject gui
-        = jsonFile(QDir(request.outputDir).filePath(QStringLiteral("results.json")));
+        = jsonFile(QDir(QString::fromStdString(request.outputDir)).filePath(QStringLiteral("results.json")));
     const QJsonObject guiRun = gui.value(QStringLiteral("run")).toObject();
     QString line = guiRun.value(QStringLiteral("command")).toString();
     QVERIFY2(!line.isEmpty(), "the GUI's results.json has no run.command");
@@ -461,7 +464,8 @@ void TestLiveRecording::replayGridCommand(const GridRequest &request, const QStr
     const int out = line.lastIndexOf(outOption);
     QVERIFY2(out > 0, qPrintable(line));
     const QString outWord = line.mid(out + outOption.size());
-    QVERIFY2(outWord == request.outputDir || outWord == quotedForShell(request.outputDir),
+    const QString outputDir = QString::fromStdString(request.outputDir);
+    QVERIFY2(outWord == outputDir || outWord == quotedForShell(outputDir),
         qPrintable(QStringLiteral("--out is not the grid's folder, last: ") + line));
     line = line.left(out) + outOption + quotedForShell(replayDir);
     const QLatin1String program("moescope ");
@@ -537,20 +541,21 @@ void TestLiveRecording::ablationGridCommandRepeatsTheRun()
     GridRequest request;
     request.kind = GridRequest::Kind::Ablation;
     request.trace = m_trace;
-    request.tracePath = traceWithAwkwardName();
+    request.tracePath = traceWithAwkwardName().toStdString();
     request.ablation.languages = { "en", "de" };
     request.ablation.blocks = { { 0, 0 }, { 1, 2 } };
     request.ablation.k = 3;
     request.ablation.threshold = 0.4;
-    request.evalSpec = QStringLiteral("udhr:en,de?articles=25-26");
-    request.outputDir = m_tmp.filePath(QStringLiteral("ablation gui 48-20"));
-    request.maxLength = 48;
-    request.stride = 20;
+    request.evaluation.evalSpec = "udhr:en,de?articles=25-26";
+    request.outputDir = m_tmp.filePath(QStringLiteral("ablation gui 48-20")).toStdString();
+    request.evaluation.maxLength = 48;
+    request.evaluation.truncate = true; // as --max-length
+    request.evaluation.stride = 20;
     const auto outcome = gridAndWait(tracker, request);
     QVERIFY(outcome);
     QCOMPARE(outcome->table->rowCount(), std::size_t(10));
     const QJsonObject run
-        = jsonFile(QDir(request.outputDir).filePath(QStringLiteral("results.json")))
+        = jsonFile(QDir(QString::fromStdString(request.outputDir)).filePath(QStringLiteral("results.json")))
               .value(QStringLiteral("run"))
               .toObject();
     QCOMPARE(run.value(QStringLiteral("task")).toString(), QStringLiteral("perplexity"));
@@ -571,7 +576,7 @@ void TestLiveRecording::steeringGridCommandRepeatsTheRun()
     GridRequest request;
     request.kind = GridRequest::Kind::Steering;
     request.trace = m_trace;
-    request.tracePath = traceWithAwkwardName();
+    request.tracePath = traceWithAwkwardName().toStdString();
     request.steering.a = "en";
     request.steering.b = "de";
     request.steering.lambdas = { 0.25, 1.5 };
@@ -579,17 +584,18 @@ void TestLiveRecording::steeringGridCommandRepeatsTheRun()
     request.steering.threshold = 0.6;
     request.steering.firstLayer = 1;
     request.steering.lastLayer = 2;
-    request.languages = { "de" };
-    request.evalSpec = QStringLiteral("udhr:en,de?articles=25-26");
-    request.outputDir = m_tmp.filePath(QStringLiteral("steering gui 48-20"));
-    request.maxLength = 48;
-    request.stride = 20;
+    request.evaluation.languages = { "de" };
+    request.evaluation.evalSpec = "udhr:en,de?articles=25-26";
+    request.outputDir = m_tmp.filePath(QStringLiteral("steering gui 48-20")).toStdString();
+    request.evaluation.maxLength = 48;
+    request.evaluation.truncate = true; // as --max-length
+    request.evaluation.stride = 20;
     const auto outcome = gridAndWait(tracker, request);
     QVERIFY(outcome);
     QCOMPARE(outcome->results->conditions().size(), 3); // baseline, two lambdas
     QCOMPARE(outcome->table->rowCount(), std::size_t(3)); // de only
     const QJsonObject run
-        = jsonFile(QDir(request.outputDir).filePath(QStringLiteral("results.json")))
+        = jsonFile(QDir(QString::fromStdString(request.outputDir)).filePath(QStringLiteral("results.json")))
               .value(QStringLiteral("run"))
               .toObject();
     QCOMPARE(run.value(QStringLiteral("perplexity_window")).toInt(), 48);

@@ -6,10 +6,12 @@
 
 #include "live_test_model.h"
 
+#include "core/common/error.h"
 #include "core/model/moe_model.h"
 #include "core/model/safetensors.h"
 #include "core/model/tokenizer/tokenizer.h"
 #include "core/eval/metric_table.h"
+#include "ui/jobs/job_tracker.h"
 #include "ui/live/live_job_tracker.h"
 #include "ui/models/job_list_model.h"
 
@@ -20,9 +22,11 @@
 #include <QJsonObject>
 #include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QThread>
 #include <QTimer>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -36,7 +40,7 @@ constexpr int kTimeoutMs = 30000;
 GenerationRequest textRequest(const QString &prompt, int maxNewTokens, bool stopAtEos = false)
 {
     GenerationRequest r;
-    r.prompt = prompt;
+    r.prompt = prompt.toStdString();
     r.maxNewTokens = maxNewTokens;
     r.stopAtEos = stopAtEos;
     return r;
@@ -66,8 +70,8 @@ GridRequest perplexityGrid(const QString &outputDir)
     r.ablation.blocks = { { 0, 2 } };
     r.ablation.k = 4;
     r.ablation.threshold = 0.4;
-    r.evalSpec = QStringLiteral("udhr:en?articles=25-26");
-    r.outputDir = outputDir;
+    r.evaluation.evalSpec = "udhr:en?articles=25-26";
+    r.outputDir = outputDir.toStdString();
     return r;
 }
 
@@ -100,6 +104,7 @@ private Q_SLOTS:
     void noModelIsAnError();
     void gridTakesPerplexityWindowAndStride();
     void strideLongerThanWindowFailsTheGrid();
+    void trackerDeliversOnlyTheNewestJobOfAKind();
 
 private:
     void loadTestModel(LiveJobTracker &tracker);
@@ -431,11 +436,11 @@ void TestLiveWorker::gridTakesPerplexityWindowAndStride()
     QCOMPARE(tracker.model()->contextLength, 256);
 
     GridRequest narrow = perplexityGrid(m_tmp.filePath(QStringLiteral("narrow")));
-    narrow.maxLength = 48;
-    narrow.stride = 20;
+    narrow.evaluation.maxLength = 48;
+    narrow.evaluation.stride = 20;
     const auto windowed = gridAndWait(tracker, narrow);
     QVERIFY(windowed);
-    const QJsonObject run = runRecord(narrow.outputDir);
+    const QJsonObject run = runRecord(QString::fromStdString(narrow.outputDir));
     QCOMPARE(run.value(QStringLiteral("task")).toString(), QStringLiteral("perplexity"));
     QCOMPARE(run.value(QStringLiteral("perplexity_window")).toInt(), 48);
     QCOMPARE(run.value(QStringLiteral("perplexity_stride")).toInt(), 20);
@@ -476,15 +481,58 @@ void TestLiveWorker::strideLongerThanWindowFailsTheGrid()
     LiveJobTracker tracker;
     loadTestModel(tracker);
     GridRequest request = perplexityGrid(m_tmp.filePath(QStringLiteral("refused")));
-    request.maxLength = 32;
-    request.stride = 40;
+    request.evaluation.maxLength = 32;
+    request.evaluation.stride = 40;
     QSignalSpy failed(&tracker, &LiveJobTracker::taskFailed);
     QVERIFY(!gridAndWait(tracker, request));
     QCOMPARE(failed.size(), 1);
     const QString message = failed.first().at(2).toString();
     QVERIFY2(message.contains(QLatin1String("--stride 40 is longer than the window of 32 tokens")),
         qPrintable(message));
-    QVERIFY(!QFile::exists(QDir(request.outputDir).filePath(QStringLiteral("results.json"))));
+    QVERIFY(!QFile::exists(QDir(QString::fromStdString(request.outputDir)).filePath(QStringLiteral("results.json"))));
+}
+
+// The one tracker under model and study jobs: of two pool jobs of one kind
+// only the newer one's result and failure arrive, a job of another kind is
+// not superseded, and a failure is one line for the newest job only.
+void TestLiveWorker::trackerDeliversOnlyTheNewestJobOfAKind()
+{
+    JobTracker tracker;
+    QList<int> results;
+    QStringList failures;
+    const auto slowValue = [](int value) {
+        return [value](JobRun &run) {
+            for (int i = 0; i < 20 && !run.context().isCancelled(); ++i)
+                QThread::msleep(5);
+            return value;
+        };
+    };
+    const auto collect = [&](quint64, int value) { results << value; };
+    const auto noteFailure = [&](quint64, const QString &message) { failures << message; };
+    const quint64 older = tracker.startJob(QStringLiteral("a"), QStringLiteral("older"),
+        JobThread::Pool, slowValue(1), collect, noteFailure);
+    const quint64 newer = tracker.startJob(QStringLiteral("a"), QStringLiteral("newer"),
+        JobThread::Pool, slowValue(2), collect, noteFailure);
+    tracker.startJob(QStringLiteral("b"), QStringLiteral("other kind"), JobThread::Pool,
+        slowValue(3), collect, noteFailure);
+    QVERIFY(newer > older);
+    QCOMPARE(tracker.latest(QStringLiteral("a")), newer);
+    QVERIFY(!tracker.isCurrent(older));
+    QVERIFY(tracker.waitForIdle(kTimeoutMs));
+    std::sort(results.begin(), results.end());
+    QCOMPARE(results, (QList<int> { 2, 3 }));
+    QVERIFY(failures.isEmpty());
+
+    const auto failing = [](const char *message) {
+        return [message](JobRun &) -> int { throw moescope::Error(message); };
+    };
+    tracker.startJob(QStringLiteral("c"), QStringLiteral("superseded failure"), JobThread::Pool,
+        failing("first\nline"), collect, noteFailure);
+    tracker.startJob(QStringLiteral("c"), QStringLiteral("newest failure"), JobThread::Pool,
+        failing("second\nline"), collect, noteFailure);
+    QVERIFY(tracker.waitForIdle(kTimeoutMs));
+    QCOMPARE(failures, QStringList { QStringLiteral("second line") });
+    QCOMPARE(tracker.jobList()->rowCount(), 0);
 }
 
 QTEST_GUILESS_MAIN(TestLiveWorker)

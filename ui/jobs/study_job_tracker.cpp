@@ -1,23 +1,28 @@
 #include "ui/jobs/study_job_tracker.h"
 
-#include "core/common/error.h"
-
-#include <QCoreApplication>
+#include "ui/jobs/job_tracker.h"
 
 #include <algorithm>
-#include <QThreadPool>
-#include <QtConcurrent/QtConcurrentRun>
+#include <limits>
 
 namespace moescope::ui {
 
-StudyJobTracker::StudyJobTracker(QObject *parent) : QObject(parent)
+StudyJobTracker::StudyJobTracker(QObject *parent)
+    : QObject(parent)
+    , m_jobs(new JobTracker(this))
 {
     qRegisterMetaType<moescope::ui::StudySnapshotPtr>();
+    connect(m_jobs, &JobTracker::busyChanged, this, &StudyJobTracker::busyChanged);
 }
 
-// Jobs own copies of everything they read, and a continuation whose context
-// object is gone is cancelled, so nothing waits for running jobs here.
+// Jobs own copies of everything they read, and the tracker drops what a job
+// reports after it is gone, so nothing waits for running jobs here.
 StudyJobTracker::~StudyJobTracker() = default;
+
+bool StudyJobTracker::isBusy() const
+{
+    return m_jobs->isBusy();
+}
 
 quint64 StudyJobTracker::requestLoad(const StudySource &source)
 {
@@ -41,75 +46,36 @@ quint64 StudyJobTracker::requestParams(const AnalysisParams &params)
 
 quint64 StudyJobTracker::start(const StudySource &source, std::shared_ptr<const RoutingTrace> trace)
 {
-    const quint64 tag = ++m_latestTag;
-    const bool wasBusy = isBusy();
-    ++m_running;
     const AnalysisParams params = m_params;
-    auto job = [tag, source, trace, params]() {
-        Outcome outcome;
-        outcome.tag = tag;
-        outcome.source = source;
-        try {
-            auto loaded = trace ? trace : loadStudy(source);
-            // A small model (the demo model, a test fixture) has fewer experts
-            // than the study's default k; its own expert count is then the k.
-            AnalysisParams fitted = params;
-            if (loaded->model.numExperts > 0)
-                fitted.k = std::min(fitted.k, loaded->model.numExperts);
-            outcome.snapshot = analyzeStudy(std::move(loaded), fitted, source.displayName(),
-                                            source.detail());
-        } catch (const Error &e) {
-            outcome.error = QString::fromStdString(e.what());
-        } catch (const std::exception &e) {
-            outcome.error = QString::fromStdString(e.what());
-        } catch (...) {
-            outcome.error = QStringLiteral("%1: unexpected error").arg(source.displayName());
-        }
-        return outcome;
+    auto analyse = [source, trace, params](JobRun &) {
+        auto loaded = trace ? trace : loadStudy(source);
+        // A small model (the demo model, a test fixture) has fewer experts
+        // than the study's default k; its own expert count is then the k.
+        AnalysisParams fitted = params;
+        if (loaded->model.numExperts > 0)
+            fitted.k = std::min(fitted.k, loaded->model.numExperts);
+        return analyzeStudy(std::move(loaded), fitted, source.displayName(), source.detail());
     };
-    // A continuation attached to an already finished future runs at once;
-    // queue the delivery so that results always arrive through the event
-    // loop, after the request (and any newer one made in the same turn).
-    QtConcurrent::run(QThreadPool::globalInstance(), job).then(this, [this](const Outcome &o) {
-        QMetaObject::invokeMethod(this, [this, o] { finish(o); }, Qt::QueuedConnection);
-    });
-    if (!wasBusy)
-        Q_EMIT busyChanged(true);
-    return tag;
-}
-
-void StudyJobTracker::finish(const Outcome &outcome)
-{
-    --m_running;
-    if (outcome.tag != m_latestTag) {
-        // Superseded. Keep a trace it loaded if it belongs to the newest
-        // source, so that a re-analysis need not read the file again.
-        if (outcome.snapshot && !m_pendingTrace && outcome.source.path == m_pendingSource.path)
-            m_pendingTrace = outcome.snapshot->trace;
-        return;
-    }
-    m_deliveredTag = outcome.tag;
-    if (outcome.snapshot) {
-        m_pendingTrace = outcome.snapshot->trace;
-        m_current = outcome.snapshot;
-        m_currentSource = outcome.source;
-        Q_EMIT snapshotReady(outcome.tag, outcome.snapshot);
-    } else {
+    auto show = [this, source](quint64 tag, StudySnapshotPtr snapshot) {
+        m_pendingTrace = snapshot->trace;
+        m_current = snapshot;
+        m_currentSource = source;
+        Q_EMIT snapshotReady(tag, snapshot);
+    };
+    auto fail = [this](quint64 tag, const QString &message) {
         // Keep showing what was there; the next parameter change applies to
         // the study that is on screen, not to the file that failed.
         m_pendingSource = m_currentSource;
         m_pendingTrace = m_current ? m_current->trace : nullptr;
-        Q_EMIT failed(outcome.tag, outcome.error);
-    }
-    Q_EMIT busyChanged(false);
+        Q_EMIT failed(tag, message);
+    };
+    return m_jobs->startJob(QStringLiteral("study"), source.displayName(), JobThread::Pool,
+        std::move(analyse), std::move(show), std::move(fail));
 }
 
 void StudyJobTracker::waitForIdle()
 {
-    while (m_running > 0) {
-        QThreadPool::globalInstance()->waitForDone(50);
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
-    }
+    m_jobs->waitForIdle(std::numeric_limits<int>::max());
 }
 
 } // namespace moescope::ui

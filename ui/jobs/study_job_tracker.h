@@ -1,9 +1,9 @@
 #pragma once
 
-// Runs study loading and analysis off the GUI thread. Every request gets a
-// tag; only the result of the newest request is delivered, so a slow load
-// or analysis that was superseded (new file, new parameters) is dropped
-// instead of drawn over newer results.
+// Study loading and analysis as jobs of kind "study" on the thread pool
+// (ui/jobs/job_tracker.h): only the result of the newest request is
+// delivered, so a slow load or analysis that was superseded (new file, new
+// parameters) is dropped instead of drawn over newer results.
 
 #include "ui/study/study_snapshot.h"
 #include "ui/study/study_source.h"
@@ -12,6 +12,8 @@
 #include <QString>
 
 namespace moescope::ui {
+
+class JobTracker;
 
 class StudyJobTracker : public QObject
 {
@@ -31,7 +33,7 @@ public:
     const AnalysisParams &params() const { return m_params; }
     StudySnapshotPtr current() const { return m_current; }
     const StudySource &currentSource() const { return m_currentSource; }
-    bool isBusy() const { return m_running > 0 && m_latestTag != m_deliveredTag; }
+    bool isBusy() const;
 
     // Blocks until every started job has finished (tests, shutdown).
     void waitForIdle();
@@ -42,25 +44,14 @@ Q_SIGNALS:
     void busyChanged(bool busy);
 
 private:
-    struct Outcome
-    {
-        quint64 tag = 0;
-        StudySource source;
-        StudySnapshotPtr snapshot;
-        QString error;
-    };
-
     quint64 start(const StudySource &source, std::shared_ptr<const RoutingTrace> trace);
-    void finish(const Outcome &outcome);
 
+    JobTracker *m_jobs;
     AnalysisParams m_params;
     StudySource m_pendingSource;                    // newest requested source
     std::shared_ptr<const RoutingTrace> m_pendingTrace; // loaded trace of it, if known
     StudySource m_currentSource;                    // source of m_current
     StudySnapshotPtr m_current;
-    quint64 m_latestTag = 0;
-    quint64 m_deliveredTag = 0;
-    int m_running = 0;
 };
 
 } // namespace moescope::ui

@@ -5,8 +5,10 @@
 // read these; nothing here touches the model itself.
 
 #include "core/eval/metric_table.h"
+#include "core/experiments/evaluation_jobs.h"
 #include "core/experiments/intervention_grid.h"
 #include "core/experiments/routing_recording.h"
+#include "core/experiments/text_generation.h"
 #include "core/model/model_info.h"
 #include "core/routing/intervention_plan.h"
 #include "core/trace/routing_trace.h"
@@ -37,14 +39,11 @@ struct ModelFacts
 };
 using ModelFactsPtr = std::shared_ptr<const ModelFacts>;
 
-struct GenerationRequest
+// A generation from the GUI: core's request (core/experiments/
+// text_generation.h), as `moescope generate` fills it, plus what the GUI
+// asks of the worker around it.
+struct GenerationRequest : experiments::GenerationRequest
 {
-    QString prompt; // encoded with the model's tokenizer...
-    std::vector<std::int64_t> promptIds; // ...unless ids are given
-    bool addSpecialTokens = true; // BOS etc., as `moescope generate` does
-    int maxNewTokens = 32;
-    bool stopAtEos = true; // false: always generate maxNewTokens
-    routing::InterventionPlan plan; // applied before expert selection
     bool captureRouting = true; // per-token routing for the grid
     QString title; // for the jobs panel
 };
@@ -80,20 +79,10 @@ struct GenerationOutcome
 };
 using GenerationOutcomePtr = std::shared_ptr<const GenerationOutcome>;
 
-// `moescope record` from the GUI: the same RecordingSettings, corpus spec and
-// output modes (core/experiments/routing_recording.h).
-struct RecordingRequest
+// `moescope record` from the GUI: core's request (core/experiments/
+// routing_recording.h) plus the GUI's side of the job.
+struct RecordingRequest : experiments::RecordingRequest
 {
-    QString corpusSpec; // e.g. "udhr:en,zh?articles=1-6" (core/corpus/corpus_spec.h)
-    experiments::RecordingSettings settings; // corpusSpec inside is filled by the worker
-    QString templateName = QStringLiteral("raw"); // a name or a template file
-    QString target; // {target_language} templates
-    // Prompts longer than this many tokens are cut to it (`--max-length`);
-    // 0 = the model's context length. truncate = false refuses them instead.
-    int maxLength = 0;
-    bool truncate = true;
-    QString outputPath;
-    experiments::OutputMode mode = experiments::OutputMode::Overwrite;
     // The trace is re-read after a commit at most this often (and once at
     // the end), so the study views follow the recording.
     int snapshotIntervalMs = 1000;
@@ -118,32 +107,12 @@ struct RecordingOutcome
 };
 using RecordingOutcomePtr = std::shared_ptr<const RecordingOutcome>;
 
-// `moescope ablate` / `moescope steer` from the GUI: the cells are built by
-// core (ablationCells / steeringCells) from the study's trace and run by
-// core runGrid over an evaluation corpus.
-struct GridRequest
+// `moescope ablate` / `moescope steer` from the GUI: core's request
+// (core/experiments/evaluation_jobs.h) over the study's trace, which the GUI
+// holds in memory rather than reads from tracePath.
+struct GridRequest : experiments::GridRequest
 {
-    enum class Kind { Ablation, Steering };
-    Kind kind = Kind::Ablation;
     std::shared_ptr<const RoutingTrace> trace;
-    experiments::AblationSettings ablation;
-    experiments::SteeringSettings steering;
-    QString evalSpec; // e.g. "udhr:en,zh?articles=25-30"
-    QString task; // "" = the corpus format's default (as the CLI)
-    int maxNewTokens = 32;
-    // `--max-length`: for perplexity the sliding window's length (documents
-    // are never cut), for the other tasks the prompt limit; 0 = the model's
-    // context, less maxNewTokens for generation tasks. Either way capped at
-    // the context (core Evaluation).
-    int maxLength = 0;
-    // `--stride`: tokens the perplexity window advances by; 0 = half the
-    // window (the core default). Must be 1..window, perplexity only.
-    int stride = 0;
-    std::vector<std::string> languages; // evaluated labels (empty = all of the corpus)
-    // Written as `moescope ablate/steer --out DIR` writes it: results.csv,
-    // results.json (table + run) and plans/<cell>.json.
-    QString outputDir;
-    QString tracePath; // for the run's provenance
     QString title;
 };
 

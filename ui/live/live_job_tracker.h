@@ -1,24 +1,20 @@
 #pragma once
 
-// The GUI side of the worker thread. Owns the QThread and the ModelWorker
-// (which owns the model), tags every request, and delivers only results of
-// the newest request per channel ("model", "playground", "ablation:baseline"
-// ...): a newer request cancels the older one (it stops within a layer) and
-// anything the older one still reports is dropped, never drawn. Loading a
-// model cancels every other job, since their results would belong to the
-// previous model. All signals arrive on the GUI thread.
+// The model's jobs in the GUI: one JobTracker (ui/jobs/job_tracker.h) whose
+// model thread holds the ModelWorker (which owns the loaded model). Each job
+// is one registration line over a core function: its kind is the channel
+// ("model", "playground", "ablation:baseline" ...), so a newer request of a
+// channel supersedes the older one. Loading a model cancels every other job,
+// since their results would belong to the previous model. All signals
+// arrive on the GUI thread, for the newest job of their channel only.
 
+#include "ui/jobs/job_tracker.h"
 #include "ui/live/live_data.h"
 
-#include "core/jobs/job_context.h"
-
-#include <QHash>
 #include <QObject>
 #include <QString>
 
-#include <map>
-
-class QThread;
+#include <memory>
 
 namespace moescope::ui {
 
@@ -38,19 +34,16 @@ public:
     quint64 record(const QString &channel, const RecordingRequest &request);
     quint64 runGrid(const QString &channel, const GridRequest &request);
 
-    void cancel(quint64 tag);
-    void cancelAll();
+    void cancel(quint64 tag) { m_jobs->cancel(tag); }
+    void cancelAll() { m_jobs->cancelAll(); }
 
     ModelFactsPtr model() const { return m_model; }
     bool hasModel() const { return m_model != nullptr; }
-    JobListModel *jobList() const { return m_jobList; }
-    bool isBusy() const { return !m_jobs.empty(); }
+    JobListModel *jobList() const { return m_jobs->jobList(); }
+    bool isBusy() const { return m_jobs->isBusy(); }
     // Newest request of channel (0: none yet).
-    quint64 latest(const QString &channel) const { return m_latest.value(channel, 0); }
-
-    // Processes events until no job is left or timeoutMs passed (tests,
-    // shutdown); returns whether the worker is idle.
-    bool waitForIdle(int timeoutMs);
+    quint64 latest(const QString &channel) const { return m_jobs->latest(channel); }
+    bool waitForIdle(int timeoutMs) { return m_jobs->waitForIdle(timeoutMs); }
 
     static QString modelChannel() { return QStringLiteral("model"); }
 
@@ -74,37 +67,27 @@ Q_SIGNALS:
     void busyChanged(bool busy);
 
 private:
-    enum class Kind { Model, Generation, Task };
-    struct Job
+    // A job on the model thread: work(worker, run) -> result, onResult
+    // and failures reported as `failed` on the GUI thread.
+    template <typename Work, typename OnResult>
+    quint64 startModelJob(const QString &channel, const QString &title, Work work, OnResult onResult,
+        void (LiveJobTracker::*failed)(quint64, const QString &, const QString &));
+    void failedTask(quint64 tag, const QString &channel, const QString &message)
     {
-        QString channel;
-        JobContext context;
-        Kind kind = Kind::Generation;
-    };
+        Q_EMIT taskFailed(tag, channel, message);
+    }
+    void failedGeneration(quint64 tag, const QString &channel, const QString &message)
+    {
+        Q_EMIT generationFailed(tag, channel, message);
+    }
+    void failedModel(quint64 tag, const QString &, const QString &message)
+    {
+        Q_EMIT modelFailed(tag, message);
+    }
 
-    quint64 enqueue(const QString &channel, const QString &title, Kind kind);
-    template <typename Argument>
-    quint64 dispatch(const QString &channel, const QString &title, Kind kind,
-        void (ModelWorker::*method)(quint64, const JobContext &, const Argument &),
-        const Argument &argument);
-    bool isCurrent(quint64 tag) const;
-    void onStarted(quint64 tag);
-    void onProgress(quint64 tag, const JobProgress &progress);
-    void onModelLoaded(quint64 tag, ModelFactsPtr facts);
-    void onGeneration(quint64 tag, GenerationOutcomePtr outcome);
-    void onCommitted(quint64 tag, const RecordingCommit &commit);
-    void onRecorded(quint64 tag, RecordingOutcomePtr outcome);
-    void onGrid(quint64 tag, GridOutcomePtr outcome);
-    void onFailed(quint64 tag, const QString &message);
-    void onEnded(quint64 tag, bool cancelled);
-
-    QThread *m_thread;
-    ModelWorker *m_worker;
-    JobListModel *m_jobList;
+    JobTracker *m_jobs;
+    std::unique_ptr<ModelWorker> m_worker; // used on the model thread only
     ModelFactsPtr m_model;
-    std::map<quint64, Job> m_jobs; // queued or running
-    QHash<QString, quint64> m_latest;
-    quint64 m_nextTag = 0;
 };
 
 } // namespace moescope::ui

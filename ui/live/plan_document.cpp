@@ -34,10 +34,10 @@ void PlanDocument::clear()
 
 QString PlanDocument::summary() const
 {
-    return summarize(m_plan);
+    return summarise(m_plan);
 }
 
-QString PlanDocument::summarize(const routing::InterventionPlan &plan)
+QString PlanDocument::summarise(const routing::InterventionPlan &plan)
 {
     if (plan.empty())
         return tr("no plan");

@@ -1,7 +1,7 @@
 #pragma once
 
 // The intervention plan the live panels generate with (PLAN.json,
-// ARCHITECTURE.md "Intervention plan"): loaded, saved and cleared from the
+// docs/architecture.md "Intervention plan"): loaded, saved and cleared from the
 // File menu, applied by the playground when "Apply plan" is on.
 
 #include "core/routing/intervention_plan.h"
@@ -30,7 +30,7 @@ public:
 
     // "no plan", or e.g. "mask 12 experts (2 entries), steer 30 experts (1 entry)"
     QString summary() const;
-    static QString summarize(const routing::InterventionPlan &plan);
+    static QString summarise(const routing::InterventionPlan &plan);
 
 Q_SIGNALS:
     void changed();

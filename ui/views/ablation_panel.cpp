@@ -6,6 +6,7 @@
 #include "ui/live/plan_document.h"
 #include "ui/views/figure_view.h"
 
+#include "core/cli/args.h"
 #include "core/common/error.h"
 #include "core/experiments/plan_building.h"
 
@@ -140,31 +141,23 @@ GridRequest AblationPanel::gridRequest() const
     GridRequest r;
     r.kind = GridRequest::Kind::Ablation;
     r.trace = m_snapshot ? m_snapshot->trace : nullptr;
-    r.tracePath = m_tracePath;
-    for (const QString &l : m_gridLanguages->text().split(QLatin1Char(','), Qt::SkipEmptyParts))
-        r.ablation.languages.push_back(l.trimmed().toStdString());
+    r.tracePath = m_tracePath.toStdString();
+    // The fields read as `moescope ablate --languages --blocks` reads them.
+    r.ablation.languages = cli::splitList(m_gridLanguages->text().toStdString());
     if (r.ablation.languages.empty())
         throw Error("give the languages to mask, e.g. en,zh");
-    for (const QString &block : m_gridBlocks->text().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
-        const QStringList ends = block.trimmed().split(QLatin1Char('-'));
-        bool ok1 = false, ok2 = ends.size() == 2;
-        const int first = ends.value(0).toInt(&ok1);
-        const int last = ok2 ? ends.value(1).toInt(&ok2) : first;
-        if (!ok1 || (ends.size() == 2 && !ok2) || ends.size() > 2 || first > last)
-            throw Error(QStringLiteral("blocks: '%1' is not a layer range a-b")
-                            .arg(block.trimmed())
-                            .toStdString());
-        r.ablation.blocks.push_back({ first, last });
+    try {
+        for (const auto &[first, last] : cli::parseRanges(m_gridBlocks->text().toStdString(), "blocks"))
+            r.ablation.blocks.push_back({ first, last });
+    } catch (const cli::UsageError &e) {
+        throw Error(e.what());
     }
     if (r.ablation.blocks.empty())
         throw Error("give at least one layer block, e.g. 0-4");
     r.ablation.k = m_k->value();
     r.ablation.threshold = m_threshold->value();
-    r.evalSpec = m_evalSpec->text().trimmed();
-    r.task = m_task->currentData().toString();
-    r.maxNewTokens = m_maxTokens->value();
-    setEvaluationWindow(r);
-    r.outputDir = m_outputDir->text().trimmed();
+    setEvaluation(r);
+    r.outputDir = m_outputDir->text().trimmed().toStdString();
     r.title = tr("Ablation grid (%1 languages × %2 blocks)")
                   .arg(r.ablation.languages.size())
                   .arg(r.ablation.blocks.size());
@@ -247,7 +240,7 @@ InterventionPanel::PlanDescription AblationPanel::describe(
               .arg(language)
         : tr("Masking %1 experts (%2's exclusive ones%4): %3")
               .arg(experiments::planExpertCount(plan))
-              .arg(language, PlanDocument::summarize(plan),
+              .arg(language, PlanDocument::summarise(plan),
                   m_toggled.empty() ? QString()
                                     : tr(", %n flipped by hand", nullptr, pickCount()));
     about.generationTitle = tr("Ablation: %1 experts masked").arg(language);

@@ -10,7 +10,6 @@
 
 #include "core/common/error.h"
 #include "core/corpus/corpus_spec.h"
-#include "core/eval/perplexity.h"
 #include "core/experiments/evaluation.h"
 
 #include <QComboBox>
@@ -260,27 +259,25 @@ bool InterventionPanel::measuresPerplexity() const
     }
 }
 
-void InterventionPanel::setEvaluationWindow(GridRequest &request) const
+void InterventionPanel::setEvaluation(GridRequest &request) const
 {
-    request.maxLength = m_window->value();
-    const bool perplexity = measuresPerplexity();
-    request.stride = perplexity ? m_stride->value() : 0;
-    if (!perplexity || (request.maxLength == 0 && request.stride == 0))
+    auto &e = request.evaluation;
+    e.evalSpec = m_evalSpec->text().trimmed().toStdString();
+    const QString task = m_task->currentData().toString();
+    if (!task.isEmpty())
+        e.task = experiments::parseEvalTask(task.toStdString());
+    e.maxNewTokens = m_maxTokens->value();
+    // The panel cuts prompts at the limit (the model's context by default)
+    // rather than refusing them.
+    e.truncate = true;
+    e.maxLength = static_cast<std::size_t>(m_window->value());
+    if (!measuresPerplexity())
         return;
-    // The window core Evaluation will slide: --max-length capped at the
-    // model's context, which is also the default.
+    if (m_stride->value() > 0)
+        e.stride = static_cast<std::size_t>(m_stride->value());
+    // Core's rule and reason, before anything runs.
     const auto facts = m_jobs->model();
-    const int context = facts ? facts->contextLength : 0;
-    int window = request.maxLength;
-    if (context > 0 && (window == 0 || window > context))
-        window = context;
-    if (window == 0)
-        return; // no context declared: Evaluation asks for a window itself
-    const int stride = request.stride > 0 ? request.stride : std::max(1, window / 2);
-    // A two-token document is scored under exactly the window rules of any
-    // other (at least two tokens, stride 1..window), so core's own check
-    // and reason apply here before anything runs.
-    (void)perplexityWindows(2, static_cast<std::size_t>(window), static_cast<std::size_t>(stride));
+    (void)experiments::resolvePerplexityWindow(e.maxLength, e.stride, facts ? facts->contextLength : 0);
 }
 
 QString InterventionPanel::unavailableReason() const
@@ -341,7 +338,7 @@ void InterventionPanel::runNow()
     if (!unavailableReason().isEmpty() || m_prompt->toPlainText().isEmpty())
         return;
     GenerationRequest request;
-    request.prompt = m_prompt->toPlainText();
+    request.prompt = m_prompt->toPlainText().toStdString();
     request.maxNewTokens = m_maxTokens->value();
     request.captureRouting = false;
     request.title = tr("%1: baseline").arg(m_experiment.title);
@@ -362,9 +359,9 @@ quint64 InterventionPanel::runGrid()
             why = QString::fromStdString(e.what());
         }
     }
-    if (why.isEmpty() && request.evalSpec.isEmpty())
+    if (why.isEmpty() && request.evaluation.evalSpec.empty())
         why = tr("give an evaluation corpus, e.g. udhr:en,zh?articles=25-30");
-    if (why.isEmpty() && request.outputDir.isEmpty())
+    if (why.isEmpty() && request.outputDir.empty())
         why = tr("choose a results folder");
     if (!why.isEmpty()) {
         Q_EMIT errorOccurred(tr("Cannot run the %1: %2").arg(m_experiment.gridTitle, why));

@@ -133,9 +133,10 @@ protected:
     virtual void applySnapshot() = 0;
     virtual PlanDescription describe(const routing::InterventionPlan &plan) const = 0;
     // Sets the request's window and stride from their boxes; throws
-    // moescope::Error with the core's reason when the stride does not fit
-    // the window the evaluation will use (for gridRequest()).
-    void setEvaluationWindow(GridRequest &request) const;
+    // The evaluation half of a grid request, from the shared widgets; throws
+    // moescope::Error with core's reason when the perplexity window or stride
+    // cannot be used (resolvePerplexityWindow), for gridRequest().
+    void setEvaluation(GridRequest &request) const;
 
     LiveJobTracker *m_jobs;
     StudySnapshotPtr m_snapshot;

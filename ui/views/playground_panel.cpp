@@ -183,21 +183,21 @@ quint64 PlaygroundPanel::generate()
         return 0;
     }
     GenerationRequest request;
-    request.prompt = m_prompt->toPlainText();
+    request.prompt = m_prompt->toPlainText().toStdString();
     request.maxNewTokens = m_maxTokens->value();
     request.stopAtEos = m_stopAtEos->isChecked();
     if (m_applyPlan->isChecked())
         request.plan = m_plan->plan();
     request.title = tr("Playground: %1 tokens").arg(request.maxNewTokens);
-    m_promptText = request.prompt;
+    m_promptText = m_prompt->toPlainText();
     m_generatedText.clear();
     const auto facts = m_jobs->model();
     m_routing->setDescription(
-        QFileInfo(facts->directory).fileName(), PlanDocument::summarize(request.plan));
+        QFileInfo(facts->directory).fileName(), PlanDocument::summarise(request.plan));
     m_figure->setCaption(
         tr("Model: %1 (%2, %3) · plan: %4 · greedy, up to %5 new tokens · MoEScope %6")
             .arg(facts->directory, QString::fromStdString(facts->info.modelType),
-                facts->computeDtype, PlanDocument::summarize(request.plan))
+                facts->computeDtype, PlanDocument::summarise(request.plan))
             .arg(request.maxNewTokens)
             .arg(QStringLiteral(MOESCOPE_VERSION)));
     m_tag = m_jobs->generate(channel(), request);

@@ -284,17 +284,21 @@ QString RecordingPanel::corpusSpec(QString *why) const
 RecordingRequest RecordingPanel::request() const
 {
     RecordingRequest r;
-    r.corpusSpec = corpusSpec();
+    r.corpusSpec = corpusSpec().toStdString();
     r.settings.scope
         = experiments::parseTokenScope(m_scope->currentData().toString().toStdString());
     r.settings.maxNewTokens = m_maxNewTokens->value();
     r.settings.batchSize = static_cast<std::size_t>(m_batchSize->value());
-    r.templateName = m_template->currentText().trimmed();
-    r.target = m_target->text().trimmed();
-    r.maxLength = m_maxLength->value();
-    r.outputPath = QDir::cleanPath(m_output->text().trimmed());
+    r.templateName = m_template->currentText().trimmed().toStdString();
+    r.target = m_target->text().trimmed().toStdString();
+    // The tab cuts prompts at the limit (the model's context by default)
+    // rather than refusing them.
+    r.maxLength = static_cast<std::size_t>(m_maxLength->value());
+    r.truncate = true;
+    const QString output = QDir::cleanPath(m_output->text().trimmed());
+    r.outputPath = output.toStdString();
     r.mode = static_cast<experiments::OutputMode>(m_mode->currentData().toInt());
-    r.title = tr("Record %1").arg(QFileInfo(r.outputPath).fileName());
+    r.title = tr("Record %1").arg(QFileInfo(output).fileName());
     return r;
 }
 
@@ -307,10 +311,11 @@ quint64 RecordingPanel::record()
     else if (!m_jobs->model()->hasTokenizer)
         why = m_jobs->model()->tokenizerProblem;
     const RecordingRequest r = request();
-    if (why.isEmpty() && r.outputPath.isEmpty())
+    const QString output = QString::fromStdString(r.outputPath);
+    if (why.isEmpty() && output.isEmpty())
         why = tr("Choose the trace file to write.");
     if (why.isEmpty()) {
-        const QFileInfo out(r.outputPath);
+        const QFileInfo out(output);
         if (!QDir().mkpath(out.absolutePath()))
             why = tr("%1: cannot create the folder").arg(out.absolutePath());
     }
@@ -318,7 +323,7 @@ quint64 RecordingPanel::record()
         Q_EMIT errorOccurred(tr("Cannot record: %1").arg(why));
         return 0;
     }
-    m_path = r.outputPath;
+    m_path = output;
     m_commits = 0;
     m_tag = m_jobs->record(channel(), r);
     m_status->setText(tr("Recording %1 into %2…").arg(spec, QDir::toNativeSeparators(m_path)));

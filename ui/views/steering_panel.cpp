@@ -171,7 +171,7 @@ InterventionPanel::PlanDescription SteeringPanel::describe(
               .arg(a, b)
         : tr("Steering %1 expert-layers: %2")
               .arg(experiments::planExpertCount(plan))
-              .arg(PlanDocument::summarize(plan));
+              .arg(PlanDocument::summarise(plan));
     about.generationTitle = tr("Steering: %1 → %2").arg(a, b);
     return about;
 }
@@ -181,7 +181,7 @@ GridRequest SteeringPanel::gridRequest() const
     GridRequest r;
     r.kind = GridRequest::Kind::Steering;
     r.trace = m_snapshot ? m_snapshot->trace : nullptr;
-    r.tracePath = m_tracePath;
+    r.tracePath = m_tracePath.toStdString();
     r.steering.a = m_a->currentText().toStdString();
     r.steering.b = m_b->currentText().toStdString();
     r.steering.lambdas = { m_lambda->value() };
@@ -189,11 +189,8 @@ GridRequest SteeringPanel::gridRequest() const
     r.steering.threshold = m_threshold->value();
     r.steering.firstLayer = m_firstLayer->value();
     r.steering.lastLayer = m_lastLayer->value();
-    r.evalSpec = m_evalSpec->text().trimmed();
-    r.task = m_task->currentData().toString();
-    r.maxNewTokens = m_maxTokens->value();
-    setEvaluationWindow(r);
-    r.outputDir = m_outputDir->text().trimmed();
+    setEvaluation(r);
+    r.outputDir = m_outputDir->text().trimmed().toStdString();
     r.title = tr("Steering evaluation %1 → %2").arg(m_a->currentText(), m_b->currentText());
     return r;
 }

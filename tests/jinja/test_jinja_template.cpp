@@ -5,7 +5,7 @@
 
 #include "core/common/atomic_file.h"
 #include "core/common/error.h"
-#include "core/experiments/jinja_template.h"
+#include "core/jinja/jinja_template.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,6 @@
 namespace moescope {
 namespace {
 
-using experiments::JinjaTemplate;
 using Json = nlohmann::ordered_json;
 
 const std::string kData = std::string(MOESCOPE_TEST_DATA) + "/";
@@ -43,7 +42,7 @@ TEST(JinjaTemplate, RendersWhatJinja2RendersForEveryReferenceCase)
         const std::string name = c["template"];
         SCOPED_TRACE(name + " / " + c["context"].get<std::string>());
         ASSERT_TRUE(templates.count(name));
-        const auto tmpl = JinjaTemplate::parse(templates.at(name), name);
+        const auto tmpl = jinja::Template::parse(templates.at(name), name);
         if (c.contains("error")) {
             ++errors;
             EXPECT_THROW(tmpl.render(c["variables"]), Error) << c["error"];
@@ -56,7 +55,7 @@ TEST(JinjaTemplate, RendersWhatJinja2RendersForEveryReferenceCase)
 
 TEST(JinjaTemplate, RaisedExceptionsKeepTheTemplatesMessage)
 {
-    const auto tmpl = JinjaTemplate::parse("{{ raise_exception('roles must alternate') }}", "t.jinja");
+    const auto tmpl = jinja::Template::parse("{{ raise_exception('roles must alternate') }}", "t.jinja");
     try {
         tmpl.render(Json::object());
         FAIL() << "no error";
@@ -71,7 +70,7 @@ TEST(JinjaTemplate, SyntaxErrorsNameTheLine)
     for (const std::string bad : {"a\n{% if x %}unclosed", "x\ny\n{{ 1 + }}", "{% for %}{% endfor %}",
                                   "{{ 'unterminated }}", "{% frobnicate %}", "{{ a | }}"}) {
         try {
-            JinjaTemplate::parse(bad, "bad.jinja");
+            jinja::Template::parse(bad, "bad.jinja");
             ADD_FAILURE() << "accepted: " << bad;
         } catch (const Error &e) {
             EXPECT_EQ(e.file(), "bad.jinja");
@@ -79,7 +78,7 @@ TEST(JinjaTemplate, SyntaxErrorsNameTheLine)
         }
     }
     try {
-        JinjaTemplate::parse("x\ny\n{{ 1 + }}", "bad.jinja");
+        jinja::Template::parse("x\ny\n{{ 1 + }}", "bad.jinja");
     } catch (const Error &e) {
         EXPECT_EQ(e.reason().rfind("line 3:", 0), 0u) << e.reason();
     }
@@ -87,7 +86,7 @@ TEST(JinjaTemplate, SyntaxErrorsNameTheLine)
 
 TEST(JinjaTemplate, UnsupportedFiltersAreErrorsNotSilentOutput)
 {
-    const auto tmpl = JinjaTemplate::parse("{{ 'x' | wordwrap(3) }}");
+    const auto tmpl = jinja::Template::parse("{{ 'x' | wordwrap(3) }}");
     EXPECT_THROW(tmpl.render(Json::object()), Error);
 }
 

@@ -14,19 +14,23 @@
 // dict, namespace), operators, slicing, string/dict methods, the common
 // filters and tests. Anything else is a parse or render error naming the
 // line, never silently different output.
+//
+// The pieces (core/jinja): python_text (Python's string and number rules),
+// value (template values), lexer, ast, parser, renderer (statements and
+// expressions), methods (str/dict methods, globals), filters (and tests).
 
 #include <nlohmann/json.hpp>
 
 #include <memory>
 #include <string>
 
-namespace moescope::experiments {
+namespace moescope::jinja {
 
-class JinjaTemplate
+class Template
 {
 public:
     // Throws Error(source, "line N: ...") for syntax errors.
-    static JinjaTemplate parse(const std::string &text, const std::string &source = "chat template");
+    static Template parse(const std::string &text, const std::string &source = "chat template");
 
     // Renders with top-level variables (an object; key order is kept, as
     // Python dicts keep it). Throws Error(source, ...) for raise_exception
@@ -38,8 +42,8 @@ public:
     struct Program;
 
 private:
-    explicit JinjaTemplate(std::shared_ptr<const Program> program);
+    explicit Template(std::shared_ptr<const Program> program);
     std::shared_ptr<const Program> m_program;
 };
 
-} // namespace moescope::experiments
+} // namespace moescope::jinja
