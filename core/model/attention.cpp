@@ -305,7 +305,7 @@ public:
         m_v = Projection::linear(store, prefix + spec.names.v, m_spec.qkvBias);
         m_o = Projection::linear(store, prefix + spec.names.o, m_spec.oBias);
         const std::int64_t qRows = m_spec.numHeads * m_spec.headDim * (m_spec.outputGate ? 2 : 1);
-        if (m_q.weight.dim() != 2 || m_q.weight.size(0) != qRows)
+        if (m_q.outFeatures() != qRows)
             throw Error(store.checkpoint().directory(),
                 "'" + prefix + spec.names.q + ".weight' must have " + std::to_string(qRows) + " rows"
                     + (m_spec.outputGate ? " (query and gate per head)" : ""));

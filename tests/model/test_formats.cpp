@@ -414,15 +414,13 @@ TEST(QuantizedBf16, WeightsStayQuantisedAndMatchDecodingAtLoad)
         RoutingCapture a, b;
         const auto la = test::logitsOf(quantised, ids, {}, &a);
         const auto lb = test::logitsOf(plain, ids, {}, &b);
-        // FP8: identical products. MXFP4: the plain gpt_oss twin multiplies
-        // input-major (x @ W), another bf16 summation than linear(x, W^T), so
-        // only bf16-level agreement: routing identical, logits close.
-        if (fixture == "gpt_oss-mxfp4") {
-            EXPECT_LE((la - lb).abs().mean().item<double>(), 0.01) << fixture;
-            EXPECT_LE(maxAbsDiff(la, lb), 0.1) << fixture;
-        } else {
-            EXPECT_LE(maxAbsDiff(la, lb), 1e-6) << fixture;
-        }
+        // Only bf16-level agreement (routing identical, logits close): the
+        // quantised experts, decoded per step, run through GatedMlp (routing
+        // weight after `down`, sums in bf16) while the plain twin's bf16
+        // experts take the MoE block's kernel loop (weight before `down`,
+        // sums in fp32); the MXFP4 twin is also input-major (x @ W).
+        EXPECT_LE((la - lb).abs().mean().item<double>(), 0.01) << fixture;
+        EXPECT_LE(maxAbsDiff(la, lb), 0.1) << fixture;
         for (const auto &[layer, c] : a.layers)
             EXPECT_EQ(test::compareTopk(c.topkIdx, c.topkWeights, b.layers.at(layer).topkIdx,
                                         b.layers.at(layer).topkWeights)
