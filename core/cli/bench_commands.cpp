@@ -9,6 +9,7 @@
 #include "core/common/error.h"
 #include "core/common/logging.h"
 #include "core/common/progress.h"
+#include "core/model/kernel_paths.h"
 #include "core/model/moe_model.h"
 
 #include <cstdio>
@@ -133,6 +134,8 @@ int bench(const std::vector<std::string> &args)
     if (peaks)
         report.peaks = bench::bestOf(peaksBefore, bench::measureMachinePeaks({ options.load.threads }));
     std::fputs(bench::formatBenchReport(report).c_str(), stdout);
+    // The products the engine ran, and which kernel each took (docs/engine.md "Kernel paths").
+    std::fputs(model::kernels::formatPathChoices(model::kernels::currentChoices()).c_str(), stdout);
     if (p.has("json"))
         writeFileAtomically(p.get("json"), bench::benchReportJson(report));
     return 0;

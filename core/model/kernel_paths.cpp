@@ -28,6 +28,9 @@ namespace {
 // Bumped when a kernel's speed profile changes enough that old choices
 // should be measured again.
 constexpr int kCacheVersion = 1;
+// How much faster (in summed relative time) another kernel must be to take
+// a product from the first candidate.
+constexpr double kClearMargin = 0.15;
 
 struct Registry
 {
@@ -197,7 +200,14 @@ PathChoice measure(const ProductShape &shape, const std::uint16_t *w, std::int64
         for (std::size_t c = 0; c < candidates.size(); ++c)
             score[c] += seconds[c][r] / std::max(best, 1e-12);
     }
-    const auto winner = static_cast<std::size_t>(std::min_element(score.begin(), score.end()) - score.begin());
+    // The first candidate (the kernel expected to be fastest on this CPU)
+    // keeps the product unless another is clearly faster: for products too
+    // small to time apart, noise would otherwise pick a path at random, and
+    // the path decides the numerics.
+    std::size_t winner = 0;
+    for (std::size_t c = 1; c < candidates.size(); ++c)
+        if (score[c] < score[winner] * (1.0 - kClearMargin))
+            winner = c;
     choice.path = candidates[winner];
     std::ostringstream why;
     why << "measured (" << cols << " columns; ms per product at";
@@ -307,11 +317,15 @@ std::vector<PathChoice> choosePaths(const std::vector<ProductShape> &shapes,
                                 ? pathNamed(cache["machines"][machine][key].get<std::string>())
                                 : std::nullopt;
         if (cached && supported(*cached)) {
-            choice = { shape, *cached, "cached measurement (" + cacheFile().string() + ")" };
+            const auto &measured = cache["measurements"][machine];
+            choice = { shape, *cached,
+                       "cached (" + cacheFile().string() + "): "
+                           + (measured.contains(key) ? measured[key].get<std::string>() : std::string("?")) };
         } else {
             choice = measure(shape, weights[i], strides[i]);
             cache["version"] = kCacheVersion;
             cache["machines"][machine][key] = pathName(choice.path);
+            cache["measurements"][machine][key] = choice.why;
             changed = true;
         }
         r.choices[{ shape.n, shape.k }] = choice;
