@@ -80,6 +80,11 @@ void applySparseStepLayout(ModelSpec &spec, const ConfigReader &config,
 // for group-limited rules (moe.numExperts and moe.rule set first).
 void describeLatentAttention(ModelSpec &spec, const ConfigReader &config);
 void readExpertGroups(MoeSpec &moe, const ConfigReader &config, int defaultGroups, int defaultTopkGroups);
+// DeepSeek-style ungated shared experts (`n_shared_experts` x the expert width,
+// `shared_experts.`) and dense layers below `first_k_dense_replace` of width
+// `intermediate_size`, with the configuration class's defaults.
+void readSharedExpertsAndDenseLayers(ModelSpec &spec, const ConfigReader &config, int defaultShared,
+                                     int defaultFirstDense, int defaultDenseWidth);
 
 // Every family: a function from config.json to a ModelSpec.
 using FamilyDescriber = ModelSpec (*)(const ConfigReader &);

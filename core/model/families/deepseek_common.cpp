@@ -54,4 +54,25 @@ void readExpertGroups(MoeSpec &moe, const ConfigReader &config, int defaultGroup
         config.fail("topk_group must be between 1 and n_group");
 }
 
+void readSharedExpertsAndDenseLayers(ModelSpec &spec, const ConfigReader &config, int defaultShared,
+                                     int defaultFirstDense, int defaultDenseWidth)
+{
+    auto &moe = spec.moe;
+    const int shared = config.getInt("n_shared_experts", defaultShared);
+    if (shared < 0)
+        config.fail("n_shared_experts must not be negative");
+    if (shared > 0) {
+        moe.shared = SharedExpertKind::Always;
+        moe.sharedIntermediate = moe.expertIntermediate * shared;
+    }
+    spec.names.sharedExpert = "shared_experts.";
+    const int firstDense = config.getInt("first_k_dense_replace", defaultFirstDense);
+    const int denseWidth = config.getInt("intermediate_size", defaultDenseWidth);
+    for (int l = 0; l < spec.numLayers; ++l) {
+        auto &layer = spec.layers[static_cast<std::size_t>(l)];
+        layer.moe = l >= firstDense;
+        layer.denseIntermediate = denseWidth;
+    }
+}
+
 } // namespace moescope::model

@@ -47,22 +47,7 @@ ModelSpec describeDeepseekV2(const ConfigReader &config)
     spec.mlpBias = bias;
     // An explicit null has no shared experts (DeepSeek's own code; v4.54.0's
     // forward would fail on it).
-    const int shared = config.getInt("n_shared_experts", config.json().contains("n_shared_experts") ? 0 : 2);
-    if (shared < 0)
-        config.fail("n_shared_experts must not be negative");
-    if (shared > 0) {
-        moe.shared = SharedExpertKind::Always;
-        moe.sharedIntermediate = moe.expertIntermediate * shared;
-    }
-    spec.names.sharedExpert = "shared_experts.";
-
-    const int firstDense = config.getInt("first_k_dense_replace", 0);
-    const int denseWidth = config.getInt("intermediate_size", 11008);
-    for (int l = 0; l < spec.numLayers; ++l) {
-        auto &layer = spec.layers[static_cast<std::size_t>(l)];
-        layer.moe = l >= firstDense;
-        layer.denseIntermediate = denseWidth;
-    }
+    readSharedExpertsAndDenseLayers(spec, config, config.json().contains("n_shared_experts") ? 0 : 2, 0, 11008);
     return spec;
 }
 

@@ -49,22 +49,7 @@ ModelSpec describeDeepseekV3(const ConfigReader &config)
     moe.renormalize = config.getBool("norm_topk_prob", true);
     moe.routedScalingFactor = config.getDouble("routed_scaling_factor", 2.5);
     readExpertGroups(moe, config, 8, 4);
-    const int shared = config.getInt("n_shared_experts", 1);
-    if (shared < 0)
-        config.fail("n_shared_experts must not be negative");
-    if (shared > 0) {
-        moe.shared = SharedExpertKind::Always;
-        moe.sharedIntermediate = moe.expertIntermediate * shared;
-    }
-    spec.names.sharedExpert = "shared_experts.";
-
-    const int firstDense = config.getInt("first_k_dense_replace", 3);
-    const int denseWidth = config.getInt("intermediate_size", 18432);
-    for (int l = 0; l < spec.numLayers; ++l) {
-        auto &layer = spec.layers[static_cast<std::size_t>(l)];
-        layer.moe = l >= firstDense;
-        layer.denseIntermediate = denseWidth;
-    }
+    readSharedExpertsAndDenseLayers(spec, config, 1, 3, 18432);
     return spec;
 }
 

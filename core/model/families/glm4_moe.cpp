@@ -37,22 +37,7 @@ ModelSpec describeGlm4Moe(const ConfigReader &config)
     moe.renormalize = config.getBool("norm_topk_prob", true);
     moe.routedScalingFactor = config.getDouble("routed_scaling_factor", 1.0);
     readExpertGroups(moe, config, 1, 1);
-    const int shared = config.getInt("n_shared_experts", 1);
-    if (shared < 0)
-        config.fail("n_shared_experts must not be negative");
-    if (shared > 0) {
-        moe.shared = SharedExpertKind::Always;
-        moe.sharedIntermediate = moe.expertIntermediate * shared;
-    }
-    spec.names.sharedExpert = "shared_experts.";
-
-    const int firstDense = config.getInt("first_k_dense_replace", 1);
-    const int denseWidth = config.getInt("intermediate_size", 10944);
-    for (int l = 0; l < spec.numLayers; ++l) {
-        auto &layer = spec.layers[static_cast<std::size_t>(l)];
-        layer.moe = l >= firstDense;
-        layer.denseIntermediate = denseWidth;
-    }
+    readSharedExpertsAndDenseLayers(spec, config, 1, 1, 10944);
     return spec;
 }
 
