@@ -14,6 +14,13 @@ namespace moescope::model {
 
 namespace {
 
+bool isFloating(DType dtype)
+{
+    return dtype == DType::F64 || dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
+}
+
+} // namespace
+
 at::ScalarType scalarTypeOf(DType dtype)
 {
     switch (dtype) {
@@ -32,13 +39,6 @@ at::ScalarType scalarTypeOf(DType dtype)
     }
     return at::kFloat;
 }
-
-bool isFloating(DType dtype)
-{
-    return dtype == DType::F64 || dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
-}
-
-} // namespace
 
 at::ScalarType defaultComputeType(const Checkpoint &checkpoint)
 {

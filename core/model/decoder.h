@@ -398,6 +398,9 @@ public:
 at::Tensor readTensor(const SafetensorsFile &file, const std::string &name);
 void addTensor(SafetensorsWriter &writer, const std::string &name, const at::Tensor &tensor);
 
+// The ATen type of a stored safetensors dtype (F8 codes as raw bytes).
+at::ScalarType scalarTypeOf(DType dtype);
+
 // The compute dtype for a checkpoint: fp32 and bf16 as stored, fp16 as fp32.
 at::ScalarType defaultComputeType(const Checkpoint &checkpoint);
 

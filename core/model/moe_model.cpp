@@ -49,24 +49,6 @@ DType dtypeOf(at::ScalarType type)
     }
 }
 
-at::ScalarType scalarTypeFor(DType dtype)
-{
-    switch (dtype) {
-    case DType::F64: return at::kDouble;
-    case DType::F32: return at::kFloat;
-    case DType::F16: return at::kHalf;
-    case DType::BF16: return at::kBFloat16;
-    case DType::I64: return at::kLong;
-    case DType::I32: return at::kInt;
-    case DType::I16: return at::kShort;
-    case DType::I8: return at::kChar;
-    case DType::U8: return at::kByte;
-    case DType::Bool: return at::kBool;
-    case DType::F8_E4M3: // raw codes; decoded by quantized_weights.h
-    case DType::F8_E5M2: return at::kByte;
-    }
-    return at::kFloat;
-}
 
 } // namespace
 
@@ -74,7 +56,7 @@ at::Tensor readTensor(const SafetensorsFile &file, const std::string &name)
 {
     const auto &rec = file.get(name);
     auto *bytes = const_cast<std::byte *>(file.data(rec));
-    return at::from_blob(bytes, rec.shape, at::TensorOptions().dtype(scalarTypeFor(rec.dtype))).clone();
+    return at::from_blob(bytes, rec.shape, at::TensorOptions().dtype(scalarTypeOf(rec.dtype))).clone();
 }
 
 void addTensor(SafetensorsWriter &writer, const std::string &name, const at::Tensor &tensor)
