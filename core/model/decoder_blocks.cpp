@@ -270,9 +270,10 @@ bool Projection::usesKernel() const
         return false;
     if (!quantized)
         return usesBf16Kernel(weight);
-    // What the decoded weight would take: a contiguous [out, in] tensor.
-    static const bool bf16Kernel = usesBf16Kernel(at::empty({1, 1}, at::TensorOptions().dtype(at::kBFloat16)));
-    return quantizedDType == at::kBFloat16 && bf16Kernel;
+    // What the decoded weight would take: a contiguous bf16 [out, in] tensor
+    // goes to a kernel whenever this CPU has one (a measurement never
+    // chooses at::linear).
+    return quantizedDType == at::kBFloat16 && kernels::bf16KernelAvailable();
 }
 
 at::Tensor Projection::operator()(const at::Tensor &x) const

@@ -289,6 +289,13 @@ KernelPath pathFor(std::int64_t n, std::int64_t k, const std::uint16_t *w, std::
     return choosePaths({ shape }, { w }, { ldw }).front().path;
 }
 
+bool bf16KernelAvailable()
+{
+    if (const auto forced = forcedPath())
+        return *forced != KernelPath::Torch;
+    return supportedPaths().front() != KernelPath::Torch;
+}
+
 std::vector<PathChoice> choosePaths(const std::vector<ProductShape> &shapes,
                                     const std::vector<const std::uint16_t *> &weights,
                                     const std::vector<std::int64_t> &strides)

@@ -13,10 +13,8 @@
 // the whole product, is not one. Torch-free: the bench and `info --verbose`
 // use it without the decoder.
 
-#include <compare>
 #include <cstdint>
 #include <optional>
-#include <tuple>
 #include <string>
 #include <vector>
 
@@ -38,10 +36,7 @@ std::vector<KernelPath> supportedPaths();
 struct ProductShape
 {
     std::int64_t n = 0, k = 0;
-    std::string role; // "q/k/v", "expert gate/up", ... for reports
     std::vector<std::int64_t> rowCounts = { 1, 64, 512 }; // decode, an expert group, a prefill
-    auto operator<=>(const ProductShape &other) const { return std::tie(n, k) <=> std::tie(other.n, other.k); }
-    bool operator==(const ProductShape &other) const { return n == other.n && k == other.k; }
 };
 
 struct PathChoice
@@ -71,6 +66,10 @@ struct Bf16Product
 // torch|avx2|avx512-bf16 forces one for every product (an unsupported one
 // is an error).
 KernelPath pathFor(std::int64_t n, std::int64_t k, const std::uint16_t *w, std::int64_t ldw);
+
+// Whether bf16 products can take one of the engine's kernels here (a CPU
+// with one, not forced to torch): every measured choice is a kernel.
+bool bf16KernelAvailable();
 
 // Times every supported path on the given weights (bf16 rows, nn.Linear
 // layout; any rows of the shape will do) unless the cache already holds a
